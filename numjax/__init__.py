@@ -1,0 +1,1 @@
+"""numjax: JAX's programming model on NumPy."""

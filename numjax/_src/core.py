@@ -1,0 +1,775 @@
+"""The engine's core: avals, primitives and bind, traces and tracers, jaxprs.
+
+`core` knows no primitive. Each interpreter (ad, batching, partial_eval) defines a Trace
+subclass and owns its own rule registry; primitives register their rules beside their
+declaration in `lax/`.
+
+Traces nest by level (a stack of `MainTrace`s). `bind` sends an operation to the
+highest-level trace among its arguments (or to the dynamic trace, when `jit` is staging
+everything). With no transformation active, `bind` goes straight to the primitive's NumPy
+implementation: that path is the eager hot path and is kept to a handful of attribute reads.
+"""
+from __future__ import annotations
+
+import itertools
+import operator
+from contextlib import contextmanager
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from numjax._src import dtypes as _dtypes
+from numjax._src import errors
+
+# ---------------------------------------------------------------------------------------
+# Abstract values
+
+_SHORT_DTYPE_NAMES = {
+    "float16": "f16", "float32": "f32", "float64": "f64", "bfloat16": "bf16",
+    "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64",
+    "uint8": "u8", "uint16": "u16", "uint32": "u32", "uint64": "u64",
+    "int4": "i4", "uint4": "u4", "int2": "i2", "uint2": "u2",
+    "complex64": "c64", "complex128": "c128", "bool": "bool",
+}
+
+
+def short_dtype_name(dtype) -> str:
+  if dtype == _dtypes.float0:
+    return "float0"
+  name = getattr(dtype, "name", str(dtype))
+  if name in _SHORT_DTYPE_NAMES:
+    return _SHORT_DTYPE_NAMES[name]
+  if name.startswith("float"):
+    return "f" + name[5:]
+  return name
+
+
+class AbstractValue:
+  __slots__ = ()
+
+
+class ShapedArray(AbstractValue):
+  """What a tracer knows about a value: shape, dtype and whether its type is weak."""
+  __slots__ = ("shape", "dtype", "weak_type")
+  array_abstraction_level = 1
+
+  def __init__(self, shape, dtype, weak_type=False):
+    self.shape = tuple(shape)
+    self.dtype = np.dtype(dtype) if not isinstance(dtype, np.dtype) else dtype
+    self.weak_type = bool(weak_type)
+
+  ndim = property(lambda self: len(self.shape))
+  size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+
+  def update(self, shape=None, dtype=None, weak_type=None):
+    return ShapedArray(self.shape if shape is None else shape,
+                       self.dtype if dtype is None else dtype,
+                       self.weak_type if weak_type is None else weak_type)
+
+  def strip_weak_type(self):
+    return self.update(weak_type=False) if self.weak_type else self
+
+  def str_short(self, short_dtypes=True):
+    dt = short_dtype_name(self.dtype) if short_dtypes else self.dtype.name
+    return f"{dt}[{','.join(str(d) for d in self.shape)}]"
+
+  def __eq__(self, other):
+    return (type(self) is type(other) and self.shape == other.shape
+            and self.dtype == other.dtype and self.weak_type == other.weak_type)
+
+  def __hash__(self):
+    return hash((self.shape, self.dtype, self.weak_type))
+
+  def __repr__(self):
+    w = ", weak_type=True" if self.weak_type else ""
+    return f"ShapedArray({self.str_short(False)}{w})"
+
+  __str__ = str_short
+
+  def __len__(self):
+    if not self.shape:
+      raise TypeError("len() of unsized object")
+    return self.shape[0]
+
+
+def raise_to_shaped(aval, weak_type=None):
+  return aval if weak_type is None else aval.update(weak_type=weak_type)
+
+
+# type(x) -> function producing x's aval; Array, NumPy and Python scalars register here.
+pytype_aval_mappings: dict[type, Callable[[Any], ShapedArray]] = {}
+
+
+def _np_aval(x):
+  return ShapedArray(x.shape, _dtypes.canonicalize_dtype(x.dtype), False)
+
+
+def _scalar_aval(x):
+  return ShapedArray((), _dtypes.dtype(x, canonicalize=True), True)
+
+
+for _t in (np.ndarray, *{type(np.dtype(c).type(0)) for c in np.typecodes["All"] if c not in "OSUVMm"}):
+  pytype_aval_mappings[_t] = _np_aval
+for _t in (bool, int, float, complex):
+  pytype_aval_mappings[_t] = _scalar_aval
+
+
+def get_aval(x) -> ShapedArray:
+  if isinstance(x, Tracer):
+    return x.aval
+  fn = pytype_aval_mappings.get(type(x))
+  if fn is None:
+    for t in type(x).__mro__:
+      fn = pytype_aval_mappings.get(t)
+      if fn is not None:
+        break
+    else:
+      raise TypeError(f"Value {x!r} with type {type(x)} is not a valid JAX type")
+  return fn(x)
+
+
+def is_array_like(x) -> bool:
+  return isinstance(x, Tracer) or type(x) in pytype_aval_mappings or hasattr(x, "__jax_array__")
+
+
+# ---------------------------------------------------------------------------------------
+# Primitives
+
+class Primitive:
+  """A named operation. Interpreters attach rules to it in their own registries."""
+  multiple_results = False
+  # Params not shown when a jaxpr is printed (JAX hides e.g. dot_general's precision=None).
+  hidden_params: frozenset = frozenset()
+  # Sub-jaxprs in params printed with fresh variable names (as JAX prints `jit`).
+  fresh_names_in_params = False
+  # NumPy implementation on raw buffers: impl(*np_arrays, **params) -> np array(s).
+  impl: Callable | None = None
+  # Shape/dtype rule: abstract_eval(*avals, **params) -> aval (or list of avals).
+  abstract_eval: Callable | None = None
+
+  def __init__(self, name: str):
+    self.name = name
+    self.eager = self._default_eager
+
+  def __repr__(self):
+    return self.name
+
+  def bind(self, *args, **params):
+    if _eager_only:
+      return self.eager(*args, **params)
+    return bind_with_trace(self, args, params)
+
+  def def_impl(self, impl):
+    self.impl = impl
+    return impl
+
+  def def_abstract_eval(self, rule):
+    self.abstract_eval = rule
+    return rule
+
+  def def_eager(self, fn):
+    """Override the eager path (args are concrete Arrays)."""
+    self.eager = fn
+    return fn
+
+  # Weak-type rule for the eager path: the result is weak iff every input is.
+  def weak_type_rule(self, args, params):
+    if not args:
+      return False
+    for a in args:
+      if not a.weak_type:
+        return False
+    return True
+
+  def _default_eager(self, *args, **params):
+    out = self.impl(*[a._value for a in args], **params)
+    weak = self.weak_type_rule(args, params)
+    if self.multiple_results:
+      return [_wrap_array(o, weak) for o in out]
+    return _wrap_array(out, weak)
+
+
+def _wrap_array_unset(val, weak):  # replaced by array.py at import
+  raise RuntimeError("numjax.Array is not initialised")
+
+
+_wrap_array = _wrap_array_unset
+
+
+def set_array_wrapper(fn):
+  global _wrap_array
+  _wrap_array = fn
+
+
+# ---------------------------------------------------------------------------------------
+# Traces and tracers
+
+class MainTrace:
+  __slots__ = ("level", "trace_type", "global_data", "alive")
+
+  def __init__(self, level, trace_type, global_data=None):
+    self.level, self.trace_type, self.global_data = level, trace_type, global_data
+    self.alive = True
+
+  def __repr__(self):
+    return f"MainTrace({self.level},{self.trace_type.__name__})"
+
+  def with_cur_sublevel(self):
+    return self.trace_type(self)
+
+
+class Trace:
+  __slots__ = ("main",)
+
+  def __init__(self, main: MainTrace):
+    self.main = main
+
+  @property
+  def level(self):
+    return self.main.level
+
+  def pure(self, val):
+    raise NotImplementedError(type(self))
+
+  def lift(self, val):
+    raise NotImplementedError(type(self))
+
+  def full_raise(self, val):
+    if not isinstance(val, Tracer):
+      return self.pure(val)
+    main = val._trace.main
+    if main is self.main:
+      return val
+    if not main.alive:
+      raise escaped_tracer_error(val)
+    if main.level < self.main.level:
+      return self.lift(val)
+    raise escaped_tracer_error(
+        val, f"Can't lift level {main.level} to {self.main.level}: the tracer belongs to "
+        "a transformation that is not active in this context.")
+
+  def process_primitive(self, primitive, tracers, params):
+    raise NotImplementedError(type(self))
+
+  # Higher-order primitives with custom rules go through these hooks; interpreters that
+  # need special handling override them (ad for custom_jvp, partial_eval for staging).
+  def process_custom_jvp_call(self, prim, fun, jvp, tracers, *, symbolic_zeros):
+    raise NotImplementedError(type(self))
+
+  def process_custom_vjp_call(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros):
+    raise NotImplementedError(type(self))
+
+  def __repr__(self):
+    return f"{type(self).__name__}(level={self.level})"
+
+
+class EvalTrace(Trace):
+  __slots__ = ()
+  pure = lift = lambda self, x: x
+
+  def process_primitive(self, primitive, tracers, params):
+    return primitive.eager(*tracers, **params)
+
+  def process_custom_jvp_call(self, prim, fun, jvp, tracers, *, symbolic_zeros):
+    del prim, jvp, symbolic_zeros
+    return fun(*tracers)
+
+  def process_custom_vjp_call(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros):
+    del prim, fwd, bwd, out_trees, symbolic_zeros
+    return fun(*tracers)
+
+
+trace_stack: list[MainTrace] = [MainTrace(0, EvalTrace, None)]
+dynamic_trace: MainTrace | None = None
+_eager_only = True  # True iff no transformation is active: bind may skip the trace logic
+
+
+def _update_eager_flag():
+  global _eager_only
+  _eager_only = len(trace_stack) == 1 and dynamic_trace is None
+
+
+@contextmanager
+def new_main(trace_type, dynamic: bool = False, global_data=None):
+  global dynamic_trace
+  level = len(trace_stack)
+  main = MainTrace(level, trace_type, global_data)
+  trace_stack.append(main)
+  if dynamic:
+    prev_dynamic, dynamic_trace = dynamic_trace, main
+  _update_eager_flag()
+  try:
+    yield main
+  finally:
+    trace_stack.pop()
+    if dynamic:
+      dynamic_trace = prev_dynamic
+    main.alive = False
+    _update_eager_flag()
+
+
+@contextmanager
+def new_base_main(trace_type=EvalTrace):
+  """Run with no transformation visible (used by ensure_compile_time_eval / callbacks)."""
+  global trace_stack, dynamic_trace
+  prev_stack, prev_dyn = trace_stack, dynamic_trace
+  trace_stack, dynamic_trace = [MainTrace(0, trace_type, None)], None
+  _update_eager_flag()
+  try:
+    yield
+  finally:
+    trace_stack, dynamic_trace = prev_stack, prev_dyn
+    _update_eager_flag()
+
+
+def find_top_trace(xs) -> Trace:
+  top = trace_stack[0]
+  for x in xs:
+    if isinstance(x, Tracer):
+      m = x._trace.main
+      if m.level > top.level:
+        top = m
+  if dynamic_trace is not None and dynamic_trace.level > top.level:
+    top = dynamic_trace
+  return top.trace_type(top)
+
+
+def bind_with_trace(primitive, args, params):
+  trace = find_top_trace(args)
+  tracers = [trace.full_raise(a) for a in args]
+  out = trace.process_primitive(primitive, tracers, params)
+  if primitive.multiple_results:
+    return [full_lower(o) for o in out]
+  return full_lower(out)
+
+
+def full_lower(val):
+  if isinstance(val, Tracer):
+    return val.full_lower()
+  return val
+
+
+def cur_level() -> int:
+  return len(trace_stack) - 1
+
+
+class Tracer:
+  """A value inside a transformation. Its operators are installed by the numpy layer."""
+  __slots__ = ("_trace", "__weakref__")
+  __array_priority__ = 1000
+  __hash__ = None  # like JAX: unhashable
+
+  def __init__(self, trace: Trace):
+    self._trace = trace
+
+  @property
+  def aval(self) -> ShapedArray:
+    raise NotImplementedError(type(self))
+
+  def full_lower(self):
+    return self
+
+  def to_concrete_value(self):
+    """The concrete value if this tracer carries one (e.g. a jvp primal), else None."""
+    return None
+
+  shape = property(lambda self: self.aval.shape)
+  dtype = property(lambda self: self.aval.dtype)
+  ndim = property(lambda self: self.aval.ndim)
+  size = property(lambda self: self.aval.size)
+  weak_type = property(lambda self: self.aval.weak_type)
+
+  def __len__(self):
+    return len(self.aval)
+
+  # Reaching for the buffer of a tracer means it leaked out of its transformation
+  # (the eager path reads `_value` directly): that is JAX's UnexpectedTracerError.
+  @property
+  def _value(self):
+    raise escaped_tracer_error(self)
+
+  def __bool__(self):
+    return bool(self._concrete_or_raise(errors.TracerBoolConversionError, "bool"))
+
+  def __int__(self):
+    return int(self._concrete_or_raise(errors.TracerIntegerConversionError, "int"))
+
+  def __index__(self):
+    return operator.index(self._concrete_or_raise(errors.TracerIntegerConversionError,
+                                                  "index"))
+
+  def __float__(self):
+    return float(self._concrete_or_raise(errors.ConcretizationTypeError, "float"))
+
+  def __complex__(self):
+    return complex(self._concrete_or_raise(errors.ConcretizationTypeError, "complex"))
+
+  def __array__(self, dtype=None, copy=None):
+    raise errors.TracerArrayConversionError(
+        f"The numpy.ndarray conversion method __array__() was called on {self._short_repr()}"
+        f"{_user_line_hint()}\nThis can happen when a traced value is passed to a NumPy "
+        "function (np.asarray, np.sum, ...) or a library built on NumPy: use numjax.numpy "
+        "(jnp) functions instead, or mark the argument static.")
+
+  def item(self, *args):
+    return self._concrete_or_raise(errors.ConcretizationTypeError, "item").item(*args)
+
+  def tolist(self):
+    return self._concrete_or_raise(errors.ConcretizationTypeError, "tolist").tolist()
+
+  def _concrete_or_raise(self, err_cls, what):
+    c = self.to_concrete_value()
+    if c is not None:
+      return c._value if hasattr(c, "_value") else np.asarray(c)
+    raise err_cls(concretization_message(self, what))
+
+  def _short_repr(self):
+    return f"traced array with shape {self.aval.str_short(False)}"
+
+  def __repr__(self):
+    base = f"Traced<{self.aval.str_short(False)}>with<{type(self._trace).__name__}>"
+    return base
+
+  def __setitem__(self, idx, val):
+    raise TypeError(
+        f"'{type(self).__name__}' object does not support item assignment. JAX arrays are "
+        "immutable. Instead of ``x[idx] = y``, use ``x = x.at[idx].set(y)`` or another "
+        ".at[] method: https://docs.jax.dev/en/latest/_autosummary/jax.numpy.ndarray.at.html")
+
+  def __deepcopy__(self, memo):
+    return self
+
+  def __copy__(self):
+    return self
+
+
+# Where a tracer first hit Python control flow: the user's frame, not numjax's.
+_NUMJAX_DIR = __file__.rsplit("/_src/", 1)[0]
+
+
+def user_frame():
+  """The innermost stack frame that is not inside numjax (or the stdlib's contextlib/functools)."""
+  import sys
+  f = sys._getframe(1)
+  while f is not None:
+    fn = f.f_code.co_filename
+    if not (fn.startswith(_NUMJAX_DIR) or fn.endswith(("contextlib.py", "functools.py"))):
+      return f
+    f = f.f_back
+  return None
+
+
+def _user_line_hint():
+  f = user_frame()
+  if f is None:
+    return ""
+  return f"\nThe error occurred at {f.f_code.co_filename}:{f.f_lineno} (in {f.f_code.co_name})."
+
+
+def concretization_message(tracer, what):
+  hint = {
+      "bool": ("Python control flow such as `if`, `while` or `and`/`or` needs a concrete "
+               "boolean. Use jnp.where / lax.cond / lax.while_loop instead, or mark the "
+               "argument static with static_argnums / static_argnames."),
+      "int": ("Converting a traced value to a Python int needs a concrete value. If the "
+              "value is a shape or a loop bound, make it static (static_argnums), or use "
+              "lax.fori_loop / lax.dynamic_slice with traced indices."),
+      "index": ("A traced value was used where Python needs a concrete integer (an index, "
+                "a shape or a range bound). Mark the argument static with static_argnums, "
+                "or use lax.dynamic_slice / lax.dynamic_index_in_dim."),
+  }.get(what, "The value must be known at trace time: mark the argument static "
+              "(static_argnums / static_argnames) or compute it with numpy on static data.")
+  prov = getattr(tracer, "_provenance", lambda: "")()
+  return (f"Attempted {'boolean conversion' if what == 'bool' else what + ' conversion'} of "
+          f"{tracer._short_repr()}.{prov}{_user_line_hint()}\n{hint}")
+
+
+def escaped_tracer_error(tracer, detail=None):
+  where = getattr(tracer, "_creation_site", None)
+  msg = ("Encountered an unexpected tracer. A function transformed by JAX had a side "
+         "effect, allowing for a reference to an intermediate value with type "
+         f"{tracer.aval.str_short(False)} wrapped in a {type(tracer).__name__} to escape the "
+         "scope of the transformation.\nJAX transformations require that functions "
+         "explicitly return their outputs, and disallow saving intermediate values to "
+         "global state.")
+  if where:
+    msg += f"\nThe tracer was created at {where}."
+  if detail:
+    msg += "\n" + detail
+  msg += _user_line_hint()
+  msg += ("\nTo fix it, return the value from the transformed function instead of storing "
+          "it in a global, a closure or an object attribute.")
+  return errors.UnexpectedTracerError(msg)
+
+
+def concrete_or_error(force, val, context=""):
+  """`force(val)` for a concrete value, else ConcretizationTypeError naming the context."""
+  if isinstance(val, Tracer):
+    c = val.to_concrete_value()
+    if c is None:
+      msg = concretization_message(val, "value")
+      if context:
+        msg = msg + "\n" + context
+      raise errors.ConcretizationTypeError(msg)
+    val = c
+  return force(val)
+
+
+def concrete_dim_or_error(val, context=""):
+  return concrete_or_error(operator.index, val, context)
+
+
+# ---------------------------------------------------------------------------------------
+# Jaxprs
+
+class Var:
+  __slots__ = ("count", "aval", "suffix")
+  _counter = itertools.count()
+
+  def __init__(self, aval, suffix=""):
+    self.count = next(Var._counter)
+    self.aval = aval
+    self.suffix = suffix
+
+  def __repr__(self):
+    return f"Var(id={self.count}){self.suffix}:{self.aval.str_short()}"
+
+
+class DropVar(Var):
+  """An unused output binder, printed as `_`."""
+  __slots__ = ()
+
+
+class Literal:
+  __slots__ = ("val", "aval")
+
+  def __init__(self, val, aval):
+    self.val = val
+    self.aval = aval
+
+  def __repr__(self):
+    return f"Literal({self.val})"
+
+  def pp(self):
+    v = np.asarray(self.val._value if hasattr(self.val, "_value") else self.val)
+    s = str(v[()]) if v.dtype.kind in "biuf" else repr(complex(v))
+    return f"{s}:{self.aval.str_short()}"
+
+
+class JaxprEqn(NamedTuple):
+  primitive: Primitive
+  invars: list
+  params: dict
+  outvars: list
+  source_info: Any = None
+
+
+class Jaxpr:
+  __slots__ = ("constvars", "invars", "outvars", "eqns", "effects", "debug_info")
+
+  def __init__(self, constvars, invars, outvars, eqns, effects=frozenset(), debug_info=None):
+    self.constvars, self.invars = list(constvars), list(invars)
+    self.outvars, self.eqns = list(outvars), list(eqns)
+    self.effects, self.debug_info = effects, debug_info
+
+  @property
+  def in_avals(self):
+    return [v.aval for v in self.invars]
+
+  @property
+  def out_avals(self):
+    return [v.aval for v in self.outvars]
+
+  def __str__(self):
+    return pp_jaxpr(self)
+
+  __repr__ = __str__
+
+  def pretty_print(self, **kw):
+    return pp_jaxpr(self)
+
+
+class ClosedJaxpr:
+  __slots__ = ("jaxpr", "consts", "__weakref__")
+
+  def __init__(self, jaxpr: Jaxpr, consts):
+    assert len(consts) == len(jaxpr.constvars)
+    self.jaxpr, self.consts = jaxpr, list(consts)
+
+  in_avals = property(lambda self: self.jaxpr.in_avals)
+  out_avals = property(lambda self: self.jaxpr.out_avals)
+  eqns = property(lambda self: self.jaxpr.eqns)
+  effects = property(lambda self: self.jaxpr.effects)
+
+  def __str__(self):
+    return pp_jaxpr(self.jaxpr)
+
+  __repr__ = __str__
+
+  def pretty_print(self, **kw):
+    return pp_jaxpr(self.jaxpr)
+
+  def __call__(self, *args):
+    return eval_jaxpr(self.jaxpr, self.consts, *args)
+
+
+def jaxpr_as_fun(closed: ClosedJaxpr):
+  return lambda *args: eval_jaxpr(closed.jaxpr, closed.consts, *args)
+
+
+def eval_jaxpr(jaxpr: Jaxpr, consts, *args):
+  """Interpret a jaxpr by binding each equation's primitive (so it composes with traces)."""
+  env = {}
+
+  def read(v):
+    return v.val if type(v) is Literal else env[v]
+
+  for v, x in zip(jaxpr.constvars, consts):
+    env[v] = x
+  if len(args) != len(jaxpr.invars):
+    raise TypeError(f"jaxpr takes {len(jaxpr.invars)} arguments, got {len(args)}")
+  for v, x in zip(jaxpr.invars, args):
+    env[v] = x
+  for eqn in jaxpr.eqns:
+    outs = eqn.primitive.bind(*[read(v) for v in eqn.invars], **eqn.params)
+    if eqn.primitive.multiple_results:
+      for v, o in zip(eqn.outvars, outs):
+        env[v] = o
+    else:
+      env[eqn.outvars[0]] = outs
+  return [read(v) for v in jaxpr.outvars]
+
+
+def subjaxprs(params):
+  for v in params.values():
+    if isinstance(v, (Jaxpr, ClosedJaxpr)):
+      yield v
+    elif isinstance(v, (tuple, list)):
+      for x in v:
+        if isinstance(x, (Jaxpr, ClosedJaxpr)):
+          yield x
+
+
+# ---------------------------------------------------------------------------------------
+# Pretty printing, in JAX's text format
+
+def _encode_name(n: int) -> str:
+  s = ""
+  while True:
+    s = chr(ord("a") + n % 26) + s
+    n //= 26
+    if n == 0:
+      return s
+
+
+class _Names:
+  def __init__(self):
+    self.names = {}
+
+  def __call__(self, v):
+    if type(v) is Literal:
+      return v.pp()
+    if isinstance(v, DropVar):
+      return "_"
+    name = self.names.get(v)
+    if name is None:
+      name = self.names[v] = _encode_name(len(self.names)) + v.suffix
+    return name
+
+
+def _pp_param(v, names, indent):
+  if isinstance(v, ClosedJaxpr):
+    v = v.jaxpr
+  if isinstance(v, Jaxpr):
+    return _pp_subjaxpr(v, names, indent)
+  if isinstance(v, np.dtype):
+    return v.name
+  if isinstance(v, type) and issubclass(v, np.generic):
+    return np.dtype(v).name
+  if isinstance(v, (tuple, list)) and any(isinstance(x, (Jaxpr, ClosedJaxpr)) for x in v):
+    return "(\n" + "".join(" " * (indent + 2) + _pp_param(x, names, indent + 2) + "\n"
+                           for x in v) + " " * indent + ")"
+  if hasattr(v, "_pp_param"):
+    return v._pp_param()
+  return repr(v) if isinstance(v, str) else str(v)
+
+
+def _pp_eqn(eqn, names, indent):
+  outs = " ".join(f"{names(v)}:{v.aval.str_short()}" if not isinstance(v, DropVar)
+                  else "_" for v in eqn.outvars)
+  ins = " ".join(names(v) for v in eqn.invars)
+  hidden = eqn.primitive.hidden_params
+  params = [(k, eqn.params[k]) for k in sorted(eqn.params)
+            if not k.startswith("_") and k not in hidden]
+  if eqn.primitive.fresh_names_in_params:
+    names_p = _Names()
+  else:
+    names_p = names
+  pad = " " * indent
+  if not params:
+    return f"{pad}{outs} = {eqn.primitive.name} {ins}".rstrip()
+  rendered = [f"{k}={_pp_param(v, names_p, indent + 2)}" for k, v in params]
+  one_line = f"{pad}{outs} = {eqn.primitive.name}[{' '.join(rendered)}] {ins}".rstrip()
+  if len(one_line) <= 80 and "\n" not in one_line:
+    return one_line
+  body = "".join(f"{pad}  {r}\n" for r in rendered)
+  return f"{pad}{outs} = {eqn.primitive.name}[\n{body}{pad}] {ins}".rstrip()
+
+
+def _pp_jaxpr_lines(jaxpr, names, indent):
+  def binders(vs):
+    return " ".join(f"{names(v)}:{v.aval.str_short()}" for v in vs)
+  pad = " " * indent
+  head = f"{{ lambda {binders(jaxpr.constvars)}; {binders(jaxpr.invars)}. let"
+  head = head.replace("lambda ; ", "lambda ; ") if jaxpr.constvars else head
+  eqns = "\n".join(_pp_eqn(e, names, indent + 4) for e in jaxpr.eqns)
+  outs = ", ".join(names(v) for v in jaxpr.outvars)
+  trail = "," if len(jaxpr.outvars) == 1 else ""
+  lines = head + ("\n" + eqns if eqns else "") + f"\n{pad}  in ({outs}{trail}) }}"
+  return lines
+
+
+def _pp_subjaxpr(jaxpr, names, indent):
+  """A jaxpr inside params: on one line when it is short, as JAX prints it."""
+  eqn_lines = [_pp_eqn(e, names, 0) for e in jaxpr.eqns]
+  def binders(vs):
+    return " ".join(f"{names(v)}:{v.aval.str_short()}" for v in vs)
+  head = f"{{ lambda {binders(jaxpr.constvars)}; {binders(jaxpr.invars)}. let"
+  outs = ", ".join(names(v) for v in jaxpr.outvars)
+  trail = "," if len(jaxpr.outvars) == 1 else ""
+  tail = f"in ({outs}{trail}) }}"
+  if len(eqn_lines) <= 1 and not any("\n" in l for l in eqn_lines):
+    one = f"{head} {eqn_lines[0] if eqn_lines else ''} {tail}"
+    if len(one) + indent <= 100:
+      return one
+  pad = " " * (indent + 2)
+  body = "".join(f"\n{pad}  " + l.replace("\n", f"\n{pad}  ") for l in eqn_lines)
+  return f"{head}{body}\n{pad}{tail}"
+
+
+def pp_jaxpr(jaxpr: Jaxpr) -> str:
+  return _pp_jaxpr_lines(jaxpr, _Names(), 0)
+
+
+# ---------------------------------------------------------------------------------------
+# Small helpers used across interpreters
+
+def unzip2(pairs):
+  a, b = [], []
+  for x, y in pairs:
+    a.append(x)
+    b.append(y)
+  return a, b
+
+
+def split_list(xs, sizes):
+  out, i = [], 0
+  for n in sizes:
+    out.append(list(xs[i:i + n]))
+    i += n
+  out.append(list(xs[i:]))
+  return out
+
+
+def typematch(a: ShapedArray, b: ShapedArray) -> bool:
+  return a.shape == b.shape and a.dtype == b.dtype

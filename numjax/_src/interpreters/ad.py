@@ -1,0 +1,338 @@
+"""Forward- and reverse-mode differentiation.
+
+One derivative table: `primitive_jvps` (non-linear primitives) and `primitive_transposes`
+(linear primitives). Reverse mode is linearize + transpose: `linearize` runs the primal
+computation on the traces below and stages only the tangent computation (a linear jaxpr) with
+a non-dynamic `StagingTrace`; `backward_pass` then transposes that jaxpr.
+
+Tangents may be symbolic zeros (`Zero`), so that integer inputs and unused paths cost
+nothing. Rules registered with `defjvp` get the zero handling for free.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from numjax._src import core
+from numjax._src import dtypes as _dtypes
+from numjax._src.core import Primitive, ShapedArray, Tracer
+from numjax._src.interpreters import partial_eval as pe
+
+primitive_jvps: dict[Primitive, Callable] = {}
+primitive_transposes: dict[Primitive, Callable] = {}
+# Primitives whose outputs have no derivative (comparisons, argmax, iota, ...).
+nondifferentiable: set = set()
+
+
+# ---------------------------------------------------------------------------------------
+# Symbolic zeros and tangent types
+
+class Zero:
+  __slots__ = ("aval",)
+
+  def __init__(self, aval):
+    self.aval = aval
+
+  def __repr__(self):
+    return f"Zero({self.aval.str_short()})"
+
+  @staticmethod
+  def from_primal_value(val):
+    return Zero(tangent_aval(core.get_aval(val)))
+
+
+def tangent_dtype(dtype):
+  if _dtypes.issubdtype(dtype, np.inexact):
+    return dtype
+  return _dtypes.float0
+
+
+def tangent_aval(aval: ShapedArray) -> ShapedArray:
+  dt = tangent_dtype(aval.dtype)
+  if dt is aval.dtype or dt == aval.dtype:
+    return aval
+  return ShapedArray(aval.shape, dt, False)
+
+
+class UndefinedPrimal:
+  """Marks a linear input of an equation during transposition."""
+  __slots__ = ("aval",)
+
+  def __init__(self, aval):
+    self.aval = aval
+
+  def __repr__(self):
+    return f"UndefinedPrimal({self.aval})"
+
+
+def is_undefined_primal(x):
+  return type(x) is UndefinedPrimal
+
+
+# Filled in by lax (it owns the primitives these need): zeros of an aval, and a + b.
+_hooks: dict[str, Callable] = {}
+
+
+def register_hooks(*, zeros_like_aval, add):
+  _hooks["zeros"] = zeros_like_aval
+  _hooks["add"] = add
+
+
+def zeros_like_aval(aval):
+  if aval.dtype == _dtypes.float0:
+    return core._wrap_array(np.zeros(aval.shape, _dtypes.float0), False)
+  return _hooks["zeros"](aval)
+
+
+def instantiate_zeros(t):
+  return zeros_like_aval(t.aval) if type(t) is Zero else t
+
+
+def add_tangents(a, b):
+  if type(a) is Zero:
+    return b
+  if type(b) is Zero:
+    return a
+  return _hooks["add"](a, b)
+
+
+# ---------------------------------------------------------------------------------------
+# JVP interpreter
+
+class JVPTracer(Tracer):
+  __slots__ = ("primal", "tangent")
+
+  def __init__(self, trace, primal, tangent):
+    self._trace = trace
+    self.primal = primal
+    self.tangent = tangent
+
+  @property
+  def aval(self):
+    return core.get_aval(self.primal)
+
+  def full_lower(self):
+    if type(self.tangent) is Zero:
+      return core.full_lower(self.primal)
+    return self
+
+  def to_concrete_value(self):
+    p = self.primal
+    if isinstance(p, Tracer):
+      return p.to_concrete_value()
+    return p
+
+
+class JVPTrace(core.Trace):
+  __slots__ = ()
+
+  def pure(self, val):
+    return JVPTracer(self, val, Zero.from_primal_value(val))
+
+  lift = pure
+
+  def process_primitive(self, primitive, tracers, params):
+    primals = [t.primal for t in tracers]
+    tangents = [t.tangent for t in tracers]
+    if all(type(t) is Zero for t in tangents) or primitive in nondifferentiable:
+      out = primitive.bind(*primals, **params)
+      if primitive.multiple_results:
+        return [JVPTracer(self, o, Zero.from_primal_value(o)) for o in out]
+      return JVPTracer(self, out, Zero.from_primal_value(out))
+    rule = primitive_jvps.get(primitive)
+    if rule is None:
+      raise NotImplementedError(f"Differentiation rule for '{primitive.name}' not implemented")
+    primal_out, tangent_out = rule(primals, tangents, **params)
+    if primitive.multiple_results:
+      return [JVPTracer(self, p, t) for p, t in zip(primal_out, tangent_out)]
+    return JVPTracer(self, primal_out, tangent_out)
+
+  def process_custom_jvp_call(self, prim, fun, jvp, tracers, *, symbolic_zeros):
+    primals = [t.primal for t in tracers]
+    tangents = [t.tangent for t in tracers]
+    if all(type(t) is Zero for t in tangents):
+      outs = prim.bind_fun(fun, jvp, *primals, symbolic_zeros=symbolic_zeros)
+      return [JVPTracer(self, o, Zero.from_primal_value(o)) for o in outs]
+    if not symbolic_zeros:
+      tangents = [instantiate_zeros(t) for t in tangents]
+    primals_out, tangents_out = jvp(primals, tangents)
+    return [JVPTracer(self, p, t) for p, t in zip(primals_out, tangents_out)]
+
+  def process_custom_vjp_call(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros):
+    # Implemented by the custom_derivatives module through this hook.
+    return custom_vjp_jvp_hook(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros)
+
+
+def custom_vjp_jvp_hook(*args):
+  raise NotImplementedError("custom_vjp under jvp is not available yet")
+
+
+def jvp_flat(fun: Callable, primals, tangents):
+  """fun: list -> list. Returns (primals_out, tangents_out); tangent outputs may be Zero."""
+  with core.new_main(JVPTrace) as main:
+    trace = JVPTrace(main)
+    ins = [JVPTracer(trace, p, t) for p, t in zip(primals, tangents)]
+    outs = fun(*ins)
+    outs = [trace.full_raise(o) for o in outs]
+    return [o.primal for o in outs], [o.tangent for o in outs]
+
+
+# ---------------------------------------------------------------------------------------
+# Rule helpers (so that rules are one line each)
+
+def defjvp(primitive, *jvp_fns):
+  """Per-argument JVPs: jvp_fns[i](g_i, *primals, **params) -> contribution (None: zero)."""
+  def rule(primals, tangents, **params):
+    out = primitive.bind(*primals, **params)
+    acc = None
+    for fn, t in zip(jvp_fns, tangents):
+      if fn is None or type(t) is Zero:
+        continue
+      contrib = fn(t, *primals, **params)
+      acc = contrib if acc is None else add_tangents(acc, contrib)
+    return out, (Zero.from_primal_value(out) if acc is None else acc)
+  primitive_jvps[primitive] = rule
+  return rule
+
+
+def defjvp2(primitive, *jvp_fns):
+  """Like defjvp, but each fn also receives the primal output: fn(g, ans, *primals)."""
+  def rule(primals, tangents, **params):
+    ans = primitive.bind(*primals, **params)
+    acc = None
+    for fn, t in zip(jvp_fns, tangents):
+      if fn is None or type(t) is Zero:
+        continue
+      contrib = fn(t, ans, *primals, **params)
+      acc = contrib if acc is None else add_tangents(acc, contrib)
+    return ans, (Zero.from_primal_value(ans) if acc is None else acc)
+  primitive_jvps[primitive] = rule
+  return rule
+
+
+def deflinear(primitive, transpose_rule):
+  """A primitive linear in all its inputs: jvp applies it to the tangents."""
+  def jvp(primals, tangents, **params):
+    out = primitive.bind(*primals, **params)
+    if all(type(t) is Zero for t in tangents):
+      return out, Zero.from_primal_value(out)
+    ts = [instantiate_zeros(t) for t in tangents]
+    return out, primitive.bind(*ts, **params)
+  primitive_jvps[primitive] = jvp
+  primitive_transposes[primitive] = transpose_rule
+
+
+def deflinear2(primitive, transpose_rule):
+  """Linear in some inputs (those marked UndefinedPrimal at transpose time)."""
+  primitive_transposes[primitive] = transpose_rule
+
+
+def defnondiff(primitive):
+  nondifferentiable.add(primitive)
+
+
+# ---------------------------------------------------------------------------------------
+# Linearize and transpose
+
+def linearize_flat(fun: Callable, primals):
+  """Returns (primals_out, linear ClosedJaxpr: tangents_in -> tangents_out, out_zero_mask)."""
+  builder = pe.JaxprBuilder()
+  with core.new_main(pe.StagingTrace, global_data=builder) as tmain:
+    ttrace = pe.StagingTrace(tmain)
+    tan_in = [ttrace.new_arg(tangent_aval(core.get_aval(p))) for p in primals]
+    with core.new_main(JVPTrace) as jmain:
+      jtrace = JVPTrace(jmain)
+      ins = [JVPTracer(jtrace, p, t) for p, t in zip(primals, tan_in)]
+      outs = fun(*ins)
+      outs = [jtrace.full_raise(o) for o in outs]
+      primals_out = [o.primal for o in outs]
+      tangents_out = [o.tangent for o in outs]
+    out_zero = [type(t) is Zero for t in tangents_out]
+    tan_out = [ttrace.full_raise(instantiate_zeros(t)) for t in tangents_out]
+    jaxpr, consts = builder.to_jaxpr(tan_in, tan_out)
+  return primals_out, core.ClosedJaxpr(jaxpr, consts), out_zero
+
+
+def backward_pass(jaxpr: core.Jaxpr, consts, args, cts_out):
+  """Transpose `jaxpr` w.r.t. the inputs given as UndefinedPrimal in `args`.
+
+  Equations that do not depend on a linear input are evaluated forward first (they compute
+  values the linear part needs). Returns one cotangent (or Zero) per jaxpr input.
+  """
+  primal_env = {}
+  linear = set()
+  for v, c in zip(jaxpr.constvars, consts):
+    primal_env[v] = c
+  for v, a in zip(jaxpr.invars, args):
+    if is_undefined_primal(a):
+      linear.add(v)
+    else:
+      primal_env[v] = a
+
+  def read_primal(v):
+    if type(v) is core.Literal:
+      return v.val
+    if v in linear:
+      return UndefinedPrimal(v.aval)
+    return primal_env[v]
+
+  lin_eqns = []
+  for eqn in jaxpr.eqns:
+    if any(type(v) is not core.Literal and v in linear for v in eqn.invars):
+      lin_eqns.append(eqn)
+      linear.update(eqn.outvars)
+    else:
+      outs = eqn.primitive.bind(*[read_primal(v) for v in eqn.invars], **eqn.params)
+      if eqn.primitive.multiple_results:
+        primal_env.update(zip(eqn.outvars, outs))
+      else:
+        primal_env[eqn.outvars[0]] = outs
+
+  ct_env = {}
+
+  def write_ct(v, ct):
+    if type(v) is core.Literal or ct is None or type(ct) is Zero:
+      return
+    if v in ct_env:
+      ct_env[v] = add_tangents(ct_env[v], ct)
+    else:
+      ct_env[v] = ct
+
+  def read_ct(v):
+    if type(v) is core.Literal:
+      return Zero(v.aval)
+    ct = ct_env.pop(v, None)
+    return Zero(v.aval) if ct is None else ct
+
+  for v, ct in zip(jaxpr.outvars, cts_out):
+    if type(v) is not core.Literal and v in linear:
+      write_ct(v, ct)
+
+  for eqn in reversed(lin_eqns):
+    cts = [read_ct(v) for v in eqn.outvars]
+    if all(type(c) is Zero for c in cts):
+      continue
+    rule = primitive_transposes.get(eqn.primitive)
+    if rule is None:
+      raise NotImplementedError(f"Transpose rule (for reverse-mode differentiation) for "
+                                f"'{eqn.primitive.name}' not implemented")
+    invals = [read_primal(v) for v in eqn.invars]
+    ct = cts if eqn.primitive.multiple_results else cts[0]
+    cts_in = rule(ct, *invals, **eqn.params)
+    for v, c in zip(eqn.invars, cts_in):
+      if type(v) is not core.Literal and v in linear:
+        write_ct(v, c)
+  return [read_ct(v) if v in linear else None for v in jaxpr.invars]
+
+
+def vjp_flat(fun: Callable, primals):
+  """Returns (primals_out, vjp_fn: cts_out -> cts_in (Zero for unused))."""
+  primals_out, lin, out_zero = linearize_flat(fun, primals)
+  in_avals = [tangent_aval(core.get_aval(p)) for p in primals]
+
+  def vjp_fn(cts_out):
+    args = [UndefinedPrimal(a) for a in in_avals]
+    cts = backward_pass(lin.jaxpr, lin.consts, args, cts_out)
+    return [Zero(a) if c is None else c for c, a in zip(cts, in_avals)]
+  return primals_out, vjp_fn, lin

@@ -1,0 +1,208 @@
+"""vmap: the batching interpreter.
+
+A `BatchTracer` carries a value with one extra (batch) axis at position `batch_dim`, or
+`not_mapped`. Each primitive's batching rule, registered beside the primitive in `lax/`,
+maps `(vals, dims, **params) -> (out, out_dim)` (lists for multiple results).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from numjax._src import core
+from numjax._src.core import Primitive, Tracer
+
+not_mapped = None
+primitive_batchers: dict[Primitive, Callable] = {}
+# Rules that need the axis (size, name): rule(axis_data, vals, dims, **params).
+axis_primitive_batchers: dict[Primitive, Callable] = {}
+
+
+class AxisData:
+  __slots__ = ("name", "size", "spmd_name")
+
+  def __init__(self, name, size, spmd_name=None):
+    self.name, self.size, self.spmd_name = name, size, spmd_name
+
+  def __repr__(self):
+    return f"AxisData(name={self.name!r}, size={self.size})"
+
+
+class BatchTracer(Tracer):
+  __slots__ = ("val", "batch_dim")
+
+  def __init__(self, trace, val, batch_dim):
+    self._trace = trace
+    self.val = val
+    self.batch_dim = batch_dim
+
+  @property
+  def aval(self):
+    aval = core.get_aval(self.val)
+    if self.batch_dim is not_mapped:
+      return aval
+    shape = list(aval.shape)
+    del shape[self.batch_dim]
+    return aval.update(shape=tuple(shape))
+
+  def full_lower(self):
+    if self.batch_dim is not_mapped:
+      return core.full_lower(self.val)
+    return self
+
+
+class BatchTrace(core.Trace):
+  __slots__ = ()
+
+  @property
+  def axis_data(self) -> AxisData:
+    return self.main.global_data
+
+  def pure(self, val):
+    return BatchTracer(self, val, not_mapped)
+
+  lift = pure
+
+  def process_primitive(self, primitive, tracers, params):
+    vals = [t.val for t in tracers]
+    dims = [t.batch_dim for t in tracers]
+    if all(d is not_mapped for d in dims):
+      out = primitive.bind(*vals, **params)
+      if primitive.multiple_results:
+        return [BatchTracer(self, o, not_mapped) for o in out]
+      return BatchTracer(self, out, not_mapped)
+    rule = axis_primitive_batchers.get(primitive)
+    if rule is not None:
+      out, out_dim = rule(self.axis_data, vals, dims, **params)
+    else:
+      rule = primitive_batchers.get(primitive)
+      if rule is None:
+        raise NotImplementedError(f"Batching rule for '{primitive.name}' not implemented")
+      out, out_dim = rule(vals, dims, **params)
+    if primitive.multiple_results:
+      return [BatchTracer(self, o, d) for o, d in zip(out, out_dim)]
+    return BatchTracer(self, out, out_dim)
+
+  def process_custom_jvp_call(self, prim, fun, jvp, tracers, *, symbolic_zeros):
+    # Batch the primal function and the rule alike (the rule is re-batched when used).
+    vals = [t.val for t in tracers]
+    dims = [t.batch_dim for t in tracers]
+    size = self.axis_data.size
+    return custom_batch_hook(self, prim, fun, jvp, vals, dims, size, symbolic_zeros)
+
+  def process_custom_vjp_call(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros):
+    return custom_vjp_batch_hook(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros)
+
+
+def custom_batch_hook(*args):
+  raise NotImplementedError("custom_jvp under vmap is not available yet")
+
+
+def custom_vjp_batch_hook(*args):
+  raise NotImplementedError("custom_vjp under vmap is not available yet")
+
+
+def _lax():
+  from numjax._src.lax import lax as _l  # lazy: lax imports this module to register rules
+  return _l
+
+
+def moveaxis(x, src, dst):
+  if src == dst:
+    return x
+  nd = core.get_aval(x).ndim
+  perm = [i for i in range(nd) if i != src]
+  perm.insert(dst, src)
+  return _lax().transpose(x, tuple(perm))
+
+
+def broadcast(x, size, axis):
+  """Insert a new axis of `size` at `axis` (for unbatched values that must be batched)."""
+  aval = core.get_aval(x)
+  shape = list(aval.shape)
+  shape.insert(axis, size)
+  dims = tuple(i for i in range(len(shape)) if i != axis)
+  return _lax().broadcast_in_dim(x, tuple(shape), dims)
+
+
+def bdim_at_front(x, bdim, size):
+  if bdim is not_mapped:
+    return broadcast(x, size, 0)
+  return moveaxis(x, bdim, 0)
+
+
+def matchaxis(src, dst, size, x):
+  """Move/broadcast x's batch axis from `src` to `dst`."""
+  if src == dst:
+    return x
+  if src is not_mapped:
+    return broadcast(x, size, dst)
+  if dst is not_mapped:
+    raise ValueError("vmap has mapped output but out_axes is None")
+  return moveaxis(x, src, dst)
+
+
+def vmap_flat(fun: Callable, in_dims, out_dims_thunk, axis_size, axis_name=None,
+              spmd_axis_name=None, args=()):
+  """fun: list -> list. in_dims per arg (int or None). out_dims_thunk() -> per-output dims."""
+  with core.new_main(BatchTrace, global_data=AxisData(axis_name, axis_size,
+                                                      spmd_axis_name)) as main:
+    trace = BatchTrace(main)
+    ins = [BatchTracer(trace, a, d) if d is not not_mapped else a
+           for a, d in zip(args, in_dims)]
+    outs = fun(*ins)
+    outs = [trace.full_raise(o) for o in outs]
+    vals = [o.val for o in outs]
+    dims = [o.batch_dim for o in outs]
+  out_dims = out_dims_thunk()
+  res = []
+  for v, d, od in zip(vals, dims, out_dims):
+    if od is not_mapped and d is not not_mapped:
+      raise ValueError("vmap has mapped output but out_axes is None")
+    res.append(v if od is not_mapped else matchaxis(d, od, axis_size, v))
+  return res
+
+
+# ---------------------------------------------------------------------------------------
+# Rule helpers
+
+def broadcast_batcher(prim):
+  """Elementwise n-ary rule. Operands have equal shapes or rank 0 (as lax allows); the
+  batched ones get their batch axis at the front, and the others are broadcast to match
+  unless they are rank 0."""
+  def rule(vals, dims, **params):
+    avals = [core.get_aval(v) for v in vals]
+    if all(d == dims[0] for d in dims) and all(a.shape == avals[0].shape for a in avals):
+      out = prim.bind(*vals, **params)  # all batched alike: nothing to align
+      return out, ([dims[0]] * len(out) if prim.multiple_results else dims[0])
+    size = next(a.shape[d] for a, d in zip(avals, dims) if d is not not_mapped)
+    elem_shape = ()
+    for a, d in zip(avals, dims):
+      s = a.shape if d is not_mapped else a.shape[:d] + a.shape[d + 1:]
+      if s:
+        elem_shape = s
+    full = (size,) + elem_shape
+    new = []
+    for v, a, d in zip(vals, avals, dims):
+      if d is not_mapped:
+        if a.ndim == 0:
+          new.append(v)
+        else:
+          new.append(_lax().broadcast_in_dim(v, full, tuple(range(1, len(full)))))
+      else:
+        v = moveaxis(v, d, 0)
+        if a.ndim == 1 and elem_shape:
+          v = _lax().broadcast_in_dim(v, full, (0,))
+        new.append(v)
+    out = prim.bind(*new, **params)
+    return out, ([0] * len(out) if prim.multiple_results else 0)
+  primitive_batchers[prim] = rule
+  return rule
+
+
+def defvectorized(prim):
+  """Unary elementwise (or any op acting independently along every axis)."""
+  def rule(vals, dims, **params):
+    (x,), (d,) = vals, dims
+    return prim.bind(x, **params), d
+  primitive_batchers[prim] = rule
+  return rule

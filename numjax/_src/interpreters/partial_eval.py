@@ -1,0 +1,261 @@
+"""Staging: trace Python functions into jaxprs.
+
+`StagingTrace` records every primitive applied to its tracers as a jaxpr equation. Pushed as
+the *dynamic* trace (jit, make_jaxpr, control-flow bodies) it stages every operation, even
+those on constants; pushed as an ordinary trace (linearize) it stages only the operations that
+touch its tracers, so the primal work runs below it and only the linear tangent program is
+recorded.
+
+`partial_eval_jaxpr` splits an existing jaxpr into a known and an unknown part (used by
+control flow to separate residual computation from linear tangent computation).
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from numjax._src import core
+from numjax._src.core import (ClosedJaxpr, Jaxpr, JaxprEqn, Literal, ShapedArray, Tracer,
+                              Var)
+
+
+class StagingTracer(Tracer):
+  __slots__ = ("_aval", "_debug")
+
+  def __init__(self, trace, aval, debug=None):
+    self._trace = trace
+    self._aval = aval
+    self._debug = debug
+
+  @property
+  def aval(self):
+    return self._aval
+
+  def _provenance(self):
+    d = self._debug
+    if d is None:
+      return ""
+    return f"\nThe value depends on {d}."
+
+  def _short_repr(self):
+    return f"traced array with shape {self._aval.str_short(False)}"
+
+
+class JaxprBuilder:
+  """The mutable state of one staging: equations, and where each tracer's value lives."""
+
+  def __init__(self, debug_info=None):
+    self.eqns: list[JaxprEqn] = []
+    self.tracer_to_var: dict[int, Var] = {}
+    self.constid_to_tracer: dict[int, StagingTracer] = {}
+    self.constvar_to_val: dict[Var, object] = {}
+    self.tracers: list[StagingTracer] = []  # keeps ids stable while staging
+    self.debug_info = debug_info
+
+  def new_tracer(self, trace, aval, debug=None) -> StagingTracer:
+    t = StagingTracer(trace, aval, debug)
+    self.tracers.append(t)
+    return t
+
+  def add_var(self, tracer) -> Var:
+    v = self.tracer_to_var[id(tracer)] = Var(tracer.aval)
+    return v
+
+  def getvar(self, tracer) -> Var:
+    return self.tracer_to_var[id(tracer)]
+
+  def add_eqn(self, eqn):
+    self.eqns.append(eqn)
+
+  def to_jaxpr(self, in_tracers, out_tracers):
+    invars = [self.getvar(t) for t in in_tracers]
+    outvars = [self.getvar(t) for t in out_tracers]
+    constvars, constvals = [], []
+    literals: dict[Var, Literal] = {}
+    for v, val in self.constvar_to_val.items():
+      if _literalable(val):
+        literals[v] = Literal(val, v.aval)
+      else:
+        constvars.append(v)
+        constvals.append(val)
+    if literals:
+      sub = lambda x: literals.get(x, x) if type(x) is Var else x
+      eqns = [e._replace(invars=[sub(x) for x in e.invars]) for e in self.eqns]
+      outvars = [sub(x) for x in outvars]
+    else:
+      eqns = list(self.eqns)
+    used = _used_vars(eqns, outvars)
+    keep = [i for i, v in enumerate(constvars) if v in used]
+    constvars = [constvars[i] for i in keep]
+    constvals = [constvals[i] for i in keep]
+    jaxpr = Jaxpr(constvars, invars, outvars, eqns, debug_info=self.debug_info)
+    return jaxpr, constvals
+
+
+def _used_vars(eqns, outvars):
+  used = set(v for v in outvars if type(v) is Var)
+  for e in eqns:
+    for v in e.invars:
+      if type(v) is Var:
+        used.add(v)
+  return used
+
+
+def _literalable(val) -> bool:
+  if isinstance(val, Tracer):
+    return False
+  shape = getattr(val, "shape", ())
+  return shape == () and not hasattr(val, "_is_prng_key")
+
+
+class StagingTrace(core.Trace):
+  __slots__ = ()
+
+  @property
+  def builder(self) -> JaxprBuilder:
+    return self.main.global_data
+
+  def new_arg(self, aval, debug=None) -> StagingTracer:
+    b = self.builder
+    t = b.new_tracer(self, aval, debug)
+    b.add_var(t)
+    return t
+
+  def pure(self, val):
+    b = self.builder
+    t = b.constid_to_tracer.get(id(val))
+    if t is None:
+      aval = core.get_aval(val)
+      t = b.new_tracer(self, aval)
+      var = b.add_var(t)
+      b.constid_to_tracer[id(val)] = t
+      b.constvar_to_val[var] = val
+      b.tracers.append(val)  # keep val alive so its id stays unique
+    return t
+
+  lift = pure
+
+  def process_primitive(self, primitive, tracers, params):
+    avals_in = [t.aval for t in tracers]
+    out = primitive.abstract_eval(*avals_in, **params)
+    b = self.builder
+    if primitive.multiple_results:
+      outs = [b.new_tracer(self, a) for a in out]
+      outvars = [b.add_var(t) for t in outs]
+    else:
+      outs = b.new_tracer(self, out)
+      outvars = [b.add_var(outs)]
+    invars = [b.getvar(t) for t in tracers]
+    b.add_eqn(JaxprEqn(primitive, invars, params, outvars))
+    return outs
+
+  def process_custom_jvp_call(self, prim, fun, jvp, tracers, *, symbolic_zeros):
+    # Staged as a call of its primal function; the custom rule is kept on the equation
+    # so that a later jvp of the staged jaxpr can still use it.
+    return _stage_custom(self, prim, fun, tracers, dict(jvp=jvp, symbolic_zeros=symbolic_zeros))
+
+  def process_custom_vjp_call(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros):
+    return _stage_custom(self, prim, fun, tracers,
+                         dict(fwd=fwd, bwd=bwd, out_trees=out_trees,
+                              symbolic_zeros=symbolic_zeros))
+
+
+def _stage_custom(trace, prim, fun, tracers, extra):
+  in_avals = [t.aval for t in tracers]
+  closed = trace_to_jaxpr(fun, in_avals)
+  consts = [trace.full_raise(c) for c in closed.consts]
+  call_jaxpr = ClosedJaxpr(closed.jaxpr, []) if not consts else _close_over(closed)
+  params = dict(call_jaxpr=call_jaxpr, num_consts=len(consts), **extra)
+  return trace.process_primitive(prim, consts + list(tracers), params)
+
+
+def _close_over(closed):
+  """Turn a jaxpr's constvars into leading invars (consts become explicit operands)."""
+  j = closed.jaxpr
+  return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.outvars, j.eqns, j.effects,
+                           j.debug_info), [])
+
+
+def trace_to_jaxpr(fun: Callable, in_avals: Sequence[ShapedArray], debug=None,
+                   debug_info=None) -> ClosedJaxpr:
+  """Stage `fun(*tracers) -> list of outputs` into a ClosedJaxpr (consts may be tracers)."""
+  builder = JaxprBuilder(debug_info)
+  with core.new_main(StagingTrace, dynamic=True, global_data=builder) as main:
+    trace = StagingTrace(main)
+    in_tracers = [trace.new_arg(a, None if debug is None else debug[i])
+                  for i, a in enumerate(in_avals)]
+    outs = fun(*in_tracers)
+    out_tracers = [trace.full_raise(o) for o in outs]
+    jaxpr, consts = builder.to_jaxpr(in_tracers, out_tracers)
+  return ClosedJaxpr(jaxpr, consts)
+
+
+def convert_constvars_jaxpr(jaxpr: Jaxpr) -> Jaxpr:
+  """Move constvars to the front of invars."""
+  return Jaxpr([], jaxpr.constvars + jaxpr.invars, jaxpr.outvars, jaxpr.eqns,
+               jaxpr.effects, jaxpr.debug_info)
+
+
+def dce_jaxpr(jaxpr: Jaxpr, used_outputs: Sequence[bool], instantiate=False):
+  """Drop equations whose results are unused. Returns (jaxpr, used_inputs)."""
+  outvars = [v for v, u in zip(jaxpr.outvars, used_outputs) if u]
+  live = set(v for v in outvars if type(v) is Var)
+  new_eqns = []
+  for e in reversed(jaxpr.eqns):
+    if any(v in live for v in e.outvars) or getattr(e.primitive, "has_effects", False):
+      new_eqns.append(e)
+      live.update(v for v in e.invars if type(v) is Var)
+  new_eqns.reverse()
+  used_inputs = [v in live for v in jaxpr.invars]
+  invars = jaxpr.invars if instantiate else [v for v, u in zip(jaxpr.invars, used_inputs) if u]
+  return Jaxpr(jaxpr.constvars, invars, outvars, new_eqns, jaxpr.effects,
+               jaxpr.debug_info), used_inputs
+
+
+def partial_eval_jaxpr(jaxpr: Jaxpr, unknowns: Sequence[bool], instantiate=False):
+  """Split `jaxpr` by which inputs are unknown.
+
+  Returns (known_jaxpr, unknown_jaxpr, out_unknowns, num_res):
+    known_jaxpr:   known inputs -> known outputs + residuals
+    unknown_jaxpr: residuals + unknown inputs -> unknown outputs
+  An equation is unknown when any of its inputs is. Constvars count as known.
+  """
+  unk = set(v for v, u in zip(jaxpr.invars, unknowns) if u)
+  known_eqns, unk_eqns = [], []
+  for e in jaxpr.eqns:
+    if any(type(v) is Var and v in unk for v in e.invars):
+      unk_eqns.append(e)
+      unk.update(e.outvars)
+    else:
+      known_eqns.append(e)
+  if isinstance(instantiate, bool):
+    instantiate = [instantiate] * len(jaxpr.outvars)
+  out_unknowns = [(type(v) is Var and v in unk) or inst
+                  for v, inst in zip(jaxpr.outvars, instantiate)]
+  # residuals: known vars read by the unknown side
+  defined_unknown = set(unk)
+  res, seen = [], set()
+
+  def need(v):
+    if type(v) is Var and v not in defined_unknown and v not in seen:
+      seen.add(v)
+      res.append(v)
+  for e in unk_eqns:
+    for v in e.invars:
+      need(v)
+  for v, u in zip(jaxpr.outvars, out_unknowns):
+    if u:
+      need(v)
+  known_in = [v for v, u in zip(jaxpr.invars, unknowns) if not u]
+  known_out = [v for v, u in zip(jaxpr.outvars, out_unknowns) if not u]
+  known = Jaxpr(jaxpr.constvars, known_in, known_out + res, known_eqns)
+  unk_in = [v for v, u in zip(jaxpr.invars, unknowns) if u]
+  res_vars = [Var(v.aval) for v in res]
+  rename = dict(zip(res, res_vars))
+  r = lambda v: rename.get(v, v) if type(v) is Var else v
+  unk_eqns = [e._replace(invars=[r(v) for v in e.invars]) for e in unk_eqns]
+  unknown = Jaxpr([], res_vars + unk_in,
+                  [r(v) for v, u in zip(jaxpr.outvars, out_unknowns) if u], unk_eqns)
+  known, _ = dce_jaxpr(known, [True] * len(known.outvars), instantiate=True)
+  return known, unknown, out_unknowns, len(res)

@@ -1,0 +1,1533 @@
+"""Core lax primitives: the elementwise families (table rows), conversions, broadcasting,
+reshapes, transposes, selection, iota and dot_general.
+
+A primitive's impl (NumPy on raw buffers), shape rule, jvp/transpose, batching rule and
+native (C) template sit together. Elementwise primitives are rows of `_UNARY`/`_BINARY`.
+Wrappers accept Python scalars (weakly typed) and normalise static params before `bind`.
+"""
+from __future__ import annotations
+
+import builtins
+import enum
+import functools
+import math
+import operator
+from typing import Sequence
+
+import numpy as np
+
+from numjax._src import core
+from numjax._src import dtypes as _dtypes
+from numjax._src.array import Array, _make
+from numjax._src.core import Primitive, ShapedArray, Tracer
+from numjax._src.interpreters import ad, batching
+from numjax._src.interpreters.ad import Zero
+
+_bool = np.dtype(bool)
+_py_scalars = (bool, int, float, builtins.complex)  # before `complex` is shadowed below
+_float0 = _dtypes.float0
+
+# ---------------------------------------------------------------------------------------
+# Operand normalisation
+
+_lowp = set()
+for _n in ("bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3b11fnuz", "float8_e4m3fnuz",
+           "float8_e5m2fnuz", "float8_e3m4", "float8_e4m3", "float8_e8m0fnu", "float4_e2m1fn"):
+  if hasattr(_dtypes, _n):
+    _lowp.add(np.dtype(getattr(_dtypes, _n)))
+
+
+def asarray(x):
+  """An Array or Tracer for x; Python scalars become weakly typed."""
+  if isinstance(x, (Array, Tracer)):
+    return x
+  if hasattr(x, "__jax_array__"):
+    return asarray(x.__jax_array__())
+  if isinstance(x, _py_scalars) and not isinstance(x, np.generic):
+    dt = _dtypes.dtype(x, canonicalize=True)
+    return _make(_py_scalar_to_np(x, dt), True)
+  arr = np.asarray(x)
+  dt = _dtypes.canonicalize_dtype(arr.dtype)
+  return _make(arr.astype(dt) if arr.dtype != dt else np.array(arr), False)
+
+
+def _py_scalar_to_np(x, dt):
+  if isinstance(x, int) and not isinstance(x, bool):
+    info = np.iinfo(dt)
+    if not info.min <= x <= info.max:
+      raise OverflowError(f"Python int {x} too large to convert to {dt}")
+  return np.asarray(x, dtype=dt)
+
+
+def _convert_scalar(x, dtype):
+  """A Python scalar converted to `dtype`, keeping it weak (for lax.add(x, 2) & co)."""
+  return _make(np.asarray(x, dtype=dtype), True)
+
+
+def _promote_lax_args(args):
+  """lax binary ops: arrays must share a dtype; Python scalars take the arrays' dtype."""
+  dt = None
+  for a in args:
+    if isinstance(a, (Array, Tracer)) or isinstance(a, np.ndarray):
+      dt = a.dtype
+      break
+  out = []
+  for a in args:
+    if isinstance(a, (Array, Tracer)):
+      out.append(a)
+    elif dt is not None and isinstance(a, _py_scalars) and not isinstance(a, np.generic):
+      out.append(_convert_scalar(a, dt))
+    else:
+      out.append(asarray(a))
+  return out
+
+
+def _check_same_dtypes(name, args):
+  dts = {a.dtype for a in args}
+  if len(dts) > 1:
+    raise TypeError(f"lax.{name} requires arguments to have the same dtypes, got "
+                    f"{', '.join(str(a.dtype) for a in args)}. (Tip: jnp.{name} is a "
+                    "similar function that does automatic type promotion on inputs).")
+
+
+def _quiet(fn):
+  """NumPy warns on overflow/0-division/invalid ops; JAX never does."""
+  def f(*args, **kw):
+    with np.errstate(all="ignore"):
+      return fn(*args, **kw)
+  f.__name__ = getattr(fn, "__name__", "f")
+  return f
+
+
+def _lowp_safe(fn):
+  """bfloat16/float8 have no NumPy math loops: compute in float32 and round back (as JAX)."""
+  def f(*args, **kw):
+    dt = args[0].dtype if hasattr(args[0], "dtype") else None
+    if dt in _lowp:
+      res = fn(*[np.asarray(a, np.float32) if getattr(a, "dtype", None) in _lowp else a
+                 for a in args], **kw)
+      res = np.asarray(res)
+      return res.astype(dt) if res.dtype == np.float32 else res
+    return fn(*args, **kw)
+  f.__name__ = getattr(fn, "__name__", "f")
+  return f
+
+
+# ---------------------------------------------------------------------------------------
+# Elementwise families
+
+_FLOAT = "float"      # real or complex floating
+_REAL = "real"        # real floating
+_NUM = "num"          # any number (no bool)
+_INT = "int"          # integer or bool (bitwise)
+_ANY = "any"
+
+_KIND_CHECK = {
+    _FLOAT: lambda dt: _dtypes.issubdtype(dt, np.inexact),
+    _REAL: lambda dt: _dtypes.issubdtype(dt, np.floating),
+    _NUM: lambda dt: dt != _bool,
+    _INT: lambda dt: dt == _bool or _dtypes.issubdtype(dt, np.integer),
+    _ANY: lambda dt: True,
+}
+_KIND_NAMES = {_FLOAT: "floating", _REAL: "real floating", _NUM: "numeric",
+               _INT: "integer or boolean", _ANY: "any"}
+
+
+def _out_dtype(kind, dt):
+  if kind == "same":
+    return dt
+  if kind == "bool":
+    return _bool
+  if kind == "real":  # complex -> its real part's dtype
+    return np.dtype(np.float32) if dt == np.complex64 else (
+        np.dtype(np.float64) if dt == np.complex128 else dt)
+  if kind == "complex":
+    return np.dtype(np.complex64) if dt == np.float32 else np.dtype(np.complex128)
+  raise ValueError(kind)
+
+
+def _broadcasting_shape(name, shapes):
+  nonscalar = [s for s in shapes if s]
+  if not nonscalar:
+    return ()
+  first = nonscalar[0]
+  for s in nonscalar[1:]:
+    if s != first:
+      raise TypeError(f"{name} got incompatible shapes for broadcasting: "
+                      f"{', '.join(str(tuple(s)) for s in shapes)}.")
+  return first
+
+
+def _make_elementwise(name, np_fn, nargs, kind, out_kind, c_template):
+  p = Primitive(name)
+  p.impl = np_fn
+  p.native_template = c_template
+  p.elementwise = True
+
+  def abstract_eval(*avals, **params):
+    dts = [a.dtype for a in avals]
+    if nargs > 1 and len(set(dts)) > 1 and name not in _MIXED_DTYPE_OK:
+      raise TypeError(f"{name} requires arguments to have the same dtypes, got "
+                      f"{', '.join(map(str, dts))}.")
+    if not _KIND_CHECK[kind](dts[0]):
+      raise TypeError(f"{name} does not accept dtype {dts[0]}. Accepted dtypes are "
+                      f"subtypes of {_KIND_NAMES[kind]}.")
+    shape = avals[0].shape if nargs == 1 else _broadcasting_shape(name, [a.shape for a in avals])
+    out_dt = _out_dtype(out_kind, dts[0])
+    weak = all(a.weak_type for a in avals) and out_dt != _bool
+    return ShapedArray(shape, out_dt, weak)
+  p.abstract_eval = abstract_eval
+  if out_kind == "bool":
+    p.weak_type_rule = lambda args, params: False
+  if nargs == 1:
+    batching.defvectorized(p)
+  else:
+    batching.broadcast_batcher(p)
+  return p
+
+
+_MIXED_DTYPE_OK = {"complex", "shift_left", "shift_right_logical", "shift_right_arithmetic"}
+
+
+def _np_round(x, rounding_method=0):
+  if rounding_method in (1, "1", RoundingMethod.TO_NEAREST_EVEN):
+    return np.round(x)
+  return np.where(x >= 0, np.floor(x + 0.5), np.ceil(x - 0.5)).astype(x.dtype)
+
+
+def _np_div(x, y):
+  if np.issubdtype(x.dtype, np.integer):
+    # C semantics: round toward zero
+    with np.errstate(all="ignore"):
+      q = np.floor_divide(x, y)
+      r = np.remainder(x, y)
+      q = np.where((r != 0) & ((x < 0) != (y < 0)), q + 1, q)
+    return np.asarray(q, dtype=x.dtype)
+  return np.true_divide(x, y)
+
+
+def _np_rem(x, y):
+  if np.issubdtype(x.dtype, np.integer):
+    with np.errstate(all="ignore"):
+      return np.asarray(np.fmod(x, y), dtype=x.dtype)
+  return np.fmod(x, y)
+
+
+def _np_sign(x):
+  if np.issubdtype(x.dtype, np.complexfloating):
+    a = np.abs(x)
+    return np.where(a == 0, 0, x / np.where(a == 0, 1, a)).astype(x.dtype)
+  return np.sign(x)
+
+
+def _np_logistic(x):
+  return np.asarray(0.5 * (np.tanh(0.5 * x) + 1), dtype=x.dtype) if x.dtype != np.float64 \
+      else 0.5 * (np.tanh(0.5 * x) + 1)
+
+
+def _np_shift_right_logical(x, y):
+  ut = np.dtype(f"uint{x.dtype.itemsize * 8}")
+  bits = x.dtype.itemsize * 8
+  out = np.right_shift(x.view(ut) if x.ndim else x.astype(ut), np.minimum(y, bits - 1).astype(ut))
+  out = np.where(y >= bits, 0, out)
+  return out.astype(x.dtype)
+
+
+def _np_shift_right_arithmetic(x, y):
+  bits = x.dtype.itemsize * 8
+  return np.right_shift(x, np.minimum(y, bits - 1).astype(x.dtype)).astype(x.dtype)
+
+
+def _np_shift_left(x, y):
+  bits = x.dtype.itemsize * 8
+  out = np.left_shift(x, np.minimum(y, bits - 1).astype(x.dtype))
+  return np.where(y >= bits, 0, out).astype(x.dtype)
+
+
+def _np_popcnt(x):
+  return np.bitwise_count(x).astype(x.dtype)
+
+
+def _np_clz(x):
+  bits = x.dtype.itemsize * 8
+  ut = np.dtype(f"uint{bits}")
+  u = x.astype(ut)
+  out = np.full(u.shape, bits, dtype=np.int64)
+  nz = u != 0
+  # position of the highest set bit
+  hb = np.zeros(u.shape, dtype=np.int64)
+  v = u.copy()
+  for s in (32, 16, 8, 4, 2, 1):
+    if s >= bits:
+      continue
+    m = (v >> ut.type(s)) != 0
+    hb = np.where(m, hb + s, hb)
+    v = np.where(m, v >> ut.type(s), v)
+  out = np.where(nz, bits - 1 - hb, out)
+  return out.astype(x.dtype)
+
+
+def _np_nextafter(x, y):
+  return np.nextafter(x, y)
+
+
+def _np_is_finite(x):
+  return np.isfinite(x)
+
+
+def _np_complex(x, y):
+  return (x + 1j * y).astype(_out_dtype("complex", x.dtype))
+
+
+def _np_conj(x, input_dtype=None):
+  return np.conj(x)
+
+
+def _scipy_special(name):
+  def f(x):
+    import scipy.special as sp  # imported on first use: keeps `import numjax` fast
+    return getattr(sp, name)(x).astype(x.dtype)
+  f.__name__ = name
+  return f
+
+
+def _np_erf_inv(x):
+  import scipy.special as sp
+  return sp.erfinv(x).astype(x.dtype)
+
+
+def _np_cbrt(x):
+  return np.cbrt(x)
+
+
+def _np_rsqrt(x):
+  return (1 / np.sqrt(x)).astype(x.dtype)
+
+
+def _np_not(x):
+  return np.logical_not(x) if x.dtype == _bool else np.invert(x)
+
+
+def _np_and(x, y):
+  return np.logical_and(x, y) if x.dtype == _bool else np.bitwise_and(x, y)
+
+
+def _np_or(x, y):
+  return np.logical_or(x, y) if x.dtype == _bool else np.bitwise_or(x, y)
+
+
+def _np_xor(x, y):
+  return np.logical_xor(x, y) if x.dtype == _bool else np.bitwise_xor(x, y)
+
+
+def _np_pow(x, y):
+  if x.dtype != y.dtype and np.issubdtype(y.dtype, np.integer):
+    return np.power(x, y.astype(x.dtype))
+  return np.power(x, y)
+
+
+def _np_atan2(x, y):
+  return np.arctan2(x, y)
+
+
+def _np_abs(x):
+  return np.abs(x)
+
+
+def _np_max(x, y):
+  return np.maximum(x, y)
+
+
+def _np_min(x, y):
+  return np.minimum(x, y)
+
+
+# (name, numpy impl, input kind, output kind, C template)
+_UNARY = [
+    ("neg", np.negative, _NUM, "same", "(-{0})"),
+    ("sign", _np_sign, _NUM, "same", "nj_sign({0})"),
+    ("floor", np.floor, _REAL, "same", "floor({0})"),
+    ("ceil", np.ceil, _REAL, "same", "ceil({0})"),
+    ("round", _np_round, _REAL, "same", "nj_round({0})"),
+    ("is_finite", _np_is_finite, _REAL, "bool", "isfinite({0})"),
+    ("exp", np.exp, _FLOAT, "same", "exp({0})"),
+    ("exp2", np.exp2, _FLOAT, "same", "exp2({0})"),
+    ("log", np.log, _FLOAT, "same", "log({0})"),
+    ("log1p", np.log1p, _FLOAT, "same", "log1p({0})"),
+    ("expm1", np.expm1, _FLOAT, "same", "expm1({0})"),
+    ("tanh", np.tanh, _FLOAT, "same", "tanh({0})"),
+    ("logistic", _np_logistic, _FLOAT, "same", "(1/(1+exp(-({0}))))"),
+    ("sin", np.sin, _FLOAT, "same", "sin({0})"),
+    ("cos", np.cos, _FLOAT, "same", "cos({0})"),
+    ("tan", np.tan, _FLOAT, "same", "tan({0})"),
+    ("asin", np.arcsin, _FLOAT, "same", "asin({0})"),
+    ("acos", np.arccos, _FLOAT, "same", "acos({0})"),
+    ("atan", np.arctan, _FLOAT, "same", "atan({0})"),
+    ("sinh", np.sinh, _FLOAT, "same", "sinh({0})"),
+    ("cosh", np.cosh, _FLOAT, "same", "cosh({0})"),
+    ("asinh", np.arcsinh, _FLOAT, "same", "asinh({0})"),
+    ("acosh", np.arccosh, _FLOAT, "same", "acosh({0})"),
+    ("atanh", np.arctanh, _FLOAT, "same", "atanh({0})"),
+    ("sqrt", np.sqrt, _FLOAT, "same", "sqrt({0})"),
+    ("rsqrt", _np_rsqrt, _FLOAT, "same", "(1/sqrt({0}))"),
+    ("cbrt", _np_cbrt, _REAL, "same", "cbrt({0})"),
+    ("abs", _np_abs, _NUM, "real", "nj_abs({0})"),
+    ("real", np.real, _FLOAT, "real", "creal({0})"),
+    ("imag", np.imag, _FLOAT, "real", "cimag({0})"),
+    ("conj", _np_conj, _FLOAT, "same", "conj({0})"),
+    ("not", _np_not, _INT, "same", "nj_not({0})"),
+    ("population_count", _np_popcnt, _INT, "same", "nj_popcount({0})"),
+    ("clz", _np_clz, _INT, "same", "nj_clz({0})"),
+    ("lgamma", _scipy_special("gammaln"), _REAL, "same", "lgamma({0})"),
+    ("digamma", _scipy_special("digamma"), _REAL, "same", "nj_digamma({0})"),
+    ("erf", _scipy_special("erf"), _REAL, "same", "erf({0})"),
+    ("erfc", _scipy_special("erfc"), _REAL, "same", "erfc({0})"),
+    ("erf_inv", _np_erf_inv, _REAL, "same", "nj_erfinv({0})"),
+    ("square", np.square, _NUM, "same", "(({0})*({0}))"),
+]
+
+_BINARY = [
+    ("add", np.add, _NUM, "same", "({0}+{1})"),
+    ("sub", np.subtract, _NUM, "same", "({0}-{1})"),
+    ("mul", np.multiply, _NUM, "same", "({0}*{1})"),
+    ("div", _np_div, _NUM, "same", "nj_div({0},{1})"),
+    ("rem", _np_rem, _NUM, "same", "nj_rem({0},{1})"),
+    ("pow", _np_pow, _FLOAT, "same", "pow({0},{1})"),
+    ("max", _np_max, _ANY, "same", "nj_max({0},{1})"),
+    ("min", _np_min, _ANY, "same", "nj_min({0},{1})"),
+    ("atan2", _np_atan2, _REAL, "same", "atan2({0},{1})"),
+    ("nextafter", _np_nextafter, _REAL, "same", "nextafter({0},{1})"),
+    ("and", _np_and, _INT, "same", "({0}&{1})"),
+    ("or", _np_or, _INT, "same", "({0}|{1})"),
+    ("xor", _np_xor, _INT, "same", "({0}^{1})"),
+    ("shift_left", _np_shift_left, _INT, "same", "nj_shl({0},{1})"),
+    ("shift_right_logical", _np_shift_right_logical, _INT, "same", "nj_shrl({0},{1})"),
+    ("shift_right_arithmetic", _np_shift_right_arithmetic, _INT, "same", "nj_shra({0},{1})"),
+    ("eq", np.equal, _ANY, "bool", "({0}=={1})"),
+    ("ne", np.not_equal, _ANY, "bool", "({0}!={1})"),
+    ("lt", np.less, _ANY, "bool", "({0}<{1})"),
+    ("le", np.less_equal, _ANY, "bool", "({0}<={1})"),
+    ("gt", np.greater, _ANY, "bool", "({0}>{1})"),
+    ("ge", np.greater_equal, _ANY, "bool", "({0}>={1})"),
+    ("complex", _np_complex, _REAL, "complex", "nj_complex({0},{1})"),
+]
+
+# NumPy warns where JAX is silent (log(0), 1/0, 0/0): those impls run quietly. add/mul
+# & co. are left out: errstate costs more than the op itself on the eager hot path.
+_NOISY = {"log", "log1p", "sqrt", "rsqrt", "asin", "acos", "acosh", "atanh", "exp", "exp2",
+          "expm1", "sinh", "cosh", "tan", "pow", "div", "rem", "lgamma", "digamma",
+          "logistic", "erf_inv", "atan2", "round"}
+# ml_dtypes gives bfloat16/float8 NumPy loops for most ufuncs; these need a float32 detour.
+_LOWP = {"round", "real", "imag", "lgamma", "digamma", "erf", "erfc", "erf_inv", "clz",
+         "population_count", "sign", "logistic", "rsqrt", "cbrt", "pow"}
+
+
+def _fast_eager(p, nargs, bool_out):
+  """The eager path of an elementwise primitive: one NumPy call and a wrap."""
+  impl = p.impl
+  if nargs == 1:
+    if bool_out:
+      def eager(x, **params):
+        return _make(impl(x._value, **params), False)
+    else:
+      def eager(x, **params):
+        return _make(impl(x._value, **params), x.weak_type)
+  else:
+    if bool_out:
+      def eager(x, y):
+        return _make(impl(x._value, y._value), False)
+    else:
+      def eager(x, y):
+        return _make(impl(x._value, y._value), x.weak_type and y.weak_type)
+  p.eager = eager
+
+
+_prims = {}
+for _table, _nargs in ((_UNARY, 1), (_BINARY, 2)):
+  for _name, _fn, _kind, _out, _c in _table:
+    _f = _quiet(_fn) if _name in _NOISY else _fn
+    _f = _lowp_safe(_f) if _name in _LOWP else _f
+    _prims[_name] = _make_elementwise(_name, _f, _nargs, _kind, _out, _c)
+    _fast_eager(_prims[_name], _nargs, _out == "bool")
+
+neg_p, sign_p, floor_p, ceil_p, round_p = (_prims[n] for n in ("neg", "sign", "floor", "ceil", "round"))
+is_finite_p, exp_p, exp2_p, log_p, log1p_p = (_prims[n] for n in ("is_finite", "exp", "exp2", "log", "log1p"))
+expm1_p, tanh_p, logistic_p, sin_p, cos_p = (_prims[n] for n in ("expm1", "tanh", "logistic", "sin", "cos"))
+tan_p, asin_p, acos_p, atan_p = (_prims[n] for n in ("tan", "asin", "acos", "atan"))
+sinh_p, cosh_p, asinh_p, acosh_p, atanh_p = (_prims[n] for n in ("sinh", "cosh", "asinh", "acosh", "atanh"))
+sqrt_p, rsqrt_p, cbrt_p, abs_p = (_prims[n] for n in ("sqrt", "rsqrt", "cbrt", "abs"))
+real_p, imag_p, conj_p, not_p = (_prims[n] for n in ("real", "imag", "conj", "not"))
+population_count_p, clz_p, lgamma_p, digamma_p = (_prims[n] for n in ("population_count", "clz", "lgamma", "digamma"))
+erf_p, erfc_p, erf_inv_p, square_p = (_prims[n] for n in ("erf", "erfc", "erf_inv", "square"))
+add_p, sub_p, mul_p, div_p, rem_p, pow_p = (_prims[n] for n in ("add", "sub", "mul", "div", "rem", "pow"))
+max_p, min_p, atan2_p, nextafter_p = (_prims[n] for n in ("max", "min", "atan2", "nextafter"))
+and_p, or_p, xor_p = (_prims[n] for n in ("and", "or", "xor"))
+shift_left_p, shift_right_logical_p, shift_right_arithmetic_p = (
+    _prims[n] for n in ("shift_left", "shift_right_logical", "shift_right_arithmetic"))
+eq_p, ne_p, lt_p, le_p, gt_p, ge_p = (_prims[n] for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+complex_p = _prims["complex"]
+
+round_p.hidden_params = frozenset()
+conj_p.hidden_params = frozenset({"input_dtype"})
+
+
+class RoundingMethod(enum.IntEnum):
+  AWAY_FROM_ZERO = 0
+  TO_NEAREST_EVEN = 1
+
+
+# ---- wrappers -------------------------------------------------------------------------
+
+def _unop(p):
+  def f(x):
+    return p.bind(asarray(x))
+  f.__name__ = p.name
+  f.__doc__ = f"Elementwise {p.name}: lax.{p.name}(x)."
+  return f
+
+
+def _binop(p):
+  name = p.name
+
+  def f(x, y):
+    x, y = _promote_lax_args((x, y))
+    if x.dtype != y.dtype:
+      _check_same_dtypes(name, (x, y))
+    return p.bind(x, y)
+  f.__name__ = p.name
+  f.__doc__ = f"Elementwise {p.name}: lax.{p.name}(x, y); operands share a dtype."
+  return f
+
+
+neg = _unop(neg_p); sign = _unop(sign_p); floor = _unop(floor_p); ceil = _unop(ceil_p)
+is_finite = _unop(is_finite_p); exp = _unop(exp_p); exp2 = _unop(exp2_p); log = _unop(log_p)
+log1p = _unop(log1p_p); expm1 = _unop(expm1_p); tanh = _unop(tanh_p); logistic = _unop(logistic_p)
+sin = _unop(sin_p); cos = _unop(cos_p); tan = _unop(tan_p); asin = _unop(asin_p)
+acos = _unop(acos_p); atan = _unop(atan_p); sinh = _unop(sinh_p); cosh = _unop(cosh_p)
+asinh = _unop(asinh_p); acosh = _unop(acosh_p); atanh = _unop(atanh_p); sqrt = _unop(sqrt_p)
+rsqrt = _unop(rsqrt_p); cbrt = _unop(cbrt_p); abs = _unop(abs_p); real = _unop(real_p)
+imag = _unop(imag_p); bitwise_not = _unop(not_p); population_count = _unop(population_count_p)
+clz = _unop(clz_p); lgamma = _unop(lgamma_p); digamma = _unop(digamma_p); erf = _unop(erf_p)
+erfc = _unop(erfc_p); erf_inv = _unop(erf_inv_p); square = _unop(square_p)
+add = _binop(add_p); sub = _binop(sub_p); mul = _binop(mul_p); div = _binop(div_p)
+rem = _binop(rem_p); max = _binop(max_p); min = _binop(min_p); atan2 = _binop(atan2_p)
+nextafter = _binop(nextafter_p); bitwise_and = _binop(and_p); bitwise_or = _binop(or_p)
+bitwise_xor = _binop(xor_p); shift_left = _binop(shift_left_p)
+shift_right_logical = _binop(shift_right_logical_p)
+shift_right_arithmetic = _binop(shift_right_arithmetic_p)
+eq = _binop(eq_p); ne = _binop(ne_p); lt = _binop(lt_p); le = _binop(le_p); gt = _binop(gt_p)
+ge = _binop(ge_p)
+
+
+def pow(x, y):
+  """lax.pow: x ** y for floating x; y may be floating (same dtype) or an integer."""
+  x, y = _promote_lax_args((x, y))
+  return pow_p.bind(x, y)
+
+
+def complex(x, y):
+  x, y = _promote_lax_args((x, y))
+  _check_same_dtypes("complex", (x, y))
+  return complex_p.bind(x, y)
+
+
+def conj(x):
+  x = asarray(x)
+  return conj_p.bind(x, input_dtype=x.dtype)
+
+
+def round(x, rounding_method=RoundingMethod.AWAY_FROM_ZERO):
+  return round_p.bind(asarray(x), rounding_method=int(rounding_method))
+
+
+# ---- derivatives ----------------------------------------------------------------------
+# Written in primitives so they are themselves differentiable (higher orders for free).
+
+def _one(x):
+  return full_like(x, 1)
+
+
+def _zero_out(p):
+  ad.defjvp(p, lambda g, *a, **k: Zero(ad.tangent_aval(core.get_aval(p.bind(*a, **k)))))
+
+
+for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, population_count_p, clz_p,
+           and_p, or_p, xor_p, shift_left_p, shift_right_logical_p, shift_right_arithmetic_p,
+           eq_p, ne_p, lt_p, le_p, gt_p, ge_p, nextafter_p):
+  ad.defnondiff(_p)
+
+ad.defjvp(neg_p, lambda g, x: neg(g))
+ad.defjvp2(exp_p, lambda g, ans, x: mul(g, ans))
+ad.defjvp2(exp2_p, lambda g, ans, x: mul(g, mul(ans, _const(x, math.log(2)))))
+ad.defjvp(log_p, lambda g, x: div(g, x))
+ad.defjvp(log1p_p, lambda g, x: div(g, add(x, _one(x))))
+ad.defjvp2(expm1_p, lambda g, ans, x: mul(g, add(ans, _one(ans))))
+ad.defjvp2(tanh_p, lambda g, ans, x: mul(g, sub(_one(x), mul(ans, ans))))
+ad.defjvp2(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(_one(ans), ans))))
+ad.defjvp(sin_p, lambda g, x: mul(g, cos(x)))
+ad.defjvp(cos_p, lambda g, x: neg(mul(g, sin(x))))
+ad.defjvp2(tan_p, lambda g, ans, x: mul(g, add(_one(x), mul(ans, ans))))
+ad.defjvp(asin_p, lambda g, x: mul(g, rsqrt(sub(_one(x), mul(x, x)))))
+ad.defjvp(acos_p, lambda g, x: neg(mul(g, rsqrt(sub(_one(x), mul(x, x))))))
+ad.defjvp(atan_p, lambda g, x: div(g, add(_one(x), mul(x, x))))
+ad.defjvp(sinh_p, lambda g, x: mul(g, cosh(x)))
+ad.defjvp(cosh_p, lambda g, x: mul(g, sinh(x)))
+ad.defjvp(asinh_p, lambda g, x: mul(g, rsqrt(add(mul(x, x), _one(x)))))
+ad.defjvp(acosh_p, lambda g, x: mul(g, rsqrt(mul(sub(x, _one(x)), add(x, _one(x))))))
+ad.defjvp(atanh_p, lambda g, x: div(g, sub(_one(x), mul(x, x))))
+ad.defjvp2(sqrt_p, lambda g, ans, x: div(g, mul(_const(x, 2), ans)))
+ad.defjvp2(rsqrt_p, lambda g, ans, x: mul(g, mul(_const(x, -0.5), div(ans, x))))
+ad.defjvp2(cbrt_p, lambda g, ans, x: mul(g, div(_const(x, 1 / 3), mul(ans, ans))))
+ad.defjvp(lgamma_p, lambda g, x: mul(g, digamma(x)))
+ad.defjvp(erf_p, lambda g, x: mul(g, mul(_const(x, 2 / math.sqrt(math.pi)), exp(neg(mul(x, x))))))
+ad.defjvp(erfc_p, lambda g, x: mul(g, mul(_const(x, -2 / math.sqrt(math.pi)), exp(neg(mul(x, x))))))
+ad.defjvp2(erf_inv_p, lambda g, ans, x: mul(g, mul(_const(x, math.sqrt(math.pi) / 2),
+                                                   exp(mul(ans, ans)))))
+ad.defjvp(square_p, lambda g, x: mul(g, mul(_const(x, 2), x)))
+ad.defjvp(real_p, lambda g, x: real(g))
+ad.defjvp(imag_p, lambda g, x: imag(g))
+ad.defjvp(conj_p, lambda g, x, **kw: conj(g))
+
+
+def _abs_jvp(g, ans, x):
+  if _dtypes.issubdtype(x.dtype, np.complexfloating):
+    # d|z| = Re(conj(z) dz) / |z|
+    safe = select_n(eq(ans, _const(ans, 0)), ans, _one(ans))
+    return div(real(mul(conj(x), g)), safe)
+  return mul(g, sign(x))
+
+
+ad.defjvp2(abs_p, _abs_jvp)
+ad.deflinear(neg_p, lambda ct, x: [neg(ct)])
+ad.deflinear(real_p, lambda ct, x: [complex(ct, full_like(ct, 0))])
+ad.deflinear(imag_p, lambda ct, x: [complex(full_like(ct, 0), neg(ct))])
+ad.deflinear(conj_p, lambda ct, x, **kw: [conj(ct)])
+# neg, real, imag, conj are linear: their jvp is themselves (set by deflinear above).
+
+
+def _unbroadcast(aval, ct):
+  """Sum ct down to aval's shape (a rank-0 operand met a higher-rank one)."""
+  if type(ct) is Zero:
+    return ct
+  ct_shape = core.get_aval(ct).shape
+  if ct_shape == aval.shape:
+    return ct
+  from numjax._src.lax.reductions import reduce_sum  # noqa: sibling family
+  return reduce_sum(ct, tuple(range(len(ct_shape))))
+
+
+def _bcast_tangent(g, out_aval):
+  """A tangent of a rank-0 operand broadcast to the output's shape."""
+  if core.get_aval(g).shape == out_aval.shape:
+    return g
+  return broadcast_in_dim(g, out_aval.shape, ())
+
+
+def _add_jvp(primals, tangents):
+  x, y = primals
+  out = add_p.bind(x, y)
+  oa = core.get_aval(out)
+  tx, ty = tangents
+  if type(tx) is Zero and type(ty) is Zero:
+    return out, Zero(ad.tangent_aval(oa))
+  if type(tx) is Zero:
+    return out, _bcast_tangent(ty, oa)
+  if type(ty) is Zero:
+    return out, _bcast_tangent(tx, oa)
+  return out, add_p.bind(_bcast_tangent(tx, oa), _bcast_tangent(ty, oa))
+
+
+def _sub_jvp(primals, tangents):
+  x, y = primals
+  out = sub_p.bind(x, y)
+  oa = core.get_aval(out)
+  tx, ty = tangents
+  if type(tx) is Zero and type(ty) is Zero:
+    return out, Zero(ad.tangent_aval(oa))
+  if type(ty) is Zero:
+    return out, _bcast_tangent(tx, oa)
+  if type(tx) is Zero:
+    return out, neg(_bcast_tangent(ty, oa))
+  return out, sub_p.bind(_bcast_tangent(tx, oa), _bcast_tangent(ty, oa))
+
+
+def _add_transpose(ct, x, y):
+  return [_unbroadcast(x.aval, ct) if ad.is_undefined_primal(x) else None,
+          _unbroadcast(y.aval, ct) if ad.is_undefined_primal(y) else None]
+
+
+def _sub_transpose(ct, x, y):
+  return [_unbroadcast(x.aval, ct) if ad.is_undefined_primal(x) else None,
+          _unbroadcast(y.aval, neg(ct)) if ad.is_undefined_primal(y) and type(ct) is not Zero
+          else None]
+
+
+ad.primitive_jvps[add_p] = _add_jvp
+ad.primitive_jvps[sub_p] = _sub_jvp
+ad.primitive_transposes[add_p] = _add_transpose
+ad.primitive_transposes[sub_p] = _sub_transpose
+
+ad.defjvp(mul_p, lambda g, x, y: mul(g, y), lambda g, x, y: mul(x, g))
+
+
+def _mul_transpose(ct, x, y):
+  if ad.is_undefined_primal(x):
+    return [_unbroadcast(x.aval, mul(ct, y)), None]
+  return [None, _unbroadcast(y.aval, mul(x, ct))]
+
+
+ad.primitive_transposes[mul_p] = _mul_transpose
+
+ad.defjvp(div_p, lambda g, x, y: div(g, y),
+          lambda g, x, y: mul(neg(g), div(x, mul(y, y))))
+
+
+def _div_transpose(ct, x, y):
+  assert ad.is_undefined_primal(x) and not ad.is_undefined_primal(y)
+  return [_unbroadcast(x.aval, div(ct, y)), None]
+
+
+ad.primitive_transposes[div_p] = _div_transpose
+ad.defjvp(rem_p, lambda g, x, y: _bcast_tangent(g, core.get_aval(rem(x, y))),
+          lambda g, x, y: mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y))))))
+
+
+def _pow_jvp_x(g, x, y):
+  if _dtypes.issubdtype(y.dtype, np.integer):
+    ym1 = sub(y, full_like(y, 1))
+    return mul(g, mul(convert_element_type(y, x.dtype), pow(x, ym1)))
+  yx = y if y.dtype == x.dtype else convert_element_type(y, x.dtype)
+  # x**y * y / x, written as y * x**(y-1) with the 0**0 edge handled by pow itself
+  return mul(g, mul(yx, pow(x, sub(yx, _one(yx)))))
+
+
+def _pow_jvp_y(g, x, y):
+  ans = pow(x, y)
+  safe_log = log(select_n(eq(x, _const(x, 0)), x, _one(x)))
+  return mul(g, mul(ans, safe_log))
+
+
+ad.defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
+
+
+def _minmax_jvp(pick_x):
+  # Ties split the gradient evenly, as JAX.
+  def jx(g, x, y):
+    return mul(g, _balanced(x, y, pick_x))
+
+  def jy(g, x, y):
+    return mul(g, _balanced(y, x, pick_x))
+  return jx, jy
+
+
+def _balanced(a, b, cmp):
+  a_wins = convert_element_type(cmp(a, b), a.dtype)
+  ties = convert_element_type(eq(a, b), a.dtype)
+  return add(a_wins, mul(ties, _const(a, 0.5)))
+
+
+ad.defjvp(max_p, *_minmax_jvp(gt))
+ad.defjvp(min_p, *_minmax_jvp(lt))
+ad.defjvp(atan2_p, lambda g, x, y: mul(g, div(y, add(mul(x, x), mul(y, y)))),
+          lambda g, x, y: mul(g, div(neg(x), add(mul(x, x), mul(y, y)))))
+ad.deflinear(complex_p, lambda ct, x, y: [real(ct), neg(imag(neg(ct)))])
+ad.deflinear(round_p, None)  # replaced below: round is piecewise constant
+ad.defnondiff(round_p)
+del ad.primitive_transposes[round_p]
+
+
+def _const(like, val):
+  """A scalar constant with `like`'s dtype (weak, rank 0): broadcasts in elementwise ops."""
+  return _make(np.asarray(val, dtype=like.dtype), True)
+
+
+# ---------------------------------------------------------------------------------------
+# integer_pow
+
+integer_pow_p = Primitive("integer_pow")
+integer_pow_p.native_template = "nj_ipow({0},{y})"
+integer_pow_p.elementwise = True
+
+
+def _integer_pow_impl(x, *, y):
+  if y == 0:
+    return np.ones_like(x)
+  if y < 0 and np.issubdtype(x.dtype, np.integer):
+    raise TypeError("Integers cannot be raised to negative powers")
+  with np.errstate(all="ignore"):
+    if x.dtype in _lowp:
+      return np.power(x.astype(np.float32), y).astype(x.dtype)
+    # repeated squaring, as XLA: y**2 is x*x exactly
+    acc, base, n = None, x, builtins.abs(y)
+    while n:
+      if n & 1:
+        acc = base if acc is None else acc * base
+      n >>= 1
+      if n:
+        base = base * base
+    return (1 / acc).astype(x.dtype) if y < 0 else np.asarray(acc, dtype=x.dtype)
+
+
+integer_pow_p.impl = _integer_pow_impl
+integer_pow_p.abstract_eval = lambda x, *, y: x
+batching.defvectorized(integer_pow_p)
+ad.defjvp(integer_pow_p, lambda g, x, *, y: (
+    Zero(ad.tangent_aval(core.get_aval(x))) if y == 0 else
+    mul(g, mul(_const(x, y), x if y == 2 else integer_pow(x, y - 1)))))
+
+
+def integer_pow(x, y: int):
+  return integer_pow_p.bind(asarray(x), y=operator.index(y))
+
+
+# ---------------------------------------------------------------------------------------
+# convert_element_type
+
+convert_element_type_p = Primitive("convert_element_type")
+convert_element_type_p.elementwise = True
+convert_element_type_p.native_template = "(({new_ctype})({0}))"
+convert_element_type_p.hidden_params = frozenset({"sharding"})
+
+
+def _convert_impl(x, *, new_dtype, weak_type, sharding=None):
+  if x.dtype == new_dtype:
+    return x
+  if np.issubdtype(new_dtype, np.integer) and np.issubdtype(x.dtype, np.floating):
+    with np.errstate(all="ignore"):
+      # XLA truncates toward zero and saturates; NaN becomes 0
+      info = np.iinfo(new_dtype)
+      xf = np.trunc(np.nan_to_num(x.astype(np.float64), nan=0.0))
+      return np.clip(xf, info.min, info.max).astype(new_dtype)
+  if np.issubdtype(new_dtype, np.integer) and np.issubdtype(x.dtype, np.complexfloating):
+    return _convert_impl(np.real(x), new_dtype=new_dtype, weak_type=weak_type)
+  if not np.issubdtype(new_dtype, np.complexfloating) and np.issubdtype(x.dtype, np.complexfloating):
+    return np.real(x).astype(new_dtype)
+  if new_dtype == _bool:
+    return x != 0
+  with np.errstate(all="ignore"):
+    return x.astype(new_dtype)
+
+
+convert_element_type_p.impl = _convert_impl
+convert_element_type_p.abstract_eval = (
+    lambda x, *, new_dtype, weak_type, sharding=None: ShapedArray(x.shape, new_dtype, weak_type))
+convert_element_type_p.weak_type_rule = lambda args, params: params["weak_type"]
+batching.defvectorized(convert_element_type_p)
+
+
+def _convert_jvp(primals, tangents, *, new_dtype, weak_type, sharding=None):
+  (x,), (t,) = primals, tangents
+  out = convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=weak_type,
+                                    sharding=sharding)
+  out_t_aval = ad.tangent_aval(core.get_aval(out))
+  if type(t) is Zero or out_t_aval.dtype == _float0 or core.get_aval(t).dtype == _float0:
+    return out, Zero(out_t_aval)
+  return out, convert_element_type_p.bind(t, new_dtype=new_dtype, weak_type=weak_type,
+                                          sharding=sharding)
+
+
+def _convert_transpose(ct, x, *, new_dtype, weak_type, sharding=None):
+  old = x.aval.dtype
+  if type(ct) is Zero:
+    return [Zero(x.aval)]
+  if _dtypes.issubdtype(old, np.complexfloating) or not _dtypes.issubdtype(new_dtype, np.complexfloating):
+    return [convert_element_type_p.bind(ct, new_dtype=old, weak_type=x.aval.weak_type,
+                                        sharding=sharding)]
+  return [convert_element_type_p.bind(real(ct), new_dtype=old, weak_type=x.aval.weak_type,
+                                      sharding=sharding)]
+
+
+ad.primitive_jvps[convert_element_type_p] = _convert_jvp
+ad.primitive_transposes[convert_element_type_p] = _convert_transpose
+
+
+def convert_element_type(x, new_dtype, weak_type: bool = False):
+  """lax.convert_element_type: cast x to new_dtype (canonicalised)."""
+  if hasattr(new_dtype, "dtype") and not isinstance(new_dtype, np.dtype):
+    new_dtype = new_dtype.dtype
+  new_dtype = _dtypes.canonicalize_dtype(new_dtype)
+  if isinstance(x, _py_scalars) and not isinstance(x, np.generic):
+    return _make(np.asarray(x).astype(new_dtype) if not isinstance(x, builtins.complex) or
+                 np.issubdtype(new_dtype, np.complexfloating)
+                 else np.asarray(x.real).astype(new_dtype), weak_type)
+  x = asarray(x)
+  if x.dtype == new_dtype and x.weak_type == weak_type:
+    return x
+  return convert_element_type_p.bind(x, new_dtype=new_dtype, weak_type=bool(weak_type),
+                                     sharding=None)
+
+
+def bitcast_convert_type(x, new_dtype):
+  from numjax._src.lax.bitwise import bitcast_convert_type as f  # noqa
+  return f(x, new_dtype)
+
+
+# ---------------------------------------------------------------------------------------
+# broadcast_in_dim
+
+broadcast_in_dim_p = Primitive("broadcast_in_dim")
+broadcast_in_dim_p.hidden_params = frozenset()
+
+
+def _broadcast_in_dim_impl(x, *, shape, broadcast_dimensions, sharding=None):
+  ishape = [1] * len(shape)
+  for i, d in enumerate(broadcast_dimensions):
+    ishape[d] = x.shape[i]
+  return np.broadcast_to(x.reshape(ishape), shape)
+
+
+def _broadcast_in_dim_abstract(x, *, shape, broadcast_dimensions, sharding=None):
+  if len(broadcast_dimensions) != x.ndim:
+    raise TypeError("broadcast_in_dim broadcast_dimensions must have length equal to operand "
+                    f"ndim; got broadcast_dimensions {broadcast_dimensions} for operand ndim "
+                    f"{x.ndim}.")
+  for i, d in enumerate(broadcast_dimensions):
+    if not (0 <= d < len(shape)) or x.shape[i] not in (1, shape[d]):
+      raise TypeError(f"broadcast_in_dim operand dimension sizes must either be 1, or be "
+                      f"equal to their corresponding dimensions in the target broadcast shape; "
+                      f"got operand of shape {x.shape}, target broadcast shape {shape}, "
+                      f"broadcast_dimensions {broadcast_dimensions} ")
+  return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+def _broadcast_in_dim_transpose(ct, x, *, shape, broadcast_dimensions, sharding=None):
+  from numjax._src.lax.reductions import reduce_sum
+  if type(ct) is Zero:
+    return [Zero(x.aval)]
+  in_shape = x.aval.shape
+  unit = [d for i, d in enumerate(broadcast_dimensions) if in_shape[i] == 1 and shape[d] != 1]
+  new = [d for d in range(len(shape)) if d not in broadcast_dimensions]
+  summed = reduce_sum(ct, tuple(sorted(new + unit))) if (new or unit) else ct
+  return [reshape(summed, in_shape) if unit else summed]
+
+
+def _broadcast_in_dim_batch(vals, dims, *, shape, broadcast_dimensions, sharding=None):
+  (x,), (d,) = vals, dims
+  x = batching.moveaxis(x, d, 0)
+  size = core.get_aval(x).shape[0]
+  new_shape = (size,) + tuple(shape)
+  new_dims = (0,) + tuple(b + 1 for b in broadcast_dimensions)
+  return broadcast_in_dim_p.bind(x, shape=new_shape, broadcast_dimensions=new_dims,
+                                 sharding=sharding), 0
+
+
+broadcast_in_dim_p.impl = _broadcast_in_dim_impl
+broadcast_in_dim_p.abstract_eval = _broadcast_in_dim_abstract
+ad.deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
+batching.primitive_batchers[broadcast_in_dim_p] = _broadcast_in_dim_batch
+
+
+def broadcast_in_dim(operand, shape, broadcast_dimensions, out_sharding=None):
+  operand = asarray(operand)
+  shape = tuple(core.concrete_dim_or_error(d, "broadcast_in_dim shape") for d in shape)
+  broadcast_dimensions = tuple(operator.index(d) for d in broadcast_dimensions)
+  if operand.ndim == len(shape) and operand.shape == shape and \
+      broadcast_dimensions == tuple(range(len(shape))):
+    return operand
+  return broadcast_in_dim_p.bind(operand, shape=shape,
+                                 broadcast_dimensions=broadcast_dimensions, sharding=None)
+
+
+def broadcast(operand, sizes):
+  operand = asarray(operand)
+  dims = tuple(range(len(sizes), len(sizes) + operand.ndim))
+  return broadcast_in_dim(operand, tuple(sizes) + operand.shape, dims)
+
+
+def broadcast_to_rank(x, rank):
+  x = asarray(x)
+  return broadcast(x, (1,) * (rank - x.ndim)) if x.ndim < rank else x
+
+
+def broadcast_shapes(*shapes):
+  return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+
+
+# ---------------------------------------------------------------------------------------
+# reshape
+
+reshape_p = Primitive("reshape")
+reshape_p.hidden_params = frozenset({"sharding"})
+
+
+def _reshape_impl(x, *, new_sizes, dimensions, sharding=None):
+  if dimensions is not None:
+    x = np.transpose(x, dimensions)
+  return x.reshape(new_sizes)
+
+
+def _reshape_abstract(x, *, new_sizes, dimensions, sharding=None):
+  if math.prod(new_sizes) != math.prod(x.shape):
+    raise TypeError(f"reshape total size must be unchanged, got new_sizes {new_sizes} "
+                    f"(of total size {math.prod(new_sizes)}) for shape {x.shape} (of total "
+                    f"size {math.prod(x.shape)}).")
+  return ShapedArray(new_sizes, x.dtype, x.weak_type)
+
+
+def _reshape_transpose(ct, x, *, new_sizes, dimensions, sharding=None):
+  if type(ct) is Zero:
+    return [Zero(x.aval)]
+  if dimensions is None:
+    return [reshape(ct, x.aval.shape)]
+  inv = tuple(np.argsort(dimensions))
+  permuted = tuple(np.take(x.aval.shape, dimensions))
+  return [transpose(reshape(ct, permuted), inv)]
+
+
+def _reshape_batch(vals, dims, *, new_sizes, dimensions, sharding=None):
+  (x,), (d,) = vals, dims
+  x = batching.moveaxis(x, d, 0)
+  if dimensions is not None:
+    x = transpose(x, (0,) + tuple(p + 1 for p in dimensions))
+  size = core.get_aval(x).shape[0]
+  return reshape_p.bind(x, new_sizes=(size,) + tuple(new_sizes), dimensions=None,
+                        sharding=None), 0
+
+
+reshape_p.impl = _reshape_impl
+reshape_p.abstract_eval = _reshape_abstract
+ad.deflinear(reshape_p, _reshape_transpose)
+batching.primitive_batchers[reshape_p] = _reshape_batch
+
+
+def reshape(operand, new_sizes, dimensions=None, out_sharding=None):
+  """lax.reshape; `dimensions` (a permutation applied first) as in JAX."""
+  operand = asarray(operand)
+  new_sizes = tuple(core.concrete_dim_or_error(
+      d, "The shape argument to reshape must be concrete (e.g. static_argnums).")
+      for d in (new_sizes if np.ndim(new_sizes) else (new_sizes,)))
+  dims = None if dimensions is None or tuple(dimensions) == tuple(range(operand.ndim)) \
+      else tuple(int(d) for d in dimensions)
+  if dims is None and operand.shape == new_sizes:
+    return operand
+  return reshape_p.bind(operand, new_sizes=new_sizes, dimensions=dims, sharding=None)
+
+
+# ---------------------------------------------------------------------------------------
+# transpose
+
+transpose_p = Primitive("transpose")
+
+
+def _transpose_abstract(x, *, permutation):
+  if sorted(permutation) != list(range(x.ndim)):
+    raise TypeError(f"transpose permutation isn't a permutation of operand dimensions, got "
+                    f"permutation {permutation} for operand shape {x.shape}.")
+  return ShapedArray(tuple(x.shape[p] for p in permutation), x.dtype, x.weak_type)
+
+
+def _transpose_batch(vals, dims, *, permutation):
+  (x,), (d,) = vals, dims
+  perm = (d,) + tuple(p if p < d else p + 1 for p in permutation)
+  return transpose_p.bind(x, permutation=perm), 0
+
+
+transpose_p.impl = lambda x, *, permutation: np.transpose(x, permutation)
+transpose_p.abstract_eval = _transpose_abstract
+ad.deflinear(transpose_p, lambda ct, x, *, permutation: [
+    Zero(x.aval) if type(ct) is Zero else transpose(ct, tuple(np.argsort(permutation)))])
+batching.primitive_batchers[transpose_p] = _transpose_batch
+
+
+def transpose(operand, permutation):
+  operand = asarray(operand)
+  permutation = tuple(operator.index(p) for p in permutation)
+  if permutation == tuple(range(len(permutation))) and len(permutation) == operand.ndim:
+    return operand
+  return transpose_p.bind(operand, permutation=permutation)
+
+
+# ---------------------------------------------------------------------------------------
+# select_n: select_n(which, *cases) picks cases[which] elementwise
+
+select_n_p = Primitive("select_n")
+select_n_p.elementwise = True
+select_n_p.native_template = "nj_select({which}, {cases})"
+
+
+def _select_n_impl(which, *cases):
+  if len(cases) == 1:
+    return cases[0]
+  if which.dtype == _bool:
+    return np.where(which, cases[1], cases[0])
+  return np.choose(which, cases, mode="clip") if which.ndim else cases[int(np.clip(which, 0, len(cases) - 1))].copy()
+
+
+def _select_n_abstract(which, *cases):
+  if not cases:
+    raise TypeError("select_n must have at least one case")
+  if any(c.dtype != cases[0].dtype for c in cases):
+    raise TypeError("select_n cases must have the same dtypes, got "
+                    f"{[str(c.dtype) for c in cases]}.")
+  if any(c.shape != cases[0].shape for c in cases):
+    raise TypeError(f"select_n cases must have the same shapes, got {[c.shape for c in cases]}.")
+  if which.shape and which.shape != cases[0].shape:
+    raise TypeError("select_n `which` must be scalar or have the same shape as cases, got "
+                    f"`which` shape {which.shape} but case shape {cases[0].shape}.")
+  if which.dtype != _bool and not _dtypes.issubdtype(which.dtype, np.integer):
+    raise TypeError(f"select_n `which` must be boolean or integer type, got {which.dtype}.")
+  if which.dtype == _bool and len(cases) > 2:
+    raise TypeError("select_n with boolean `which` cannot have more than two cases.")
+  return ShapedArray(cases[0].shape, cases[0].dtype, all(c.weak_type for c in cases))
+
+
+def _select_n_jvp(primals, tangents):
+  which, *cases = primals
+  out = select_n_p.bind(which, *cases)
+  ts = tangents[1:]
+  if all(type(t) is Zero for t in ts):
+    return out, Zero(ad.tangent_aval(core.get_aval(out)))
+  ts = [ad.instantiate_zeros(t) for t in ts]
+  return out, select_n_p.bind(which, *ts)
+
+
+def _select_n_transpose(ct, which, *cases):
+  assert not ad.is_undefined_primal(which)
+  if type(ct) is Zero:
+    return [None] + [Zero(c.aval) if ad.is_undefined_primal(c) else None for c in cases]
+  zeros = full_like(ct, 0)
+  res = [None]
+  for i, c in enumerate(cases):
+    if ad.is_undefined_primal(c):
+      pick = [zeros] * len(cases)
+      pick[i] = ct
+      res.append(select_n_p.bind(which, *pick))
+    else:
+      res.append(None)
+  return res
+
+
+def _select_n_batch(vals, dims, **params):
+  which, *cases = vals
+  wd, *cds = dims
+  size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+  case_shape = None
+  for c, d in zip(cases, cds):
+    s = core.get_aval(c).shape
+    case_shape = s if d is None else s[:d] + s[d + 1:]
+  cases = [batching.bdim_at_front(c, d, size) for c, d in zip(cases, cds)]
+  w_aval = core.get_aval(which)
+  if wd is None and w_aval.ndim == 0:
+    return select_n_p.bind(which, *cases), 0
+  which = batching.bdim_at_front(which, wd, size)
+  if core.get_aval(which).ndim == 1 and case_shape:
+    which = broadcast_in_dim(which, (size,) + case_shape, (0,))
+  return select_n_p.bind(which, *cases), 0
+
+
+select_n_p.impl = _select_n_impl
+select_n_p.abstract_eval = _select_n_abstract
+select_n_p.weak_type_rule = lambda args, params: all(a.weak_type for a in args[1:])
+ad.primitive_jvps[select_n_p] = _select_n_jvp
+ad.primitive_transposes[select_n_p] = _select_n_transpose
+batching.primitive_batchers[select_n_p] = _select_n_batch
+
+
+def select_n(which, *cases):
+  """lax.select_n: cases[which] elementwise (which: bool for two cases, else int)."""
+  cases = _promote_lax_args(cases)
+  return select_n_p.bind(asarray(which), *cases)
+
+
+def select(pred, on_true, on_false):
+  """lax.select: on_true where pred else on_false."""
+  return select_n(pred, on_false, on_true)
+
+
+# ---------------------------------------------------------------------------------------
+# iota
+
+iota_p = Primitive("iota")
+iota_p.hidden_params = frozenset({"sharding"})
+
+
+def _iota_impl(*, dtype, shape, dimension, sharding=None):
+  r = np.arange(shape[dimension], dtype=dtype)
+  ishape = [1] * len(shape)
+  ishape[dimension] = shape[dimension]
+  return np.broadcast_to(r.reshape(ishape), shape)
+
+
+iota_p.impl = _iota_impl
+iota_p.abstract_eval = lambda *, dtype, shape, dimension, sharding=None: ShapedArray(shape, dtype)
+ad.defnondiff(iota_p)
+
+
+def iota(dtype, size):
+  return broadcasted_iota(dtype, (size,), 0)
+
+
+def broadcasted_iota(dtype, shape, dimension, out_sharding=None):
+  dtype = _dtypes.canonicalize_dtype(dtype)
+  shape = tuple(core.concrete_dim_or_error(d) for d in shape)
+  return iota_p.bind(dtype=dtype, shape=shape, dimension=operator.index(dimension),
+                     sharding=None)
+
+
+# ---------------------------------------------------------------------------------------
+# dot_general
+
+dot_general_p = Primitive("dot_general")
+dot_general_p.hidden_params = frozenset({"precision", "out_sharding"})
+
+
+def _dot_general_shape(lhs_shape, rhs_shape, dimension_numbers):
+  (lc, rc), (lb, rb) = dimension_numbers
+  for a, b in zip(lc, rc):
+    if lhs_shape[a] != rhs_shape[b]:
+      raise TypeError(f"dot_general requires contracting dimensions to have the same shape, "
+                      f"got {[lhs_shape[i] for i in lc]} and {[rhs_shape[i] for i in rc]}.")
+  for a, b in zip(lb, rb):
+    if lhs_shape[a] != rhs_shape[b]:
+      raise TypeError(f"dot_general requires lhs batch dimensions and rhs batch dimensions to "
+                      f"have the same shape, got {[lhs_shape[i] for i in lb]} and "
+                      f"{[rhs_shape[i] for i in rb]}.")
+  batch = tuple(lhs_shape[i] for i in lb)
+  lfree = tuple(s for i, s in enumerate(lhs_shape) if i not in lc and i not in lb)
+  rfree = tuple(s for i, s in enumerate(rhs_shape) if i not in rc and i not in rb)
+  return batch + lfree + rfree
+
+
+def _dot_general_abstract(lhs, rhs, *, dimension_numbers, precision=None,
+                          preferred_element_type=None, out_sharding=None):
+  shape = _dot_general_shape(lhs.shape, rhs.shape, dimension_numbers)
+  if preferred_element_type is not None:
+    dt = np.dtype(preferred_element_type)
+  else:
+    if lhs.dtype != rhs.dtype:
+      raise TypeError(f"dot_general requires operands of the same dtype, got {lhs.dtype} "
+                      f"and {rhs.dtype}.")
+    dt = lhs.dtype
+  return ShapedArray(shape, dt, lhs.weak_type and rhs.weak_type)
+
+
+def _dot_general_impl(lhs, rhs, *, dimension_numbers, precision=None,
+                      preferred_element_type=None, out_sharding=None):
+  (lc, rc), (lb, rb) = dimension_numbers
+  out_dt = np.dtype(preferred_element_type) if preferred_element_type is not None else lhs.dtype
+  compute_dt = out_dt
+  if out_dt in _lowp or out_dt == np.float16:
+    compute_dt = np.dtype(np.float32)
+  elif out_dt == _bool:
+    compute_dt = np.dtype(np.int32)
+  lhs = lhs.astype(compute_dt, copy=False)
+  rhs = rhs.astype(compute_dt, copy=False)
+  lfree = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
+  rfree = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
+  # batch, free, contract  @  batch, contract, free  -> a batched matmul on BLAS
+  lt = np.transpose(lhs, list(lb) + lfree + list(lc))
+  rt = np.transpose(rhs, list(rb) + list(rc) + rfree)
+  nb = math.prod(lhs.shape[i] for i in lb)
+  m = math.prod(lhs.shape[i] for i in lfree)
+  k = math.prod(lhs.shape[i] for i in lc)
+  n = math.prod(rhs.shape[i] for i in rfree)
+  out = np.matmul(lt.reshape(nb, m, k), rt.reshape(nb, k, n))
+  shape = tuple(lhs.shape[i] for i in lb) + tuple(lhs.shape[i] for i in lfree) + \
+      tuple(rhs.shape[i] for i in rfree)
+  out = out.reshape(shape)
+  if out_dt == _bool:
+    return out != 0
+  return out.astype(out_dt, copy=False)
+
+
+def _ranges_like(*xs):
+  start = 0
+  for x in xs:
+    yield tuple(range(start, start + len(x)))
+    start += len(x)
+
+
+def _remaining(original, *removed_lists):
+  removed = set(itertools_chain(removed_lists))
+  return [i for i in original if i not in removed]
+
+
+def itertools_chain(lists):
+  for l in lists:
+    yield from l
+
+
+def _dot_general_transpose_lhs(g, x, y, *, dimension_numbers, precision=None,
+                               preferred_element_type=None, out_sharding=None, swap_ans=False):
+  (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
+  x_ndim = x.aval.ndim
+  x_kept = _remaining(range(x_ndim), x_contract, x_batch)
+  y_kept = _remaining(range(core.get_aval(y).ndim), y_contract, y_batch)
+  if swap_ans:
+    ans_batch, ans_y, _ = _ranges_like(x_batch, y_kept, x_kept)
+  else:
+    ans_batch, _, ans_y = _ranges_like(x_batch, x_kept, y_kept)
+  dims = ((ans_y, y_kept), (ans_batch, y_batch))
+  x_contract_sorted_by_y = list(np.take(x_contract, np.argsort(y_contract))) if x_contract else []
+  out_axes = np.argsort(list(x_batch) + x_kept + x_contract_sorted_by_y)
+  x_dt = x.aval.dtype
+  out = dot_general(g, y, dims, precision=precision, preferred_element_type=x_dt)
+  return transpose(out, tuple(int(a) for a in out_axes))
+
+
+def _dot_general_transpose_rhs(g, x, y, *, dimension_numbers, precision=None,
+                               preferred_element_type=None, out_sharding=None):
+  (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
+  swapped = ((y_contract, x_contract), (y_batch, x_batch))
+  return _dot_general_transpose_lhs(g, y, x, dimension_numbers=swapped, precision=precision,
+                                    preferred_element_type=preferred_element_type,
+                                    swap_ans=True)
+
+
+def _dot_general_transpose(ct, x, y, **params):
+  if type(ct) is Zero:
+    return [Zero(x.aval) if ad.is_undefined_primal(x) else None,
+            Zero(y.aval) if ad.is_undefined_primal(y) else None]
+  if ad.is_undefined_primal(x):
+    return [_dot_general_transpose_lhs(ct, x, y, **params), None]
+  return [None, _dot_general_transpose_rhs(ct, x, y, **params)]
+
+
+def _dot_general_jvp_lhs(g, x, y, **params):
+  return dot_general_p.bind(g, y, **params)
+
+
+def _dot_general_jvp_rhs(g, x, y, **params):
+  return dot_general_p.bind(x, g, **params)
+
+
+def _dot_general_batch(vals, dims, *, dimension_numbers, precision=None,
+                       preferred_element_type=None, out_sharding=None):
+  lhs, rhs = vals
+  ld, rd = dims
+  (lc, rc), (lb, rb) = dimension_numbers
+  lnd = core.get_aval(lhs).ndim
+  rnd = core.get_aval(rhs).ndim
+  def shift(dims_, bd):
+    return tuple(d + (d >= bd) for d in dims_)
+  if ld is not None and rd is not None:
+    # both batched: the vmapped axis becomes a new leading batch dimension
+    lhs = batching.moveaxis(lhs, ld, 0)
+    rhs = batching.moveaxis(rhs, rd, 0)
+    dn = ((shift(lc, 0), shift(rc, 0)), ((0,) + shift(lb, 0), (0,) + shift(rb, 0)))
+    out = dot_general_p.bind(lhs, rhs, dimension_numbers=dn, precision=precision,
+                             preferred_element_type=preferred_element_type,
+                             out_sharding=out_sharding)
+    return out, 0
+  if ld is not None:
+    lc2, lb2 = shift(lc, ld), shift(lb, ld)
+    dn = ((lc2, rc), (lb2, rb))
+    out = dot_general_p.bind(lhs, rhs, dimension_numbers=dn, precision=precision,
+                             preferred_element_type=preferred_element_type,
+                             out_sharding=out_sharding)
+    # position of the vmapped axis among lhs free dims
+    lfree = [i for i in range(lnd) if i not in lc2 and i not in lb2]
+    return out, len(lb) + lfree.index(ld)
+  rc2, rb2 = shift(rc, rd), shift(rb, rd)
+  dn = ((lc, rc2), (lb, rb2))
+  out = dot_general_p.bind(lhs, rhs, dimension_numbers=dn, precision=precision,
+                           preferred_element_type=preferred_element_type,
+                           out_sharding=out_sharding)
+  lfree_n = lnd - len(lc) - len(lb)
+  rfree = [i for i in range(rnd) if i not in rc2 and i not in rb2]
+  return out, len(lb) + lfree_n + rfree.index(rd)
+
+
+dot_general_p.impl = _dot_general_impl
+dot_general_p.abstract_eval = _dot_general_abstract
+ad.defjvp(dot_general_p, _dot_general_jvp_lhs, _dot_general_jvp_rhs)
+ad.primitive_transposes[dot_general_p] = _dot_general_transpose
+batching.primitive_batchers[dot_general_p] = _dot_general_batch
+
+
+class DotDimensionNumbers(tuple):
+  """((lhs_contract, rhs_contract), (lhs_batch, rhs_batch)); prints as JAX prints it."""
+  __slots__ = ()
+
+  def _pp_param(self):
+    (lc, rc), (lb, rb) = self
+    return f"(({list(lc)}, {list(rc)}), ({list(lb)}, {list(rb)}))"
+
+
+class Precision(enum.Enum):
+  DEFAULT = 0
+  HIGH = 1
+  HIGHEST = 2
+
+  def __str__(self):
+    return self.name
+
+
+def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None,
+                out_sharding=None):
+  """lax.dot_general: contraction over dimension_numbers ((lc, rc), (lb, rb))."""
+  lhs, rhs = _promote_lax_args((lhs, rhs))
+  (lc, rc), (lb, rb) = dimension_numbers
+  dn = DotDimensionNumbers(((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
+                            (tuple(int(i) for i in lb), tuple(int(i) for i in rb))))
+  pet = None if preferred_element_type is None else _dtypes.canonicalize_dtype(
+      preferred_element_type)
+  return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, precision=precision,
+                            preferred_element_type=pet, out_sharding=out_sharding)
+
+
+def dot(lhs, rhs, precision=None, preferred_element_type=None, out_sharding=None, *,
+        dimension_numbers=None):
+  """lax.dot: vector/matrix products (or a general contraction with dimension_numbers)."""
+  lhs, rhs = asarray(lhs), asarray(rhs)
+  if dimension_numbers is not None:
+    return dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type)
+  if 1 <= lhs.ndim <= 2 and 1 <= rhs.ndim <= 2:
+    dn = (([lhs.ndim - 1], [0]), ([], []))
+    return dot_general(lhs, rhs, dn, precision, preferred_element_type)
+  raise TypeError(f"Incompatible shapes for dot: got {lhs.shape} and {rhs.shape}.")
+
+
+# ---------------------------------------------------------------------------------------
+# Constants and helpers used across lax and numpy
+
+def full(shape, fill_value, dtype=None, *, sharding=None):
+  """lax.full: an array of `shape` filled with `fill_value` (a broadcast of a scalar)."""
+  shape = (shape,) if np.ndim(shape) == 0 and not isinstance(shape, (tuple, list)) else shape
+  shape = tuple(core.concrete_dim_or_error(d, "full shape") for d in shape)
+  weak = dtype is None and _dtypes.is_weakly_typed(fill_value)
+  dtype = _dtypes.canonicalize_dtype(dtype if dtype is not None else _dtypes.dtype(fill_value))
+  fill = convert_element_type(fill_value, dtype, weak)
+  if core.get_aval(fill).shape != ():
+    raise TypeError(f"full must be called with scalar fill_value, got fill_value.shape "
+                    f"{core.get_aval(fill).shape}.")
+  return broadcast(fill, shape)
+
+
+def full_like(x, fill_value, dtype=None, shape=None, sharding=None):
+  aval = core.get_aval(x)
+  dt = aval.dtype if dtype is None else dtype
+  weak = dtype is None and aval.weak_type
+  shp = aval.shape if shape is None else shape
+  fill = convert_element_type(fill_value, dt, weak)
+  return broadcast(fill, tuple(shp)) if shp else fill
+
+
+def zeros_like_array(x):
+  return full_like(x, 0)
+
+
+def _zeros_like_aval(aval):
+  return broadcast(convert_element_type(0, aval.dtype, aval.weak_type), aval.shape)
+
+
+def _add_any(a, b):
+  return add_p.bind(a, b) if core.get_aval(a).shape == core.get_aval(b).shape else add(a, b)
+
+
+ad.register_hooks(zeros_like_aval=_zeros_like_aval, add=_add_any)
+
+
+def stop_gradient(x):
+  """Identity whose derivative is zero (applied to every leaf of a pytree)."""
+  from numjax._src import tree_util
+  return tree_util.tree_map(_stop_gradient_leaf, x)
+
+
+def _stop_gradient_leaf(x):
+  x = asarray(x)
+  # Unwrap every JVP tracer: the value passes, its tangent is dropped.
+  while isinstance(x, ad.JVPTracer):
+    x = x.primal
+  if isinstance(x, Tracer):
+    return _stop_p_bind(x)
+  return x
+
+
+stop_gradient_p = Primitive("stop_gradient")
+stop_gradient_p.impl = lambda x: x
+stop_gradient_p.abstract_eval = lambda x: x
+batching.defvectorized(stop_gradient_p)
+ad.defnondiff(stop_gradient_p)
+
+
+def _stop_p_bind(x):
+  # Under staging/batching the value still needs a zero derivative if differentiated later.
+  return stop_gradient_p.bind(x)
+
+
+def squeeze(array, dimensions):
+  """lax.squeeze: drop the given unit dimensions (a reshape)."""
+  array = asarray(array)
+  nd = array.ndim
+  dims = tuple(sorted(d % nd if nd else d for d in dimensions))
+  for d in dims:
+    if array.shape[d] != 1:
+      raise ValueError(f"cannot select an axis to squeeze out which has size not equal to "
+                       f"one, got shape={array.shape} and dimensions={tuple(dimensions)}")
+  new_shape = tuple(s for i, s in enumerate(array.shape) if i not in dims)
+  return reshape(array, new_shape)
+
+
+def expand_dims(array, dimensions):
+  """lax.expand_dims: insert unit dimensions (a reshape)."""
+  array = asarray(array)
+  nd = array.ndim + len(dimensions)
+  dims = sorted(d % nd for d in dimensions)
+  shape = list(array.shape)
+  for d in dims:
+    shape.insert(d, 1)
+  return reshape(array, tuple(shape))
+
+
+def clamp(min, x, max):
+  """lax.clamp(min, x, max)."""
+  min, x, max = _promote_lax_args((min, x, max))
+  return clamp_p.bind(min, x, max)
+
+
+clamp_p = Primitive("clamp")
+clamp_p.elementwise = True
+clamp_p.native_template = "nj_clamp({0},{1},{2})"
+clamp_p.impl = lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi)
+
+
+def _clamp_abstract(lo, x, hi):
+  for b in (lo, hi):
+    if b.shape and b.shape != x.shape:
+      raise TypeError(f"clamp requires min.shape == operand.shape or min.shape == (), got "
+                      f"{b.shape} and {x.shape}.")
+    if b.dtype != x.dtype:
+      raise TypeError(f"clamp requires min.dtype == operand.dtype == max.dtype, got "
+                      f"{lo.dtype}, {x.dtype}, {hi.dtype}.")
+  return x
+
+
+clamp_p.abstract_eval = _clamp_abstract
+clamp_p.weak_type_rule = lambda args, params: args[1].weak_type
+ad.defjvp(clamp_p,
+          lambda g, lo, x, hi: select(bitwise_and(gt(lo, x), lt(lo, hi)), _bcast_tangent(g, core.get_aval(x)),
+                                      full_like(x, 0)),
+          lambda g, lo, x, hi: select(bitwise_and(gt(x, lo), lt(x, hi)), g, full_like(g, 0)),
+          lambda g, lo, x, hi: select(lt(hi, x), _bcast_tangent(g, core.get_aval(x)), full_like(x, 0)))
+
+
+def _clamp_batch(vals, dims):
+  lo, x, hi = vals
+  size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+  xd = dims[1]
+  x = batching.bdim_at_front(x, xd, size)
+  xs = core.get_aval(x).shape
+  out = []
+  for b, d in zip((lo, hi), (dims[0], dims[2])):
+    ba = core.get_aval(b)
+    if d is None and ba.ndim == 0:
+      out.append(b)
+    else:
+      b = batching.bdim_at_front(b, d, size)
+      if core.get_aval(b).shape != xs:
+        b = broadcast_in_dim(b, xs, tuple(range(core.get_aval(b).ndim)))
+      out.append(b)
+  return clamp_p.bind(out[0], x, out[1]), 0
+
+
+batching.primitive_batchers[clamp_p] = _clamp_batch
+
+
+def rev(operand, dimensions):
+  from numjax._src.lax.slicing import rev as _rev  # noqa
+  return _rev(operand, dimensions)
+
+
+def _canonical_axes(axes, ndim):
+  return tuple(sorted(operator.index(a) % ndim if ndim else operator.index(a) for a in axes))
