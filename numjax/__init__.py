@@ -1,1 +1,24 @@
-"""numjax: JAX's programming model on NumPy."""
+"""numjax: JAX's programming model — jit, grad, vmap, pytrees, explicit-key random — on NumPy.
+
+    import numjax as jax
+    import numjax.numpy as jnp
+"""
+__version__ = "0.1.0"
+
+from numjax._src.config import config  # noqa: F401
+from numjax._src.array import Array  # noqa: F401
+from numjax._src.devices import (devices, local_devices, device_count,  # noqa: F401
+                                 local_device_count, default_backend, process_index,
+                                 process_count)
+from numjax._src.jit import (jit, make_jaxpr, eval_shape, ShapeDtypeStruct)  # noqa: F401
+from numjax._src.autodiff import (jvp, vjp, grad, value_and_grad)  # noqa: F401
+from numjax._src.vmap import vmap  # noqa: F401
+from numjax._src.config import disable_jit  # noqa: F401
+from numjax._src.lax.lax import stop_gradient  # noqa: F401 (jax.lax.stop_gradient too)
+
+from numjax import dtypes  # noqa: F401,E402
+from numjax import tree_util  # noqa: F401,E402
+from numjax import tree  # noqa: F401,E402
+from numjax import errors  # noqa: F401,E402
+from numjax import lax  # noqa: F401,E402
+from numjax import numpy  # noqa: F401,E402

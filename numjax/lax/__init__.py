@@ -1,0 +1,20 @@
+"""numjax.lax: the primitive operations (thin re-exports of numjax._src.lax)."""
+# Elementwise, conversion, broadcasting, reshape, selection, dot (lax/lax.py)
+from numjax._src.lax.lax import (  # noqa: F401
+    neg, sign, floor, ceil, round, is_finite, exp, exp2, log, log1p, expm1, tanh, logistic,
+    sin, cos, tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, sqrt, rsqrt, cbrt, abs,
+    real, imag, conj, bitwise_not, population_count, clz, lgamma, digamma, erf, erfc, erf_inv,
+    square, add, sub, mul, div, rem, pow, max, min, atan2, nextafter, bitwise_and, bitwise_or,
+    bitwise_xor, shift_left, shift_right_logical, shift_right_arithmetic, eq, ne, lt, le, gt,
+    ge, complex, integer_pow, convert_element_type, broadcast_in_dim, broadcast,
+    broadcast_to_rank, broadcast_shapes, reshape, transpose, select_n, select, iota,
+    broadcasted_iota, dot_general, dot, full, full_like, zeros_like_array, stop_gradient,
+    squeeze, expand_dims, clamp, RoundingMethod, Precision, DotDimensionNumbers,
+    neg_p, sign_p, floor_p, ceil_p, round_p, is_finite_p, exp_p, exp2_p, log_p, log1p_p,
+    expm1_p, tanh_p, logistic_p, sin_p, cos_p, tan_p, asin_p, acos_p, atan_p, sinh_p, cosh_p,
+    asinh_p, acosh_p, atanh_p, sqrt_p, rsqrt_p, cbrt_p, abs_p, real_p, imag_p, conj_p, not_p,
+    population_count_p, clz_p, lgamma_p, digamma_p, erf_p, erfc_p, erf_inv_p, square_p, add_p,
+    sub_p, mul_p, div_p, rem_p, pow_p, max_p, min_p, atan2_p, nextafter_p, and_p, or_p, xor_p,
+    shift_left_p, shift_right_logical_p, shift_right_arithmetic_p, eq_p, ne_p, lt_p, le_p,
+    gt_p, ge_p, complex_p, integer_pow_p, convert_element_type_p, broadcast_in_dim_p,
+    reshape_p, transpose_p, select_n_p, iota_p, dot_general_p, clamp_p)
