@@ -1,0 +1,55 @@
+"""Eager dispatch and import time: numjax beside NumPy, and beside JAX when importable.
+
+Run: python benchmarks/bench_eager.py
+"""
+import subprocess
+import sys
+import timeit
+
+import numpy as np
+
+
+def median_us(fn, number=20000, repeat=7):
+  """Median over `repeat` runs of the mean time of one call, in microseconds."""
+  return float(np.median(timeit.repeat(fn, number=number, repeat=repeat))) / number * 1e6
+
+
+def import_time(module, runs=5):
+  code = ("import time; t = time.perf_counter(); import {m}; "
+          "print(time.perf_counter() - t)").format(m=module)
+  ts = []
+  for _ in range(runs):
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode:
+      return None
+    ts.append(float(out.stdout.strip()))
+  return float(np.median(ts))
+
+
+def main():
+  rows = []
+  import numjax.numpy as jnp
+  x = jnp.ones(8, dtype=jnp.float32)
+  a = np.ones(8, dtype=np.float32)
+  rows.append(("x + x, 8 x f32 (µs)", median_us(lambda: x + x), median_us(lambda: a + a)))
+  rows.append(("jnp.sin(x), 8 x f32 (µs)", median_us(lambda: jnp.sin(x)), median_us(lambda: np.sin(a))))
+  try:
+    import jax
+    import jax.numpy as jjnp
+    jx = jjnp.ones(8, dtype=jjnp.float32)
+    (jx + jx).block_until_ready()
+    jax_rows = [median_us(lambda: jx + jx, number=5000), median_us(lambda: jjnp.sin(jx), number=5000)]
+  except ImportError:
+    jax_rows = [None, None]
+  t_nj = import_time("numjax")
+  t_np = import_time("numpy")
+  t_jax = import_time("jax")
+  print(f"{'benchmark':<28}{'numjax':>10}{'NumPy':>10}{'JAX':>10}")
+  for (name, nj, npv), jv in zip(rows, jax_rows):
+    print(f"{name:<28}{nj:>10.2f}{npv:>10.2f}{(f'{jv:.2f}' if jv else 'n/a'):>10}")
+  fmt = lambda v: f"{v:.3f}" if v is not None else "n/a"
+  print(f"{'import (s)':<28}{fmt(t_nj):>10}{fmt(t_np):>10}{fmt(t_jax):>10}")
+
+
+if __name__ == "__main__":
+  main()
