@@ -677,78 +677,81 @@ class _Names:
     return name
 
 
+_WIDTH = 80  # JAX's printer breaks a group onto several lines when it passes 80 columns
+
+
 def _pp_param(v, names, indent):
+  """A param value; `indent` is the column where the value starts its own lines."""
   if isinstance(v, ClosedJaxpr):
     v = v.jaxpr
   if isinstance(v, Jaxpr):
-    return _pp_subjaxpr(v, names, indent)
+    return _pp_jaxpr(v, names, indent, start_col=indent + 8)
   if isinstance(v, np.dtype):
     return v.name
   if isinstance(v, type) and issubclass(v, np.generic):
     return np.dtype(v).name
-  if isinstance(v, (tuple, list)) and any(isinstance(x, (Jaxpr, ClosedJaxpr)) for x in v):
-    return "(\n" + "".join(" " * (indent + 2) + _pp_param(x, names, indent + 2) + "\n"
-                           for x in v) + " " * indent + ")"
+  if isinstance(v, (tuple, list)) and v and all(isinstance(x, (Jaxpr, ClosedJaxpr)) for x in v):
+    inner = [_pp_jaxpr(x.jaxpr if isinstance(x, ClosedJaxpr) else x, names, indent + 2,
+                       start_col=indent + 2) for x in v]
+    pad = " " * (indent + 2)
+    return "(\n" + "".join(pad + x + "\n" for x in inner) + " " * indent + ")"
   if hasattr(v, "_pp_param"):
     return v._pp_param()
   return repr(v) if isinstance(v, str) else str(v)
 
 
 def _pp_eqn(eqn, names, indent):
-  outs = " ".join(f"{names(v)}:{v.aval.str_short()}" if not isinstance(v, DropVar)
-                  else "_" for v in eqn.outvars)
-  ins = " ".join(names(v) for v in eqn.invars)
+  """One equation starting at column `indent` (the caller adds the indentation)."""
+  outs = " ".join("_" if isinstance(v, DropVar) else f"{names(v)}:{v.aval.str_short()}"
+                  for v in eqn.outvars)
   hidden = eqn.primitive.hidden_params
   params = [(k, eqn.params[k]) for k in sorted(eqn.params)
             if not k.startswith("_") and k not in hidden]
-  if eqn.primitive.fresh_names_in_params:
-    names_p = _Names()
-  else:
-    names_p = names
-  pad = " " * indent
+  names_p = _Names() if eqn.primitive.fresh_names_in_params else names
+  ins = " ".join(names(v) for v in eqn.invars)
+  head = f"{outs} = {eqn.primitive.name}"
   if not params:
-    return f"{pad}{outs} = {eqn.primitive.name} {ins}".rstrip()
-  rendered = [f"{k}={_pp_param(v, names_p, indent + 2)}" for k, v in params]
-  one_line = f"{pad}{outs} = {eqn.primitive.name}[{' '.join(rendered)}] {ins}".rstrip()
-  if len(one_line) <= 80 and "\n" not in one_line:
-    return one_line
-  body = "".join(f"{pad}  {r}\n" for r in rendered)
-  return f"{pad}{outs} = {eqn.primitive.name}[\n{body}{pad}] {ins}".rstrip()
-
-
-def _pp_jaxpr_lines(jaxpr, names, indent):
-  def binders(vs):
-    return " ".join(f"{names(v)}:{v.aval.str_short()}" for v in vs)
-  pad = " " * indent
-  head = f"{{ lambda {binders(jaxpr.constvars)}; {binders(jaxpr.invars)}. let"
-  head = head.replace("lambda ; ", "lambda ; ") if jaxpr.constvars else head
-  eqns = "\n".join(_pp_eqn(e, names, indent + 4) for e in jaxpr.eqns)
-  outs = ", ".join(names(v) for v in jaxpr.outvars)
-  trail = "," if len(jaxpr.outvars) == 1 else ""
-  lines = head + ("\n" + eqns if eqns else "") + f"\n{pad}  in ({outs}{trail}) }}"
-  return lines
-
-
-def _pp_subjaxpr(jaxpr, names, indent):
-  """A jaxpr inside params: on one line when it is short, as JAX prints it."""
-  eqn_lines = [_pp_eqn(e, names, 0) for e in jaxpr.eqns]
-  def binders(vs):
-    return " ".join(f"{names(v)}:{v.aval.str_short()}" for v in vs)
-  head = f"{{ lambda {binders(jaxpr.constvars)}; {binders(jaxpr.invars)}. let"
-  outs = ", ".join(names(v) for v in jaxpr.outvars)
-  trail = "," if len(jaxpr.outvars) == 1 else ""
-  tail = f"in ({outs}{trail}) }}"
-  if len(eqn_lines) <= 1 and not any("\n" in l for l in eqn_lines):
-    one = f"{head} {eqn_lines[0] if eqn_lines else ''} {tail}"
-    if len(one) + indent <= 100:
-      return one
+    return f"{head} {ins}".rstrip()
+  rendered = [(k, _pp_param(v, names_p, indent + 2)) for k, v in params]
+  one = f"{head}[{' '.join(f'{k}={r}' for k, r in rendered)}] {ins}".rstrip()
+  if "\n" not in one and indent + len(one) <= _WIDTH:
+    return one
   pad = " " * (indent + 2)
-  body = "".join(f"\n{pad}  " + l.replace("\n", f"\n{pad}  ") for l in eqn_lines)
-  return f"{head}{body}\n{pad}{tail}"
+  body = "".join(f"{pad}{k}={r}\n" for k, r in rendered)
+  return f"{head}[\n{body}{' ' * indent}] {ins}".rstrip()
+
+
+def _pp_jaxpr(jaxpr, names, indent, start_col=None):
+  """`{ lambda consts; ins. let eqns in (outs) }`, on one line when it fits in 80 columns."""
+  start_col = indent if start_col is None else start_col
+  cbind = " ".join(f"{names(v)}:{v.aval.str_short()}" for v in jaxpr.constvars)
+  ibind = " ".join(f"{names(v)}:{v.aval.str_short()}" for v in jaxpr.invars)
+  head = f"{{ lambda {cbind}; {ibind}. let"
+  eqns = [_pp_eqn(e, names, indent + 4) for e in jaxpr.eqns]
+  outs = ", ".join(names(v) for v in jaxpr.outvars)
+  tail = f"in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}"
+  one = f"{head} {'; '.join(eqns)} {tail}"
+  if not any("\n" in e for e in eqns) and start_col + len(one) <= _WIDTH:
+    return one
+  if start_col + len(head) > _WIDTH:  # wrap the binders, continuing 4 columns in
+    words = head.split(" ")
+    lines, cur = [], ""
+    for w in words:
+      col = start_col if not lines else indent + 4
+      if cur and col + len(cur) + 1 + len(w) > _WIDTH:
+        lines.append(cur)
+        cur = w
+      else:
+        cur = f"{cur} {w}" if cur else w
+    lines.append(cur)
+    head = ("\n" + " " * (indent + 4)).join(lines)
+  pad = " " * (indent + 4)
+  body = "".join(f"\n{pad}{e}" for e in eqns)
+  return f"{head}{body}\n{' ' * (indent + 2)}{tail}"
 
 
 def pp_jaxpr(jaxpr: Jaxpr) -> str:
-  return _pp_jaxpr_lines(jaxpr, _Names(), 0)
+  return _pp_jaxpr(jaxpr, _Names(), 0)
 
 
 # ---------------------------------------------------------------------------------------
