@@ -1,0 +1,1 @@
+"""The jnp library, written in lax primitives (public names: numjax/numpy)."""
