@@ -18,3 +18,8 @@ from numjax._src.lax.lax import (  # noqa: F401
     shift_left_p, shift_right_logical_p, shift_right_arithmetic_p, eq_p, ne_p, lt_p, le_p,
     gt_p, ge_p, complex_p, integer_pow_p, convert_element_type_p, broadcast_in_dim_p,
     reshape_p, transpose_p, select_n_p, iota_p, dot_general_p, clamp_p)
+# Reductions, argmax/argmin, generic reduce, cumulative reductions (lax/reductions.py)
+from numjax._src.lax.reductions import (  # noqa: F401
+    reduce_sum, reduce_prod, reduce_max, reduce_min, reduce_and, reduce_or, reduce_xor,
+    reduce_sum_p, reduce_prod_p, reduce_max_p, reduce_min_p, reduce_and_p, reduce_or_p,
+    reduce_xor_p)

@@ -1,0 +1,304 @@
+"""Reductions: the monoid reductions (reduce_sum/max/min/prod/and/or/xor), argmax/argmin,
+the generic variadic `reduce`, and the cumulative reductions (cumsum, cumprod, cummax,
+cummin, cumlogsumexp).
+
+Each primitive keeps its impl (NumPy on raw buffers), shape/dtype rule, jvp or transpose,
+batching rule and native template together. Reductions carry a `native_template` dict
+describing their accumulator: `init` (a C expression for the identity; `{ctype}` is the
+element type) and `combine` (a C expression of `{acc}` and `{x}`).
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from numjax._src import core
+from numjax._src import dtypes as _dtypes
+from numjax._src.core import Primitive, ShapedArray
+from numjax._src.interpreters import ad, batching
+from numjax._src.interpreters.ad import Zero
+from numjax._src.lax import lax as _lax
+from numjax._src.lax.lax import asarray
+
+_bool = np.dtype(bool)
+_f32 = np.dtype(np.float32)
+
+
+def _lowp_accumulate(dt):
+  """float16/bfloat16/float8 reductions accumulate in float32 (NumPy has no fast,
+  accurate low-precision accumulators), then round once."""
+  return dt == np.float16 or dt in _lax._lowp
+
+
+def _is_int_or_bool(dt):
+  return dt == _bool or _dtypes.issubdtype(dt, np.integer)
+
+
+# ---------------------------------------------------------------------------------------
+# Shape rule shared by the reductions
+
+def _check_axes(aval, axes, name="reduction"):
+  nd = aval.ndim
+  if any(not 0 <= a < nd for a in axes):
+    raise ValueError(f"reduction axes {tuple(axes)} contains out-of-bounds indices for "
+                     f"{aval.str_short(False)}.")
+  if len(set(axes)) != len(axes):
+    raise ValueError(f"duplicate value in 'axes' of reduction: {tuple(axes)}")
+
+
+def _reduced_shape(shape, axes):
+  return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+
+def _kept_dims(ndim, axes):
+  return tuple(i for i in range(ndim) if i not in axes)
+
+
+def _normalize_axes(axes):
+  """Static axes as a tuple of Python ints (JAX keeps the caller's order)."""
+  if isinstance(axes, (int, np.integer)):
+    axes = (axes,)
+  return tuple(operator.index(core.concrete_or_error(
+      operator.index, a, "Reduction axes must be static.")) for a in axes)
+
+
+def _batch_axes(axes, bdim):
+  """Unbatched reduction axes -> axes of the batched operand, and the new batch dim."""
+  new_axes = tuple(a + (a >= bdim) for a in axes)
+  out_bdim = bdim - sum(1 for a in new_axes if a < bdim)
+  return new_axes, out_bdim
+
+
+# ---------------------------------------------------------------------------------------
+# Monoid reductions: one table row each
+
+def _identity(name, dt):
+  """The reduction's identity for dtype dt (what XLA returns for an empty reduction)."""
+  if name in ("sum", "or", "xor"):
+    return np.zeros((), dt)
+  if name == "prod":
+    return np.ones((), dt)
+  if name == "and":
+    return np.array(True) if dt == _bool else np.array(-1).astype(dt)
+  big = name == "min"
+  if dt == _bool:
+    return np.array(big)
+  if _dtypes.issubdtype(dt, np.integer):
+    info = np.iinfo(dt)
+    return np.array(info.max if big else info.min, dt)
+  return np.array(np.inf if big else -np.inf, dt)
+
+
+def _np_reduce_sum(x, *, axes, out_sharding=None):
+  dt = x.dtype
+  if _lowp_accumulate(dt):
+    return np.asarray(np.sum(x, axis=axes, dtype=_f32)).astype(dt)
+  return np.asarray(np.sum(x, axis=axes, dtype=dt))
+
+
+def _np_reduce_prod(x, *, axes):
+  dt = x.dtype
+  with np.errstate(all="ignore"):
+    if _lowp_accumulate(dt):
+      return np.asarray(np.prod(x, axis=axes, dtype=_f32)).astype(dt)
+    return np.asarray(np.prod(x, axis=axes, dtype=dt))
+
+
+def _np_chooser(ufunc, name):
+  def impl(x, *, axes):
+    dt = x.dtype
+    if not axes:
+      return x
+    init = _identity(name, dt)
+    if dt in _lax._lowp:
+      res = ufunc.reduce(x.astype(_f32), axis=axes, initial=init.astype(_f32))
+      return np.asarray(res).astype(dt)
+    if dt.kind == "c":
+      return np.asarray(ufunc.reduce(x, axis=axes, initial=init) if x.size else
+                        np.full(_reduced_shape(x.shape, axes), init, dt))
+    return np.asarray(ufunc.reduce(x, axis=axes, initial=init))
+  return impl
+
+
+def _np_logical(bool_ufunc, int_ufunc, name):
+  def impl(x, *, axes):
+    dt = x.dtype
+    if not axes:
+      return x
+    uf = bool_ufunc if dt == _bool else int_ufunc
+    if x.size == 0:
+      return np.full(_reduced_shape(x.shape, axes), _identity(name, dt), dt)
+    res = x
+    # ufunc.reduce takes a tuple of axes only for reorderable ufuncs: reduce one at a time
+    for a in sorted(axes, reverse=True):
+      res = uf.reduce(res, axis=a)
+    return np.asarray(res, dtype=dt)
+  return impl
+
+
+def _dtype_check_number(name):
+  def check(dt):
+    if not _dtypes.issubdtype(dt, np.number):
+      raise TypeError(f"{name} does not accept dtype {np.dtype(dt).name}. Accepted dtypes "
+                      "are subtypes of number.")
+  return check
+
+
+def _dtype_check_any(name):
+  return lambda dt: None
+
+
+def _dtype_check_logical(name):
+  def check(dt):
+    if not _is_int_or_bool(dt):
+      raise TypeError(f"logical reduction requires operand dtype bool or int, got "
+                      f"{np.dtype(dt).name}.")
+  return check
+
+
+def _make_reduction(name, impl, dtype_check, template, extra_params=()):
+  p = Primitive(f"reduce_{name}")
+  p.impl = impl
+  p.native_template = template
+  p.reduction = name
+  check = dtype_check(p.name)
+
+  def abstract_eval(x, *, axes, **params):
+    check(x.dtype)
+    _check_axes(x, axes)
+    return ShapedArray(_reduced_shape(x.shape, axes), x.dtype, x.weak_type)
+  p.abstract_eval = abstract_eval
+
+  def batch(vals, dims, *, axes, **params):
+    (x,), (d,) = vals, dims
+    new_axes, out_d = _batch_axes(axes, d)
+    return p.bind(x, axes=new_axes, **params), out_d
+  batching.primitive_batchers[p] = batch
+  return p
+
+
+_T = "{ctype}"
+reduce_sum_p = _make_reduction(
+    "sum", _np_reduce_sum, _dtype_check_number,
+    {"init": "0", "combine": "({acc}+{x})"})
+reduce_prod_p = _make_reduction(
+    "prod", _np_reduce_prod, _dtype_check_number,
+    {"init": "1", "combine": "({acc}*{x})"})
+reduce_max_p = _make_reduction(
+    "max", _np_chooser(np.maximum, "max"), _dtype_check_any,
+    {"init": "nj_lowest(" + _T + ")", "combine": "nj_max({acc},{x})"})
+reduce_min_p = _make_reduction(
+    "min", _np_chooser(np.minimum, "min"), _dtype_check_any,
+    {"init": "nj_highest(" + _T + ")", "combine": "nj_min({acc},{x})"})
+reduce_and_p = _make_reduction(
+    "and", _np_logical(np.logical_and, np.bitwise_and, "and"), _dtype_check_logical,
+    {"init": "((" + _T + ")~0)", "combine": "({acc}&{x})"})
+reduce_or_p = _make_reduction(
+    "or", _np_logical(np.logical_or, np.bitwise_or, "or"), _dtype_check_logical,
+    {"init": "0", "combine": "({acc}|{x})"})
+reduce_xor_p = _make_reduction(
+    "xor", _np_logical(np.logical_xor, np.bitwise_xor, "xor"), _dtype_check_logical,
+    {"init": "0", "combine": "({acc}^{x})"})
+# reduce_sum carries an out_sharding param (printed, as JAX prints it); the others don't.
+
+
+def _reduction_wrapper(p, with_sharding=False):
+  def f(operand, axes, *, out_sharding=None):
+    operand = asarray(operand)
+    axes = _normalize_axes(axes)
+    if with_sharding:
+      return p.bind(operand, axes=axes, out_sharding=out_sharding)
+    return p.bind(operand, axes=axes)
+  f.__name__ = p.name
+  f.__doc__ = (f"lax.{p.name}(operand, axes): {p.reduction}-reduce `operand` over `axes` "
+               "(keeps the dtype; an empty reduction gives the identity).")
+  return f
+
+
+reduce_sum = _reduction_wrapper(reduce_sum_p, with_sharding=True)
+reduce_prod = _reduction_wrapper(reduce_prod_p)
+reduce_max = _reduction_wrapper(reduce_max_p)
+reduce_min = _reduction_wrapper(reduce_min_p)
+reduce_and = _reduction_wrapper(reduce_and_p)
+reduce_or = _reduction_wrapper(reduce_or_p)
+reduce_xor = _reduction_wrapper(reduce_xor_p)
+
+
+# ---- derivatives ----------------------------------------------------------------------
+
+def _reduce_sum_transpose(ct, x, *, axes, out_sharding=None):
+  shape = x.aval.shape
+  if type(ct) is Zero:
+    return [Zero(x.aval)]
+  return [_lax.broadcast_in_dim(ct, shape, _kept_dims(len(shape), axes))]
+
+
+ad.deflinear(reduce_sum_p, _reduce_sum_transpose)
+
+
+def _reduce_chooser_jvp(p):
+  # The tangent is the mean of the tangents at the locations of the extremum (ties share).
+  def jvp(primals, tangents, *, axes):
+    (x,), (g,) = primals, tangents
+    ans = p.bind(x, axes=axes)
+    if type(g) is Zero:
+      return ans, Zero(ad.tangent_aval(core.get_aval(ans)))
+    shape = core.get_aval(x).shape
+    ans_b = _lax.broadcast_in_dim(ans, shape, _kept_dims(len(shape), axes))
+    where = _lax.convert_element_type(_lax.eq(x, ans_b), core.get_aval(g).dtype)
+    counts = reduce_sum(where, axes)
+    return ans, _lax.div(reduce_sum(_lax.mul(g, where), axes), counts)
+  ad.primitive_jvps[p] = jvp
+
+
+_reduce_chooser_jvp(reduce_max_p)
+_reduce_chooser_jvp(reduce_min_p)
+for _p in (reduce_and_p, reduce_or_p, reduce_xor_p):
+  ad.defnondiff(_p)
+
+
+def _reduce_prod_jvp(primals, tangents, *, axes):
+  # d prod = sum_j t_j * prod_{k != j} x_k, computed as the jvp of a pairwise product tree
+  # so that zeros are handled exactly (no division) and higher orders come for free.
+  (x,), (g,) = primals, tangents
+  ans = reduce_prod_p.bind(x, axes=axes)
+  if type(g) is Zero or not axes:
+    return ans, (g if axes == () else Zero(ad.tangent_aval(core.get_aval(ans))))
+  aval = core.get_aval(x)
+  kept = _kept_dims(aval.ndim, axes)
+  perm = tuple(axes) + kept
+  n = int(np.prod([aval.shape[a] for a in axes], dtype=np.int64))
+  rest = tuple(aval.shape[k] for k in kept)
+  xs = _lax.reshape(_lax.transpose(x, perm), (n,) + rest)
+  gs = _lax.reshape(_lax.transpose(g, perm), (n,) + rest)
+  _, t = _prod_tree_jvp(xs, gs)
+  return ans, t
+
+
+def _prod_tree_jvp(x, t):
+  """(prod over axis 0, its tangent) for x, t of shape (n, ...), by a pairwise tree."""
+  from numjax._src.lax import slicing  # sibling family, imported on first use
+  n = core.get_aval(x).shape[0]
+  if n == 0:
+    rest = core.get_aval(x).shape[1:]
+    return (_lax.full(rest, 1, core.get_aval(x).dtype),
+            _lax.full(rest, 0, core.get_aval(t).dtype))
+  while n > 1:
+    if n % 2:
+      one = _lax._const(x, 1)
+      zero = _lax._const(t, 0)
+      cfg = [(0, 1, 0)] + [(0, 0, 0)] * (core.get_aval(x).ndim - 1)
+      x = slicing.pad(x, one, cfg)
+      t = slicing.pad(t, zero, cfg)
+      n += 1
+    h = n // 2
+    xa, xb = slicing.slice_in_dim(x, 0, h, axis=0), slicing.slice_in_dim(x, h, n, axis=0)
+    ta, tb = slicing.slice_in_dim(t, 0, h, axis=0), slicing.slice_in_dim(t, h, n, axis=0)
+    x, t = _lax.mul(xa, xb), _lax.add(_lax.mul(ta, xb), _lax.mul(xa, tb))
+    n = h
+  rest = core.get_aval(x).shape[1:]
+  return _lax.reshape(x, rest), _lax.reshape(t, rest)
+
+
+ad.primitive_jvps[reduce_prod_p] = _reduce_prod_jvp
