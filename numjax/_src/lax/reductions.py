@@ -302,3 +302,260 @@ def _prod_tree_jvp(x, t):
 
 
 ad.primitive_jvps[reduce_prod_p] = _reduce_prod_jvp
+
+
+def _op(name):
+  """A lax op owned by a sibling family (slicing: slice/pad/concatenate/rev/gather), looked
+  up on first use so that the families import in any order."""
+  try:
+    from numjax._src.lax import slicing
+    f = getattr(slicing, name, None)
+  except ImportError:
+    f = None
+  if f is None:
+    f = getattr(_lax, name)
+  return f
+
+
+# ---------------------------------------------------------------------------------------
+# argmax / argmin: first occurrence; NaN counts as the extremum (as XLA)
+
+def _make_argminmax(name, np_fn):
+  p = Primitive(name)
+
+  def impl(x, *, axes, index_dtype):
+    (axis,) = axes
+    if x.dtype in _lax._lowp or x.dtype == np.float16:
+      x = x.astype(_f32)
+    # np.argmax/argmin return the first NaN if any, else the first extremum: XLA's rule.
+    return np.asarray(np_fn(x, axis=axis)).astype(index_dtype)
+
+  def abstract_eval(x, *, axes, index_dtype):
+    if len(axes) != 1:
+      raise ValueError(f"{name} requires exactly one axis, got axes={axes}.")
+    (axis,) = axes
+    if not 0 <= axis < x.ndim:
+      raise ValueError(f"Invalid axis {axis} for operand shape {x.shape}")
+    if x.shape[axis] == 0:
+      raise ValueError(f"argmin and argmax require non-empty reduced dimension. "
+                       f"operand.shape={x.shape} axis={axis}")
+    if not _dtypes.issubdtype(index_dtype, np.integer):
+      raise TypeError(f"index_dtype must be an integer type, but got {np.dtype(index_dtype).name}")
+    if x.dtype.kind == "c":
+      raise TypeError(f"{'gt' if name == 'argmax' else 'lt'} does not accept dtype "
+                      f"{x.dtype.name} at position 0. Accepted dtypes at position 0 are "
+                      "subtypes of integer, floating, bool.")
+    return ShapedArray(_reduced_shape(x.shape, axes), index_dtype, False)
+
+  def batch(vals, dims, *, axes, index_dtype):
+    (x,), (d,) = vals, dims
+    new_axes, out_d = _batch_axes(axes, d)
+    return p.bind(x, axes=new_axes, index_dtype=index_dtype), out_d
+
+  p.impl = impl
+  p.abstract_eval = abstract_eval
+  p.weak_type_rule = lambda args, params: False
+  p.native_template = {"init": "0", "combine": ("nj_arg" + name[3:] + "({acc},{acc_val},{x},"
+                                                "{idx})")}
+  p.reduction = name
+  batching.primitive_batchers[p] = batch
+  ad.defnondiff(p)
+  return p
+
+
+argmax_p = _make_argminmax("argmax", np.argmax)
+argmin_p = _make_argminmax("argmin", np.argmin)
+
+
+def _argminmax_wrapper(p):
+  def f(operand, axis, index_dtype):
+    operand = asarray(operand)
+    axis = operator.index(axis)
+    if not 0 <= axis < operand.ndim:
+      raise ValueError(f"Invalid axis {axis} for operand shape {operand.shape}")
+    if not _dtypes.issubdtype(index_dtype, np.integer):
+      raise TypeError(f"index_dtype must be an integer type, but got "
+                      f"{np.dtype(index_dtype).name}")
+    index_dtype = _dtypes.canonicalize_dtype(index_dtype)
+    return p.bind(operand, axes=(axis,), index_dtype=index_dtype)
+  f.__name__ = p.name
+  f.__doc__ = (f"lax.{p.name}(operand, axis, index_dtype): index of the first "
+               f"{p.name[3:]}imum along `axis` (NaN counts as the {p.name[3:]}imum).")
+  return f
+
+
+argmax = _argminmax_wrapper(argmax_p)
+argmin = _argminmax_wrapper(argmin_p)
+
+
+# ---------------------------------------------------------------------------------------
+# Cumulative reductions: cumsum, cumprod, cummax, cummin, cumlogsumexp
+
+def _flip_if(x, axis, reverse):
+  return np.flip(x, axis) if reverse else x
+
+
+def _np_complex_logaddexp(a, b):
+  hi = np.where(np.real(a) >= np.real(b), a, b)
+  lo = np.where(np.real(a) >= np.real(b), b, a)
+  with np.errstate(all="ignore"):
+    out = hi + np.log1p(np.exp(lo - hi))
+    return np.where(np.isneginf(np.real(hi)), lo, out)
+
+
+def _cum_impl(name):
+  def impl(x, *, axis, reverse):
+    dt = x.dtype
+    if x.shape[axis] == 0:
+      return x
+    x = _flip_if(x, axis, reverse)
+    acc_dt = _f32 if _lowp_accumulate(dt) else dt
+    with np.errstate(all="ignore"):
+      if name == "cumsum":
+        out = np.cumsum(x, axis=axis, dtype=acc_dt)
+      elif name == "cumprod":
+        out = np.cumprod(x, axis=axis, dtype=acc_dt)
+      elif name in ("cummax", "cummin"):
+        uf = np.maximum if name == "cummax" else np.minimum
+        out = uf.accumulate(x.astype(acc_dt, copy=False), axis=axis)
+      elif dt.kind == "c":  # cumlogsumexp of complex: a sequential complex logaddexp
+        out = np.array(x, copy=True)
+        xs = np.moveaxis(out, axis, 0)
+        for i in range(1, xs.shape[0]):
+          xs[i] = _np_complex_logaddexp(xs[i - 1], xs[i])
+      else:
+        out = np.logaddexp.accumulate(x.astype(acc_dt, copy=False), axis=axis)
+    return np.asarray(_flip_if(out, axis, reverse)).astype(dt, copy=False)
+  return impl
+
+
+def _make_cumulative(name, template):
+  p = Primitive(name)
+  p.impl = _cum_impl(name)
+  p.native_template = template
+  p.cumulative = name
+
+  def abstract_eval(x, *, axis, reverse):
+    if axis < 0:
+      raise ValueError("XLA operations do not allow negative axes")
+    if axis >= x.ndim:
+      raise ValueError(f"axis {axis} is out of bounds for array of shape {x.shape}")
+    ok = (_dtypes.issubdtype(x.dtype, np.inexact) if name == "cumlogsumexp"
+          else _dtypes.issubdtype(x.dtype, np.number))
+    if not ok:
+      kind = "inexact" if name == "cumlogsumexp" else "number"
+      raise TypeError(f"{name} does not accept dtype {x.dtype.name}. Accepted dtypes are "
+                      f"subtypes of {kind}.")
+    return x
+
+  def batch(vals, dims, *, axis, reverse):
+    (x,), (d,) = vals, dims
+    return p.bind(x, axis=axis + (axis >= d), reverse=reverse), d
+
+  p.abstract_eval = abstract_eval
+  batching.primitive_batchers[p] = batch
+  return p
+
+
+cumsum_p = _make_cumulative("cumsum", {"init": "0", "combine": "({acc}+{x})"})
+cumprod_p = _make_cumulative("cumprod", {"init": "1", "combine": "({acc}*{x})"})
+cummax_p = _make_cumulative("cummax", {"init": "nj_lowest({ctype})",
+                                       "combine": "nj_max({acc},{x})"})
+cummin_p = _make_cumulative("cummin", {"init": "nj_highest({ctype})",
+                                       "combine": "nj_min({acc},{x})"})
+cumlogsumexp_p = _make_cumulative("cumlogsumexp", {"init": "(-INFINITY)",
+                                                   "combine": "nj_logaddexp({acc},{x})"})
+
+
+def _cum_wrapper(p):
+  def f(operand, axis: int = 0, reverse: bool = False):
+    operand = asarray(operand)
+    axis = operator.index(axis)
+    return p.bind(operand, axis=axis, reverse=bool(reverse))
+  f.__name__ = p.name
+  f.__doc__ = (f"lax.{p.name}(operand, axis=0, reverse=False): cumulative "
+               f"{p.name[3:]} along `axis` (from the end when `reverse`).")
+  return f
+
+
+cumsum = _cum_wrapper(cumsum_p)
+cumprod = _cum_wrapper(cumprod_p)
+cummax = _cum_wrapper(cummax_p)
+cummin = _cum_wrapper(cummin_p)
+cumlogsumexp = _cum_wrapper(cumlogsumexp_p)
+
+ad.deflinear(cumsum_p, lambda ct, x, *, axis, reverse: [
+    Zero(x.aval) if type(ct) is Zero else cumsum(ct, axis, not reverse)])
+
+
+def _logaddexp(a, b):
+  """log(exp(a) + exp(b)) in lax ops (stable; differentiable through max/abs/log1p)."""
+  amax = _lax.max(a, b)
+  delta = _lax.sub(a, b)
+  isnan = _lax.ne(delta, delta)
+  out = _lax.add(amax, _lax.log1p(_lax.exp(_lax.neg(_lax.abs(delta)))))
+  return _lax.select(isnan, _lax.add(a, b), out)
+
+
+def _interleave(a, b, axis):
+  """Elements of a at even positions and of b at odd positions along `axis`."""
+  pad = _op("pad")
+  na, nb = core.get_aval(a).shape[axis], core.get_aval(b).shape[axis]
+  nd = core.get_aval(a).ndim
+  cfg_a = [(0, 0, 0)] * nd
+  cfg_b = [(0, 0, 0)] * nd
+  cfg_a[axis] = (0, 1 if na == nb else 0, 1)
+  cfg_b[axis] = (1, 0 if na == nb else 1, 1)
+  combine = _lax.bitwise_or if core.get_aval(a).dtype == _bool else _lax.add
+  return combine(pad(a, _lax._const(a, 0), cfg_a), pad(b, _lax._const(b, 0), cfg_b))
+
+
+def associative_scan_impl(fn, elems, axis, reverse=False):
+  """Prefix scan of a list of arrays with an associative `fn(list, list) -> list`, by
+  recursive pairwise combination (a Blelloch-style tree: O(log n) depth). Used for the
+  derivatives of the cumulative reductions."""
+  slice_in_dim, rev, concatenate = _op("slice_in_dim"), _op("rev"), _op("concatenate")
+  if reverse:
+    elems = [rev(e, (axis,)) for e in elems]
+
+  def scan(xs):
+    n = core.get_aval(xs[0]).shape[axis]
+    if n < 2:
+      return xs
+    pairs = fn([slice_in_dim(e, 0, n - 1, 2, axis) for e in xs],
+               [slice_in_dim(e, 1, n, 2, axis) for e in xs])
+    odd = scan(pairs)
+    m = core.get_aval(odd[0]).shape[axis]
+    rest = [slice_in_dim(e, 2, n, 2, axis) for e in xs]
+    if n % 2 == 0:
+      even = fn([slice_in_dim(e, 0, m - 1, 1, axis) for e in odd], rest)
+    else:
+      even = fn(odd, rest)
+    even = [concatenate([slice_in_dim(e, 0, 1, 1, axis), r], axis) for e, r in zip(xs, even)]
+    return [_interleave(e, o, axis) for e, o in zip(even, odd)]
+
+  out = scan(list(elems))
+  if reverse:
+    out = [rev(e, (axis,)) for e in out]
+  return out
+
+
+def _cumulative_jvp(p, combine):
+  # As JAX: the jvp of the parallel prefix scan (ties in max/min split the tangent evenly
+  # at each combine; zeros in products are exact).
+  def jvp(primals, tangents, *, axis, reverse):
+    (x,), (t,) = primals, tangents
+    out = p.bind(x, axis=axis, reverse=reverse)
+    if type(t) is Zero:
+      return out, Zero(ad.tangent_aval(core.get_aval(out)))
+    def scan(y):
+      return associative_scan_impl(lambda a, b: [combine(a[0], b[0])], [y], axis, reverse)
+    _, (t_out,) = ad.jvp_flat(scan, [x], [t])
+    return out, ad.instantiate_zeros(t_out) if type(t_out) is Zero else t_out
+  ad.primitive_jvps[p] = jvp
+
+
+_cumulative_jvp(cumprod_p, _lax.mul)
+_cumulative_jvp(cummax_p, _lax.max)
+_cumulative_jvp(cummin_p, _lax.min)
+_cumulative_jvp(cumlogsumexp_p, _logaddexp)
