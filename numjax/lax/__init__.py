@@ -24,3 +24,9 @@ from numjax._src.lax.reductions import (  # noqa: F401
     reduce_sum_p, reduce_prod_p, reduce_max_p, reduce_min_p, reduce_and_p, reduce_or_p,
     reduce_xor_p, argmax, argmin, argmax_p, argmin_p, cumsum, cumprod, cummax, cummin,
     cumlogsumexp, cumsum_p, cumprod_p, cummax_p, cummin_p, cumlogsumexp_p)
+# Slicing, indexing, gather/scatter (lax/slicing.py)
+from numjax._src.lax.slicing import (  # noqa: F401
+    slice, slice_in_dim, index_in_dim, concatenate, pad, rev, dynamic_slice,
+    dynamic_update_slice, dynamic_slice_in_dim, dynamic_index_in_dim,
+    dynamic_update_slice_in_dim, dynamic_update_index_in_dim,
+    slice_p, concatenate_p, pad_p, rev_p, dynamic_slice_p, dynamic_update_slice_p)
