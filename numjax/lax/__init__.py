@@ -23,7 +23,7 @@ from numjax._src.lax.reductions import (  # noqa: F401
     reduce_sum, reduce_prod, reduce_max, reduce_min, reduce_and, reduce_or, reduce_xor,
     reduce_sum_p, reduce_prod_p, reduce_max_p, reduce_min_p, reduce_and_p, reduce_or_p,
     reduce_xor_p, argmax, argmin, argmax_p, argmin_p, cumsum, cumprod, cummax, cummin,
-    cumlogsumexp, cumsum_p, cumprod_p, cummax_p, cummin_p, cumlogsumexp_p)
+    cumlogsumexp, cumsum_p, cumprod_p, cummax_p, cummin_p, cumlogsumexp_p, reduce, reduce_p)
 # Slicing, indexing, gather/scatter (lax/slicing.py)
 from numjax._src.lax.slicing import (  # noqa: F401
     slice, slice_in_dim, index_in_dim, concatenate, pad, rev, dynamic_slice,

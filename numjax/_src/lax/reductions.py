@@ -559,3 +559,241 @@ _cumulative_jvp(cumprod_p, _lax.mul)
 _cumulative_jvp(cummax_p, _lax.max)
 _cumulative_jvp(cummin_p, _lax.min)
 _cumulative_jvp(cumlogsumexp_p, _logaddexp)
+
+
+# ---------------------------------------------------------------------------------------
+# Generic (variadic) reduce: monoids dispatch to the primitives above; anything else is a
+# `reduce` equation carrying the computation as a jaxpr over scalars.
+
+reduce_p = Primitive("reduce")
+reduce_p.multiple_results = True
+reduce_p.native_template = None
+reduce_p.numpy_tier_only = True  # the combiner is an arbitrary jaxpr
+
+_MONOIDS = {"add": (reduce_sum, "sum"), "mul": (reduce_prod, "prod"),
+            "max": (reduce_max, "max"), "min": (reduce_min, "min"),
+            "and": (reduce_and, "and"), "or": (reduce_or, "or"), "xor": (reduce_xor, "xor")}
+
+
+def _split_half(args):
+  n = len(args) // 2
+  return list(args[:n]), list(args[n:])
+
+
+def _combine_with(jaxpr):
+  """A combiner (list a, list b) -> list evaluating the scalar jaxpr elementwise over arrays
+  of equal shape (by vmapping it over their flattened elements)."""
+  n_out = len(jaxpr.out_avals)
+
+  def fun(*xs):
+    return core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *xs)
+
+  def combine(a, b):
+    shape = core.get_aval(a[0]).shape
+    size = int(np.prod(shape, dtype=np.int64))
+    flat = [_lax.reshape(x, (size,)) for x in list(a) + list(b)]
+    outs = batching.vmap_flat(fun, [0] * len(flat), lambda: [0] * n_out, size, args=flat)
+    return [_lax.reshape(o, shape) for o in outs]
+  return combine
+
+
+def _tree_reduce(combine, xs, inits):
+  """Reduce arrays of shape (n, ...) over axis 0 as XLA defines it: the initial values
+  combined with the elements in order. Adjacent pairs are combined level by level (an
+  order-preserving tree, so any associative computation gives the sequential result).
+  Written in lax ops, so it can be differentiated and batched."""
+  slice_in_dim, concatenate = _op("slice_in_dim"), _op("concatenate")
+  rest = core.get_aval(xs[0]).shape[1:]
+  n = core.get_aval(xs[0]).shape[0]
+  if n == 0:
+    return [_lax.broadcast_in_dim(i, rest, ()) for i in inits]
+  # the initial values go in first (as XLA's sequential definition: init, x0, x1, ...)
+  first = combine([_lax.broadcast_in_dim(i, (1,) + rest, ()) for i in inits],
+                  [slice_in_dim(x, 0, 1, 1, 0) for x in xs])
+  xs = [concatenate([f, slice_in_dim(x, 1, n, 1, 0)], 0) if n > 1 else f
+        for f, x in zip(first, xs)]
+  while n > 1:
+    a = [slice_in_dim(x, 0, n - 1, 2, 0) for x in xs]
+    b = [slice_in_dim(x, 1, n, 2, 0) for x in xs]
+    c = combine(a, b)
+    if n % 2:
+      c = [concatenate([y, slice_in_dim(x, n - 1, n, 1, 0)], 0) for y, x in zip(c, xs)]
+    xs = c
+    n = (n + 1) // 2
+  return [_lax.reshape(x, rest) for x in xs]
+
+
+def _to_front(x, dims):
+  """Move `dims` to the front and flatten them into one leading axis."""
+  aval = core.get_aval(x)
+  kept = _kept_dims(aval.ndim, dims)
+  n = int(np.prod([aval.shape[d] for d in dims], dtype=np.int64))
+  return _lax.reshape(_lax.transpose(x, tuple(dims) + kept),
+                      (n,) + tuple(aval.shape[k] for k in kept))
+
+
+def _reduce_impl(*args, computation, jaxpr, dimensions):
+  from numjax._src.array import _make
+  operands, inits = _split_half(args)
+  with core.new_base_main():  # evaluate eagerly, whatever transformation is around us
+    xs = [_to_front(_make(x, False), dimensions) for x in operands]
+    init_arrs = [_make(np.asarray(i), False) for i in inits]
+    res = _tree_reduce(_combine_with(jaxpr), xs, init_arrs)
+    return [np.asarray(r._value) for r in res]
+
+
+def _reduce_abstract(*avals, computation, jaxpr, dimensions):
+  operands, inits = _split_half(avals)
+  if any(a.shape != () for a in inits):
+    raise ValueError(f"reduce found non-scalar initial value: {[a.shape for a in inits]}")
+  if [o.dtype for o in operands] != [i.dtype for i in inits]:
+    raise TypeError("reduce operand dtypes should match corresponding initial value dtypes, "
+                    f"got operands={[o.str_short(False) for o in operands]} and "
+                    f"initial_values={[i.str_short(False) for i in inits]}")
+  shapes = {o.shape for o in operands}
+  if len(shapes) != 1:
+    raise ValueError(f"reduce operands must have the same shape, got {sorted(shapes)}")
+  for o in operands:
+    _check_axes(o, dimensions)
+  return [ShapedArray(_reduced_shape(o.shape, dimensions), o.dtype,
+                      o.weak_type and i.weak_type) for o, i in zip(operands, inits)]
+
+
+def _reduce_weak_type(args, params):
+  operands, inits = _split_half(args)
+  # one flag for all outputs in the eager path: all operands and inits weak
+  return all(o.weak_type and i.weak_type for o, i in zip(operands, inits))
+
+
+def _reduce_batch(vals, dims, *, computation, jaxpr, dimensions):
+  operands, inits = _split_half(vals)
+  op_dims, init_dims = _split_half(dims)
+  if any(d is not None for d in init_dims):
+    raise NotImplementedError("vmap of lax.reduce over batched initial values is not "
+                              "supported: pass unbatched (scalar) init_values.")
+  size = next(core.get_aval(x).shape[d] for x, d in zip(operands, op_dims) if d is not None)
+  operands = [batching.bdim_at_front(x, d, size) for x, d in zip(operands, op_dims)]
+  out = reduce_p.bind(*operands, *inits, computation=computation, jaxpr=jaxpr,
+                      dimensions=tuple(d + 1 for d in dimensions))
+  return out, [0] * len(out)
+
+
+def _reduce_jvp(primals, tangents, *, computation, jaxpr, dimensions):
+  operands, inits = _split_half(primals)
+  t_ops, t_inits = _split_half(tangents)
+  if any(type(t) is not Zero for t in t_inits):
+    raise NotImplementedError("Gradient of general lax.reduce with non-zero tangents for "
+                              "initial values to reduction not implemented")
+  outs = reduce_p.bind(*operands, *inits, computation=computation, jaxpr=jaxpr,
+                       dimensions=dimensions)
+  if all(type(t) is Zero for t in t_ops):
+    return outs, [Zero(ad.tangent_aval(core.get_aval(o))) for o in outs]
+  comb = _combine_with(jaxpr)
+
+  def tree(*xs):
+    return _tree_reduce(comb, [_to_front(x, dimensions) for x in xs], inits)
+  t_ops = [ad.instantiate_zeros(t) for t in t_ops]
+  _, t_out = ad.jvp_flat(tree, operands, t_ops)
+  return outs, t_out
+
+
+reduce_p.impl = _reduce_impl
+reduce_p.abstract_eval = _reduce_abstract
+reduce_p.weak_type_rule = _reduce_weak_type
+batching.primitive_batchers[reduce_p] = _reduce_batch
+ad.primitive_jvps[reduce_p] = _reduce_jvp
+
+_jaxpr_cache: dict = {}
+
+
+def _computation_jaxpr(computation, init_avals, init_tree):
+  from numjax._src import tree_util
+  key = (computation, tuple(init_avals), init_tree)
+  try:
+    hit = _jaxpr_cache.get(key)
+  except TypeError:  # unhashable computation: no caching
+    hit, key = None, None
+  if hit is not None:
+    return hit
+  from numjax._src.interpreters import partial_eval as pe
+  out_tree_box = []
+  n = len(init_avals)
+
+  def flat_comp(*flat):
+    a = tree_util.tree_unflatten(init_tree, flat[:n])
+    b = tree_util.tree_unflatten(init_tree, flat[n:])
+    out = computation(a, b)
+    out_flat, out_tree = tree_util.tree_flatten(out)
+    out_tree_box.append(out_tree)
+    return [asarray(o) for o in out_flat]
+  avals = [a.strip_weak_type() for a in init_avals]
+  closed = pe.trace_to_jaxpr(flat_comp, avals + avals)
+  if any(isinstance(c, core.Tracer) for c in closed.consts):
+    raise NotImplementedError("Reduction computations can't close over Tracers: pass the "
+                              "traced value as an operand instead.")
+  res = (closed, out_tree_box[0])
+  if key is not None:
+    if len(_jaxpr_cache) > 512:
+      _jaxpr_cache.clear()
+    _jaxpr_cache[key] = res
+  return res
+
+
+def _monoid_reducer(closed, inits):
+  """The monoid primitive's wrapper when `closed` is one of add/mul/max/min/and/or/xor of
+  its two inputs and the (concrete, scalar) init value is that monoid's identity."""
+  if len(inits) != 1:
+    return None
+  jaxpr = closed.jaxpr
+  if len(jaxpr.eqns) != 1 or closed.consts or len(jaxpr.outvars) != 1:
+    return None
+  eqn = jaxpr.eqns[0]
+  if eqn.primitive.name not in _MONOIDS or eqn.outvars[0] is not jaxpr.outvars[0]:
+    return None
+  if {id(v) for v in eqn.invars} != {id(v) for v in jaxpr.invars} or len(eqn.invars) != 2:
+    return None
+  init = inits[0]
+  if isinstance(init, core.Tracer):
+    init = init.to_concrete_value()
+    if init is None:
+      return None
+  val = np.asarray(init._value if hasattr(init, "_value") else init)
+  if val.shape != ():
+    return None
+  fn, name = _MONOIDS[eqn.primitive.name]
+  dt = jaxpr.invars[0].aval.dtype
+  if name in ("and", "or", "xor") and not _is_int_or_bool(dt):
+    return None
+  if name in ("max", "min") and dt.kind == "c":
+    return None
+  ident = _identity(name, dt)
+  with np.errstate(all="ignore"):
+    return fn if np.equal(val.astype(dt), ident) else None
+
+
+def reduce(operands, init_values, computation, dimensions, out_sharding=None):
+  """lax.reduce: reduce `operands` (a pytree of arrays) over `dimensions` with
+  `computation`, starting from the scalar `init_values` (same tree structure). Monoids
+  (add/mul/max/min/and/or/xor with their identity) become reduce_sum & co."""
+  from numjax._src import tree_util
+  flat_ops, op_tree = tree_util.tree_flatten(operands)
+  flat_inits, init_tree = tree_util.tree_flatten(init_values)
+  if op_tree != init_tree:
+    raise ValueError("Operands must have the same tree structure as init_values: "
+                     f"{op_tree} vs. {init_tree}")
+  if len(flat_ops) != len(flat_inits):
+    raise ValueError("Must have same total number of operands as init_values: "
+                     f" {len(flat_ops)} vs. {len(flat_inits)}")
+  dimensions = _normalize_axes(dimensions)
+  flat_ops = [asarray(o) for o in flat_ops]
+  flat_inits = [asarray(i) for i in flat_inits]
+  init_avals = [core.get_aval(i) for i in flat_inits]
+  closed, out_tree = _computation_jaxpr(computation, init_avals, init_tree)
+  monoid = _monoid_reducer(closed, flat_inits)
+  if monoid is not None:
+    weak = flat_ops[0].weak_type and flat_inits[0].weak_type
+    out = monoid(flat_ops[0], dimensions)
+    return _lax.convert_element_type(out, out.dtype, weak)
+  outs = reduce_p.bind(*flat_ops, *flat_inits, computation=computation, jaxpr=closed,
+                       dimensions=dimensions)
+  return tree_util.tree_unflatten(out_tree, outs)
