@@ -30,3 +30,6 @@ from numjax._src.lax.slicing import (  # noqa: F401
     dynamic_update_slice, dynamic_slice_in_dim, dynamic_index_in_dim,
     dynamic_update_slice_in_dim, dynamic_update_index_in_dim,
     slice_p, concatenate_p, pad_p, rev_p, dynamic_slice_p, dynamic_update_slice_p)
+# Sorting (lax/sorting.py)
+from numjax._src.lax.sorting import (  # noqa: F401
+    sort, sort_key_val, top_k, sort_p, top_k_p)
