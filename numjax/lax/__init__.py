@@ -29,7 +29,11 @@ from numjax._src.lax.slicing import (  # noqa: F401
     slice, slice_in_dim, index_in_dim, concatenate, pad, rev, dynamic_slice,
     dynamic_update_slice, dynamic_slice_in_dim, dynamic_index_in_dim,
     dynamic_update_slice_in_dim, dynamic_update_index_in_dim,
-    slice_p, concatenate_p, pad_p, rev_p, dynamic_slice_p, dynamic_update_slice_p)
+    gather, index_take, scatter, scatter_add, scatter_sub, scatter_mul, scatter_min,
+    scatter_max, scatter_apply, GatherDimensionNumbers, ScatterDimensionNumbers,
+    GatherScatterMode, slice_p, concatenate_p, pad_p, rev_p, dynamic_slice_p,
+    dynamic_update_slice_p, gather_p, scatter_p, scatter_add_p, scatter_sub_p, scatter_mul_p,
+    scatter_min_p, scatter_max_p)
 # Sorting (lax/sorting.py)
 from numjax._src.lax.sorting import (  # noqa: F401
     sort, sort_key_val, top_k, sort_p, top_k_p)
