@@ -35,6 +35,23 @@ def _is_int_or_bool(dt):
   return dt == _bool or _dtypes.issubdtype(dt, np.integer)
 
 
+def checked_eager(p):
+  """Eager path that runs the shape/dtype rule first (JAX's errors, eagerly too) and takes
+  the result's weak type from it. The rule costs a few microseconds; reductions are not on
+  the elementwise hot path."""
+  impl, rule = p.impl, p.abstract_eval
+  wrap = core._wrap_array
+
+  def eager(*args, **params):
+    out_aval = rule(*[a.aval for a in args], **params)
+    out = impl(*[a._value for a in args], **params)
+    if p.multiple_results:
+      return [wrap(o, a.weak_type) for o, a in zip(out, out_aval)]
+    return wrap(out, out_aval.weak_type)
+  p.eager = eager
+  return p
+
+
 # ---------------------------------------------------------------------------------------
 # Shape rule shared by the reductions
 
@@ -175,7 +192,7 @@ def _make_reduction(name, impl, dtype_check, template, extra_params=()):
     new_axes, out_d = _batch_axes(axes, d)
     return p.bind(x, axes=new_axes, **params), out_d
   batching.primitive_batchers[p] = batch
-  return p
+  return checked_eager(p)
 
 
 _T = "{ctype}"
@@ -360,7 +377,7 @@ def _make_argminmax(name, np_fn):
   p.reduction = name
   batching.primitive_batchers[p] = batch
   ad.defnondiff(p)
-  return p
+  return checked_eager(p)
 
 
 argmax_p = _make_argminmax("argmax", np.argmax)
@@ -454,7 +471,7 @@ def _make_cumulative(name, template):
 
   p.abstract_eval = abstract_eval
   batching.primitive_batchers[p] = batch
-  return p
+  return checked_eager(p)
 
 
 cumsum_p = _make_cumulative("cumsum", {"init": "0", "combine": "({acc}+{x})"})
@@ -659,12 +676,6 @@ def _reduce_abstract(*avals, computation, jaxpr, dimensions):
                       o.weak_type and i.weak_type) for o, i in zip(operands, inits)]
 
 
-def _reduce_weak_type(args, params):
-  operands, inits = _split_half(args)
-  # one flag for all outputs in the eager path: all operands and inits weak
-  return all(o.weak_type and i.weak_type for o, i in zip(operands, inits))
-
-
 def _reduce_batch(vals, dims, *, computation, jaxpr, dimensions):
   operands, inits = _split_half(vals)
   op_dims, init_dims = _split_half(dims)
@@ -699,7 +710,7 @@ def _reduce_jvp(primals, tangents, *, computation, jaxpr, dimensions):
 
 reduce_p.impl = _reduce_impl
 reduce_p.abstract_eval = _reduce_abstract
-reduce_p.weak_type_rule = _reduce_weak_type
+checked_eager(reduce_p)
 batching.primitive_batchers[reduce_p] = _reduce_batch
 ad.primitive_jvps[reduce_p] = _reduce_jvp
 

@@ -17,12 +17,12 @@ import numpy as np
 
 from numjax._src import core
 from numjax._src import dtypes as _dtypes
-from numjax._src.array import _make
 from numjax._src.core import Primitive, ShapedArray
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters.ad import Zero
 from numjax._src.lax import lax as _lax
 from numjax._src.lax.lax import asarray
+from numjax._src.lax.reductions import checked_eager
 
 _bool = np.dtype(bool)
 _f32 = np.dtype(np.float32)
@@ -94,12 +94,6 @@ def _sort_abstract(*operands, dimension, is_stable, num_keys):
   return [ShapedArray(o.shape, o.dtype, o.weak_type) for o in operands]
 
 
-def _sort_eager(*args, dimension, is_stable, num_keys):
-  outs = _sort_impl(*[a._value for a in args], dimension=dimension, is_stable=is_stable,
-                    num_keys=num_keys)
-  return [_make(o, a.weak_type) for o, a in zip(outs, args)]  # each keeps its weak type
-
-
 def _sort_batch(vals, dims, *, dimension, is_stable, num_keys):
   size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
   vals = [batching.bdim_at_front(v, d, size) for v, d in zip(vals, dims)]
@@ -119,7 +113,7 @@ def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
 
 sort_p.impl = _sort_impl
 sort_p.abstract_eval = _sort_abstract
-sort_p.eager = _sort_eager
+checked_eager(sort_p)  # validates eagerly; each output keeps its operand's weak type
 ad.primitive_jvps[sort_p] = _sort_jvp
 batching.primitive_batchers[sort_p] = _sort_batch
 
@@ -210,6 +204,7 @@ def _top_k_jvp(primals, tangents, *, k, axis):
 
 top_k_p.impl = _top_k_impl
 top_k_p.abstract_eval = _top_k_abstract
+checked_eager(top_k_p)
 ad.primitive_jvps[top_k_p] = _top_k_jvp
 batching.primitive_batchers[top_k_p] = _top_k_batch
 
