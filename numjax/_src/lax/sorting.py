@@ -227,38 +227,15 @@ def _index_dtype(n):
 
 
 def take_along_axis(x, idx, axis):
-  """out[..., i, ...] = x[..., idx[..., i, ...], ...] along `axis` (idx in bounds), written
-  in primitives so that it is differentiable and batchable: a gather when lax provides one,
-  else a one-hot contraction."""
-  from numjax._src.lax import slicing
-  if hasattr(slicing, "gather") and hasattr(slicing, "GatherDimensionNumbers"):
-    return _gather_along_axis(slicing, x, idx, axis)
-  return _onehot_along_axis(x, idx, axis)
-
-
-def _gather_along_axis(slicing, x, idx, axis):
+  """out[..., i, ...] = x[..., idx[..., i, ...], ...] along `axis` (idx in bounds): a gather
+  with every other dimension a batching dimension (differentiable: transposes to a
+  scatter-add)."""
+  from numjax._src.lax import slicing  # sibling family, imported on first use
   nd = core.get_aval(x).ndim
   batch = tuple(d for d in range(nd) if d != axis)
-  ishape = core.get_aval(idx).shape
-  idx = _lax.reshape(idx, ishape + (1,))
+  idx = _lax.reshape(idx, core.get_aval(idx).shape + (1,))
   dnums = slicing.GatherDimensionNumbers(
       offset_dims=(), collapsed_slice_dims=(axis,), start_index_map=(axis,),
       operand_batching_dims=batch, start_indices_batching_dims=batch)
   return slicing.gather(x, idx, dnums, (1,) * nd, indices_are_sorted=False,
                         unique_indices=False, mode=slicing.GatherScatterMode.PROMISE_IN_BOUNDS)
-
-
-def _onehot_along_axis(x, idx, axis):
-  xa = core.get_aval(x)
-  nd, n, k = xa.ndim, xa.shape[axis], core.get_aval(idx).shape[axis]
-  x_l = _lax.transpose(x, tuple(d for d in range(nd) if d != axis) + (axis,))
-  i_l = _lax.transpose(idx, tuple(d for d in range(nd) if d != axis) + (axis,))
-  lead = core.get_aval(x_l).shape[:-1]
-  cols = _lax.broadcasted_iota(core.get_aval(idx).dtype, lead + (k, n), nd)
-  rows = _lax.broadcast_in_dim(i_l, lead + (k, n), tuple(range(nd)))
-  onehot = _lax.convert_element_type(_lax.eq(rows, cols), xa.dtype)
-  b = tuple(range(nd - 1))
-  out = _lax.dot_general(onehot, x_l, (((nd,), (nd - 1,)), (b, b)))
-  inv = list(range(nd - 1))
-  inv.insert(axis, nd - 1)
-  return _lax.transpose(out, tuple(inv))
