@@ -55,12 +55,13 @@ def checked_eager(p):
 # ---------------------------------------------------------------------------------------
 # Shape rule shared by the reductions
 
-def _check_axes(aval, axes, name="reduction"):
-  nd = aval.ndim
-  if any(not 0 <= a < nd for a in axes):
-    raise ValueError(f"reduction axes {tuple(axes)} contains out-of-bounds indices for "
-                     f"{aval.str_short(False)}.")
-  if len(set(axes)) != len(axes):
+def _check_axes(aval, axes):
+  nd = len(aval.shape)
+  for a in axes:
+    if not 0 <= a < nd:
+      raise ValueError(f"reduction axes {tuple(axes)} contains out-of-bounds indices for "
+                       f"{aval.str_short(False)}.")
+  if len(axes) > 1 and len(set(axes)) != len(axes):
     raise ValueError(f"duplicate value in 'axes' of reduction: {tuple(axes)}")
 
 
@@ -74,6 +75,8 @@ def _kept_dims(ndim, axes):
 
 def _normalize_axes(axes):
   """Static axes as a tuple of Python ints (JAX keeps the caller's order)."""
+  if type(axes) is tuple and all(type(a) is int for a in axes):
+    return axes
   if isinstance(axes, (int, np.integer)):
     axes = (axes,)
   return tuple(operator.index(core.concrete_or_error(
@@ -180,11 +183,15 @@ def _make_reduction(name, impl, dtype_check, template, extra_params=()):
   p.native_template = template
   p.reduction = name
   check = dtype_check(p.name)
+  ok_dtypes = set()  # dtypes already accepted: keeps the eager check to a set lookup
 
   def abstract_eval(x, *, axes, **params):
-    check(x.dtype)
+    dt = x.dtype
+    if dt not in ok_dtypes:
+      check(dt)
+      ok_dtypes.add(dt)
     _check_axes(x, axes)
-    return ShapedArray(_reduced_shape(x.shape, axes), x.dtype, x.weak_type)
+    return ShapedArray(_reduced_shape(x.shape, axes), dt, x.weak_type)
   p.abstract_eval = abstract_eval
 
   def batch(vals, dims, *, axes, **params):
@@ -452,14 +459,20 @@ def _make_cumulative(name, template):
   p.native_template = template
   p.cumulative = name
 
+  ok_dtypes = set()
+
   def abstract_eval(x, *, axis, reverse):
     if axis < 0:
       raise ValueError("XLA operations do not allow negative axes")
     if axis >= x.ndim:
       raise ValueError(f"axis {axis} is out of bounds for array of shape {x.shape}")
+    if x.dtype in ok_dtypes:
+      return x
     ok = (_dtypes.issubdtype(x.dtype, np.inexact) if name == "cumlogsumexp"
           else _dtypes.issubdtype(x.dtype, np.number))
-    if not ok:
+    if ok:
+      ok_dtypes.add(x.dtype)
+    else:
       kind = "inexact" if name == "cumlogsumexp" else "number"
       raise TypeError(f"{name} does not accept dtype {x.dtype.name}. Accepted dtypes are "
                       f"subtypes of {kind}.")
