@@ -320,3 +320,16 @@ def size(a, axis=None) -> int:
     return int(np.prod(s, dtype=np.int64))
   axes = canonicalize_axis_tuple(axis, len(s))
   return int(np.prod([s[i] for i in axes], dtype=np.int64))
+
+
+def _where(condition, x, y):
+  """jnp.where(condition, x, y) for internal use: promotes x/y, broadcasts all three."""
+  condition, x, y = ensure_arraylike("where", condition, x, y)
+  if condition.dtype != np.bool_:
+    condition = lax.ne(condition, lax.convert_element_type(0, condition.dtype))
+  x, y = promote_dtypes(x, y)
+  if condition.ndim == 0:
+    x, y = _broadcast_arrays(x, y)
+  else:
+    condition, x, y = _broadcast_arrays(condition, x, y)
+  return lax.select(condition, x, y)

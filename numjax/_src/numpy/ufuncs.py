@@ -1,0 +1,1107 @@
+"""jnp's elementwise functions, written in lax primitives.
+
+Each function promotes its arguments on JAX's lattice (util.promote_args*), broadcasts them
+NumPy-style and calls lax. Result dtypes follow JAX: true_divide/sqrt/sin of integers give
+the default float, comparisons give bool, floor/ceil/trunc of integers return them as they
+are. The commonest binary operators have an eager fast path that skips promotion when both
+operands are Arrays of one dtype (NumPy broadcasts by itself).
+"""
+from __future__ import annotations
+
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from numjax._src import core
+from numjax._src import dtypes
+from numjax._src.array import Array
+from numjax._src.core import Tracer
+from numjax._src.lax import lax
+from numjax._src.numpy import util
+from numjax._src.numpy.ufunc_api import ufunc
+from numjax._src.numpy.util import (
+    _where, check_arraylike, check_no_float0s, ensure_arraylike, promote_args,
+    promote_args_inexact, promote_args_numeric, promote_dtypes, promote_dtypes_inexact,
+    promote_dtypes_numeric, promote_shapes)
+
+_ndarray = np.ndarray
+_BOOL = np.dtype(bool)
+
+
+def _const(x, value):
+  """A strong 0-d constant of x's dtype (a literal in jaxprs)."""
+  return lax.convert_element_type(value, x.dtype)
+
+
+def _is_int_or_bool(dt):
+  return dt == _BOOL or dtypes.issubdtype(dt, np.integer)
+
+
+def _to_bool(x):
+  return x if x.dtype == _BOOL else lax.ne(x, _const(x, 0))
+
+
+def _iscomplex(x):
+  return dtypes.issubdtype(x.dtype, np.complexfloating)
+
+
+# ---------------------------------------------------------------------------------------
+# Eager fast path: both operands Arrays of one dtype and weak type, no transformation
+# active. The primitive's eager implementation is called directly; NumPy broadcasts.
+
+_NUMERIC_FAST = {np.dtype(t) for t in ("int8", "int16", "int32", "int64", "uint8", "uint16",
+                                       "uint32", "uint64", "float16", "float32", "float64",
+                                       "complex64", "complex128")} | {np.dtype(dtypes.bfloat16)}
+_INEXACT_FAST = {d for d in _NUMERIC_FAST if d.kind in "fcV"}
+_ORDER_FAST = {d for d in _NUMERIC_FAST if d.kind != "c"} | {_BOOL}
+_EQ_FAST = _NUMERIC_FAST | {_BOOL}
+
+
+def _fast_binary(p, slow, ok, check_weak=True):
+  def f(x, y, /):
+    if core._eager_only and type(x) is Array and type(y) is Array:
+      xb = x._buf
+      yb = y._buf
+      if type(xb) is _ndarray and type(yb) is _ndarray:
+        dt = xb.dtype
+        if dt == yb.dtype and dt in ok and (not check_weak or x.weak_type == y.weak_type):
+          return p.eager(x, y)
+    return slow(x, y)
+  f.__name__ = slow.__name__
+  f.__qualname__ = slow.__qualname__
+  f.__doc__ = slow.__doc__
+  f.__wrapped__ = slow
+  return f
+
+
+# ---------------------------------------------------------------------------------------
+# Unary functions on inexact values
+
+def _unary_inexact(name, lax_fn, doc_extra=""):
+  def f(x, /):
+    return lax_fn(*promote_args_inexact(name, x))
+  f.__name__ = f.__qualname__ = name
+  f.__doc__ = f"Implementation of numpy.{name}. Integer and bool inputs are promoted to the " \
+      f"default float dtype.{doc_extra}"
+  return f
+
+
+exp = _unary_inexact("exp", lax.exp)
+exp2 = _unary_inexact("exp2", lax.exp2)
+expm1 = _unary_inexact("expm1", lax.expm1)
+log = _unary_inexact("log", lax.log)
+log1p = _unary_inexact("log1p", lax.log1p)
+sin = _unary_inexact("sin", lax.sin)
+cos = _unary_inexact("cos", lax.cos)
+tan = _unary_inexact("tan", lax.tan)
+arcsin = _unary_inexact("arcsin", lax.asin)
+arccos = _unary_inexact("arccos", lax.acos)
+arctan = _unary_inexact("arctan", lax.atan)
+sinh = _unary_inexact("sinh", lax.sinh)
+cosh = _unary_inexact("cosh", lax.cosh)
+tanh = _unary_inexact("tanh", lax.tanh)
+arcsinh = _unary_inexact("arcsinh", lax.asinh)
+arctanh = _unary_inexact("arctanh", lax.atanh)
+sqrt = _unary_inexact("sqrt", lax.sqrt)
+cbrt = _unary_inexact("cbrt", lax.cbrt)
+
+
+def arccosh(x, /):
+  """Implementation of numpy.arccosh (complex results use NumPy's branch)."""
+  out = lax.acosh(*promote_args_inexact("arccosh", x))
+  if _iscomplex(out):
+    out = _where(lax.lt(lax.real(out), _const(lax.real(out), 0)), lax.neg(out), out)
+  return out
+
+
+def _alias(name, fn, target):
+  def f(*args):
+    return fn(*promote_args(name, *args))
+  f.__name__ = f.__qualname__ = name
+  f.__doc__ = f"Implementation of numpy.{name} (alias of jnp.{target})."
+  return f
+
+
+acos = _alias("acos", arccos, "arccos")
+acosh = _alias("acosh", arccosh, "arccosh")
+asin = _alias("asin", arcsin, "arcsin")
+asinh = _alias("asinh", arcsinh, "arcsinh")
+atan = _alias("atan", arctan, "arctan")
+atanh = _alias("atanh", arctanh, "arctanh")
+
+
+def log2(x, /):
+  """Implementation of numpy.log2."""
+  x, = promote_args_inexact("log2", x)
+  if _iscomplex(x):
+    r = lax.log(x)
+    re, im = lax.real(r), lax.imag(r)
+    ln2 = lax.log(_const(re, 2))
+    return lax.complex(lax.div(re, ln2), lax.div(im, ln2))
+  return lax.div(lax.log(x), lax.log(_const(x, 2)))
+
+
+def log10(x, /):
+  """Implementation of numpy.log10."""
+  x, = promote_args_inexact("log10", x)
+  inv_ln10 = 0.4342944819032518  # 1 / log(10)
+  if _iscomplex(x):
+    r = lax.log(x)
+    re, im = lax.real(r), lax.imag(r)
+    return lax.complex(lax.mul(re, _const(re, inv_ln10)), lax.mul(im, _const(im, inv_ln10)))
+  return lax.mul(lax.log(x), _const(x, inv_ln10))
+
+
+def deg2rad(x, /):
+  """Implementation of numpy.deg2rad."""
+  x, = promote_args_inexact("deg2rad", x)
+  return lax.mul(x, _const(x, np.pi / 180))
+
+
+def rad2deg(x, /):
+  """Implementation of numpy.rad2deg."""
+  x, = promote_args_inexact("rad2deg", x)
+  return lax.mul(x, _const(x, 180 / np.pi))
+
+
+def degrees(x, /):
+  """Implementation of numpy.degrees (alias of rad2deg)."""
+  return rad2deg(x)
+
+
+def radians(x, /):
+  """Implementation of numpy.radians (alias of deg2rad)."""
+  return deg2rad(x)
+
+
+def reciprocal(x, /):
+  """Implementation of numpy.reciprocal (integers are promoted to float, unlike NumPy)."""
+  x = ensure_arraylike("reciprocal", x)
+  x, = promote_dtypes_inexact(x)
+  return lax.integer_pow(x, -1)
+
+
+# ---------------------------------------------------------------------------------------
+# Unary functions on numbers
+
+def _negative(x, /):
+  """Implementation of numpy.negative."""
+  return lax.neg(*promote_args("negative", x))
+
+
+def positive(x, /):
+  """Implementation of numpy.positive."""
+  return lax.asarray(*promote_args("positive", x))
+
+
+def sign(x, /):
+  """Implementation of numpy.sign (complex: x / |x|, as NumPy 2)."""
+  return lax.sign(*promote_args("sign", x))
+
+
+def square(x, /):
+  """Implementation of numpy.square (bool is promoted to int)."""
+  x = ensure_arraylike("square", x)
+  x, = promote_dtypes_numeric(x)
+  return lax.square(x)
+
+
+def absolute(x, /):
+  """Implementation of numpy.absolute (complex gives the real magnitude)."""
+  x = ensure_arraylike("absolute", x)
+  dt = x.dtype
+  if dt == _BOOL or dtypes.issubdtype(dt, np.unsignedinteger):
+    return x
+  return lax.abs(x)
+
+
+def abs(x, /):  # noqa: A001
+  """Implementation of numpy.abs (alias of absolute)."""
+  return absolute(x)
+
+
+def fabs(x, /):
+  """Implementation of numpy.fabs (always floating; complex inputs are an error)."""
+  x = ensure_arraylike("fabs", x)
+  if _iscomplex(x):
+    raise TypeError("ufunc 'fabs' does not support complex dtypes")
+  return lax.abs(*promote_args_inexact("fabs", x))
+
+
+def floor(x, /):
+  """Implementation of numpy.floor (integer and bool inputs are returned unchanged)."""
+  x = ensure_arraylike("floor", x)
+  if _is_int_or_bool(x.dtype):
+    return x
+  return lax.floor(*promote_args_inexact("floor", x))
+
+
+def ceil(x, /):
+  """Implementation of numpy.ceil (integer and bool inputs are returned unchanged)."""
+  x = ensure_arraylike("ceil", x)
+  if _is_int_or_bool(x.dtype):
+    return x
+  return lax.ceil(*promote_args_inexact("ceil", x))
+
+
+def trunc(x, /):
+  """Implementation of numpy.trunc (integer and bool inputs are returned unchanged)."""
+  x = ensure_arraylike("trunc", x)
+  if _is_int_or_bool(x.dtype):
+    return x
+  return _where(lax.lt(x, _const(x, 0)), ceil(x), floor(x))
+
+
+def rint(x, /):
+  """Implementation of numpy.rint (half to even; integers become the default float)."""
+  x = ensure_arraylike("rint", x)
+  if _is_int_or_bool(x.dtype):
+    return lax.convert_element_type(x, dtypes.default_float_dtype())
+  if _iscomplex(x):
+    return lax.complex(rint(lax.real(x)), rint(lax.imag(x)))
+  return lax.round(x, lax.RoundingMethod.TO_NEAREST_EVEN)
+
+
+def round(a, decimals: int = 0, out=None):  # noqa: A001
+  """Implementation of numpy.round (half to even; integers are returned unchanged)."""
+  a = ensure_arraylike("round", a)
+  decimals = core.concrete_or_error(operator.index, decimals,
+                                    "'decimals' argument of jnp.round")
+  if out is not None:
+    raise NotImplementedError("The 'out' argument to jnp.round is not supported.")
+  dt = a.dtype
+  if _is_int_or_bool(dt):
+    if decimals < 0:
+      raise NotImplementedError("integer np.round not implemented for decimals < 0")
+    return a
+
+  def round_float(x):
+    if decimals == 0:
+      return lax.round(x, lax.RoundingMethod.TO_NEAREST_EVEN)
+    # float16 has too little precision for the rescaling: work in float32
+    y = lax.convert_element_type(x, np.float32) if dt == np.float16 else x
+    factor = _const(y, 10.0 ** decimals)
+    res = lax.div(lax.round(lax.mul(y, factor), lax.RoundingMethod.TO_NEAREST_EVEN), factor)
+    return lax.convert_element_type(res, dt) if dt == np.float16 else res
+
+  if decimals > np.log10(float(dtypes.finfo(dt).max)):
+    return a  # beyond the dtype's precision rounding changes nothing
+  if _iscomplex(a):
+    return lax.complex(round_float(lax.real(a)), round_float(lax.imag(a)))
+  return round_float(a)
+
+
+def around(a, decimals: int = 0, out=None):
+  """Implementation of numpy.around (alias of round)."""
+  return round(a, decimals, out)
+
+
+def conjugate(x, /):
+  """Implementation of numpy.conjugate (real inputs are returned unchanged)."""
+  x = ensure_arraylike("conjugate", x)
+  return lax.conj(x) if _iscomplex(x) else x
+
+
+def conj(x, /):
+  """Implementation of numpy.conj (alias of conjugate)."""
+  return conjugate(x)
+
+
+def real(val, /):
+  """Implementation of numpy.real."""
+  val = ensure_arraylike("real", val)
+  return lax.real(val) if _iscomplex(val) else val
+
+
+def imag(val, /):
+  """Implementation of numpy.imag (zeros for real inputs)."""
+  val = ensure_arraylike("imag", val)
+  return lax.imag(val) if _iscomplex(val) else lax.full_like(val, 0)
+
+
+def angle(z, deg: builtins.bool = False):
+  """Implementation of numpy.angle (non-floating inputs give the default float)."""
+  z = ensure_arraylike("angle", z)
+  re, im = real(z), imag(z)
+  dt = re.dtype
+  if not dtypes.issubdtype(dt, np.inexact) or (
+      dtypes.issubdtype(z.dtype, np.floating) and z.ndim == 0):
+    dt = dtypes.default_float_dtype()
+    re = lax.convert_element_type(re, dt)
+    im = lax.convert_element_type(im, dt)
+  result = lax.atan2(im, re)
+  return degrees(result) if deg else result
+
+
+def sinc(x, /):
+  """Implementation of numpy.sinc: sin(pi x) / (pi x), 1 at 0 (with correct derivatives)."""
+  x = ensure_arraylike("sinc", x)
+  x, = promote_dtypes_inexact(x)
+  eq_zero = lax.eq(x, _const(x, 0))
+  pi_x = lax.mul(_const(x, np.pi), x)
+  safe = _where(eq_zero, _const(x, 1), pi_x)
+  # At 0 the Maclaurin polynomial carries the value and the first derivatives.
+  pi_x2 = lax.mul(pi_x, pi_x)
+  taylor = lax.add(_const(x, 1), lax.mul(pi_x2, lax.add(
+      _const(x, -1 / 6), lax.mul(pi_x2, _const(x, 1 / 120)))))
+  return _where(eq_zero, taylor, lax.div(lax.sin(safe), safe))
+
+
+def _i0_series(x):
+  # sum_k (x^2/4)^k / (k!)^2, Horner form; exact enough for |x| <= 15
+  q = lax.mul(lax.mul(x, x), _const(x, 0.25))
+  acc = _const(x, 1.0)
+  for k in range(60, 0, -1):
+    acc = lax.add(_const(x, 1.0), lax.mul(acc, lax.div(q, _const(x, float(k * k)))))
+  return acc
+
+
+def _i0_asymptotic(ax):
+  # e^x / sqrt(2 pi x) * sum_k ((2k-1)!!)^2 / (k! (8x)^k), for x > 15
+  t = lax.div(_const(ax, 1.0), lax.mul(_const(ax, 8.0), ax))
+  coeffs = [1.0]
+  for k in range(1, 25):
+    coeffs.append(coeffs[-1] * (2 * k - 1) ** 2 / k)
+  acc = _const(ax, coeffs[-1])
+  for c in coeffs[-2::-1]:
+    acc = lax.add(_const(ax, c), lax.mul(acc, t))
+  half = lax.exp(lax.mul(ax, _const(ax, 0.5)))  # e^x as (e^{x/2})^2: no early overflow
+  return lax.mul(lax.mul(half, lax.mul(half, lax.rsqrt(lax.mul(_const(ax, 2 * np.pi), ax)))),
+                 acc)
+
+
+def i0(x):
+  """Implementation of numpy.i0, the modified Bessel function of order 0 (real inputs)."""
+  x, = promote_args_inexact("i0", x)
+  if not dtypes.issubdtype(x.dtype, np.floating):
+    raise ValueError(f"Unsupported input type to jax.numpy.i0: {x.dtype}")
+  import numjax.lax as public_lax
+  i0e = getattr(public_lax, "bessel_i0e", None)
+  ax = lax.abs(x)
+  if i0e is not None:
+    return lax.mul(lax.exp(ax), i0e(ax))
+  small = lax.le(ax, _const(ax, 15.0))
+  return _where(small, _i0_series(_where(small, ax, _const(ax, 0.0))),
+                _i0_asymptotic(_where(small, _const(ax, 16.0), ax)))
+
+
+# ---------------------------------------------------------------------------------------
+# Bits of floats
+
+_INT_FOR_BITS = {16: np.int16, 32: np.int32, 64: np.int64}
+
+
+def _bitcast(x, dt):
+  try:
+    from numjax._src.lax.lax import bitcast_convert_type
+    return bitcast_convert_type(x, dt)
+  except ImportError:
+    return None
+
+
+def signbit(x, /):
+  """Implementation of numpy.signbit."""
+  x, = promote_args("signbit", x)
+  dt = x.dtype
+  if dtypes.issubdtype(dt, np.integer):
+    return lax.lt(x, _const(x, 0))
+  if dt == _BOOL:
+    return lax.full_like(x, False, dtype=np.bool_)
+  if not dtypes.issubdtype(dt, np.floating):
+    raise ValueError(f"jax.numpy.signbit is not well defined for {dt}")
+  info = dtypes.finfo(dt)
+  if info.bits not in _INT_FOR_BITS:
+    raise NotImplementedError("jax.numpy.signbit only supports 16, 32, and 64-bit types.")
+  bits = _bitcast(x, _INT_FOR_BITS[info.bits])
+  if bits is not None:
+    return lax.lt(bits, _const(bits, 0))
+  # Without a bitcast: -0.0 is found through 1/x (the sign of a NaN is not visible).
+  zero = _const(x, 0)
+  neg_zero = lax.bitwise_and(lax.eq(x, zero), lax.lt(lax.div(_const(x, 1), x), zero))
+  return lax.bitwise_or(lax.lt(x, zero), neg_zero)
+
+
+def copysign(x1, x2, /):
+  """Implementation of numpy.copysign (real inputs only)."""
+  x1, x2 = promote_args_inexact("copysign", x1, x2)
+  if _iscomplex(x1):
+    raise TypeError("copysign does not support complex-valued inputs")
+  a = lax.abs(x1)
+  return _where(signbit(x2), lax.neg(a), a)
+
+
+def nextafter(x1, x2, /):
+  """Implementation of numpy.nextafter."""
+  return lax.nextafter(*promote_args_inexact("nextafter", x1, x2))
+
+
+def spacing(x, /):
+  """Implementation of numpy.spacing (distance to the next float away from zero)."""
+  arr, = promote_args_inexact("spacing", x)
+  if _iscomplex(arr):
+    raise ValueError("jnp.spacing is not defined for complex inputs.")
+  inf = _const(arr, np.inf)
+  if arr.dtype == np.float16:
+    return lax.sub(lax.nextafter(arr, inf), arr)
+  result = lax.sub(lax.nextafter(arr, copysign(inf, arr)), arr)
+  tiny = float(dtypes.finfo(arr.dtype).smallest_subnormal)
+  return _where(lax.eq(result, _const(result, 0)), copysign(_const(arr, tiny), arr), result)
+
+
+def _exp2_int(e, like):
+  """2**e for an integer-valued float array e, in two halves (no overflow on the way)."""
+  h1 = lax.floor(lax.mul(e, _const(e, 0.5)))
+  return lax.exp2(h1), lax.exp2(lax.sub(e, h1))
+
+
+def frexp(x, /):
+  """Implementation of numpy.frexp: x = m * 2**e with 0.5 <= |m| < 1, e int32."""
+  x = ensure_arraylike("frexp", x)
+  x, = promote_dtypes_inexact(x)
+  if _iscomplex(x):
+    raise TypeError("frexp does not support complex-valued inputs")
+  special = lax.bitwise_or(lax.bitwise_not(lax.is_finite(x)), lax.eq(x, _const(x, 0)))
+  ax = _where(special, _const(x, 1), lax.abs(x))
+  # log2 gives the exponent up to one rounding step; the corrections below make it exact.
+  e = lax.stop_gradient(lax.add(lax.floor(log2(ax)), _const(x, 1)))
+  p1, p2 = _exp2_int(lax.neg(e), x)
+  m = lax.mul(lax.mul(_where(special, _const(x, 1), x), p1), p2)
+  am = lax.abs(m)
+  hi = lax.ge(am, _const(x, 1))
+  lo = lax.lt(am, _const(x, 0.5))
+  m = _where(hi, lax.mul(m, _const(x, 0.5)), _where(lo, lax.mul(m, _const(x, 2)), m))
+  e = _where(hi, lax.add(e, _const(e, 1)), _where(lo, lax.sub(e, _const(e, 1)), e))
+  m = _where(special, x, m)
+  e = _where(special, _const(e, 0), e)
+  return m, lax.convert_element_type(e, np.int32)
+
+
+def ldexp(x1, x2, /):
+  """Implementation of numpy.ldexp: x1 * 2**x2 (x2 integer), without early overflow."""
+  x1, x2 = ensure_arraylike("ldexp", x1, x2)
+  if _iscomplex(x1) or dtypes.issubdtype(x2.dtype, np.inexact):
+    raise ValueError(f"ldexp not supported for input types {(x1.dtype, x2.dtype)}")
+  x1, = promote_args_inexact("ldexp", x1)
+  m, e = frexp(x1)
+  info = dtypes.finfo(x1.dtype)
+  bound = 2 * (info.maxexp - info.minexp + info.nmant + 2)
+  x2c = lax.clamp(_const(x2, -bound), x2, _const(x2, bound)) if x2.dtype.itemsize >= 2 else x2
+  total = lax.add(lax.convert_element_type(e, x1.dtype), lax.convert_element_type(x2c, x1.dtype))
+  p1, p2 = _exp2_int(lax.stop_gradient(total), x1)
+  out = lax.mul(lax.mul(m, p1), p2)
+  keep = lax.bitwise_or(lax.bitwise_not(lax.is_finite(x1)), lax.eq(x1, _const(x1, 0)))
+  return _where(keep, x1, out)
+
+
+def modf(x, /, out=None):
+  """Implementation of numpy.modf: (fractional part, integral part)."""
+  x = ensure_arraylike("modf", x)
+  x, = promote_dtypes_inexact(x)
+  if out is not None:
+    raise NotImplementedError("The 'out' argument to jnp.modf is not supported.")
+  whole = _where(lax.ge(x, _const(x, 0)), floor(x), ceil(x))
+  return lax.sub(x, whole), whole
+
+
+# ---------------------------------------------------------------------------------------
+# Classification
+
+def isfinite(x, /):
+  """Implementation of numpy.isfinite."""
+  x = ensure_arraylike("isfinite", x)
+  if dtypes.issubdtype(x.dtype, np.floating):
+    return lax.is_finite(x)
+  if _iscomplex(x):
+    return lax.bitwise_and(lax.is_finite(lax.real(x)), lax.is_finite(lax.imag(x)))
+  return lax.full_like(x, True, dtype=np.bool_)
+
+
+def isinf(x, /):
+  """Implementation of numpy.isinf."""
+  x = ensure_arraylike("isinf", x)
+  if dtypes.issubdtype(x.dtype, np.floating):
+    return lax.eq(lax.abs(x), _const(x, np.inf))
+  if _iscomplex(x):
+    re, im = lax.real(x), lax.imag(x)
+    return lax.bitwise_or(lax.eq(lax.abs(re), _const(re, np.inf)),
+                          lax.eq(lax.abs(im), _const(im, np.inf)))
+  return lax.full_like(x, False, dtype=np.bool_)
+
+
+def _isposneginf(infinity, x, out):
+  if out is not None:
+    raise NotImplementedError("The 'out' argument to isneginf/isposinf is not supported.")
+  if dtypes.issubdtype(x.dtype, np.floating):
+    return lax.eq(x, _const(x, infinity))
+  if _iscomplex(x):
+    raise ValueError("isposinf/isneginf are not well defined for complex types")
+  return lax.full_like(x, False, dtype=np.bool_)
+
+
+def isposinf(x, /, out=None):
+  """Implementation of numpy.isposinf."""
+  return _isposneginf(np.inf, ensure_arraylike("isposinf", x), out)
+
+
+def isneginf(x, /, out=None):
+  """Implementation of numpy.isneginf."""
+  return _isposneginf(-np.inf, ensure_arraylike("isneginf", x), out)
+
+
+def isnan(x, /):
+  """Implementation of numpy.isnan."""
+  x = ensure_arraylike("isnan", x)
+  return lax.ne(x, x)
+
+
+def isreal(x):
+  """Implementation of numpy.isreal."""
+  i = imag(x)
+  return lax.eq(i, _const(i, 0))
+
+
+def iscomplex(x):
+  """Implementation of numpy.iscomplex."""
+  i = imag(x)
+  return lax.ne(i, _const(i, 0))
+
+
+def iscomplexobj(x) -> builtins.bool:
+  """Implementation of numpy.iscomplexobj (a static check of the dtype)."""
+  if isinstance(x, (complex, np.complexfloating)):
+    return True
+  if x is None or isinstance(x, (builtins.bool, int, float, str, np.generic)):
+    return False
+  try:
+    typ = x.dtype.type
+  except AttributeError:
+    typ = np.asarray(x).dtype.type
+  return dtypes.issubdtype(typ, np.complexfloating)
+
+
+def isrealobj(x) -> builtins.bool:
+  """Implementation of numpy.isrealobj."""
+  return not iscomplexobj(x)
+
+
+def nan_to_num(x, copy: builtins.bool = True, nan=0.0, posinf=None, neginf=None):
+  """Implementation of numpy.nan_to_num (infinities become the dtype's max/min)."""
+  del copy
+  x = ensure_arraylike("nan_to_num", x)
+  dt = x.dtype
+  if not dtypes.issubdtype(dt, np.inexact):
+    return x
+  if _iscomplex(x):
+    return lax.complex(nan_to_num(lax.real(x), nan=nan, posinf=posinf, neginf=neginf),
+                       nan_to_num(lax.imag(x), nan=nan, posinf=posinf, neginf=neginf))
+  info = dtypes.finfo(dt)
+  posinf = float(info.max) if posinf is None else posinf
+  neginf = float(info.min) if neginf is None else neginf
+
+  def as_dt(v):
+    return lax.convert_element_type(util._asarray(v), dt)
+  out = _where(isnan(x), as_dt(nan), x)
+  out = _where(isposinf(out), as_dt(posinf), out)
+  return _where(isneginf(out), as_dt(neginf), out)
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan: builtins.bool = False):
+  """Implementation of numpy.isclose."""
+  a, b = promote_args("isclose", a, b)
+  a, b = promote_args_inexact("isclose", a, b)
+  dt = a.dtype
+  if _iscomplex(a):
+    dt = np.dtype(np.float32) if dt == np.complex64 else np.dtype(np.float64)
+  rtol = lax.convert_element_type(rtol, dt)
+  atol = lax.convert_element_type(atol, dt)
+  both_nan = lax.bitwise_and(isnan(a), isnan(b))
+  in_range = lax.le(lax.abs(lax.sub(a, b)), lax.add(atol, lax.mul(rtol, lax.abs(b))))
+  out = lax.bitwise_or(lax.eq(a, b), lax.bitwise_and(isfinite(b), in_range))
+  return lax.bitwise_or(out, both_nan) if equal_nan else out
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan: builtins.bool = False):
+  """Implementation of numpy.allclose (returns a 0-d bool Array)."""
+  check_arraylike("allclose", a, b)
+  close = isclose(a, b, rtol, atol, equal_nan)
+  from numjax._src.lax.reductions import reduce_and
+  return reduce_and(close, tuple(range(close.ndim))) if close.ndim else close
+
+
+# ---------------------------------------------------------------------------------------
+# Arithmetic
+
+def _add(x, y, /):
+  """Implementation of numpy.add (bool + bool is logical or)."""
+  x, y = promote_args("add", x, y)
+  if x.dtype == _BOOL:
+    return lax.bitwise_or(x, y)
+  return lax.add(x, y)
+
+
+def _subtract(x, y, /):
+  """Implementation of numpy.subtract."""
+  return lax.sub(*promote_args("subtract", x, y))
+
+
+def _multiply(x, y, /):
+  """Implementation of numpy.multiply (bool * bool is logical and)."""
+  x, y = promote_args("multiply", x, y)
+  return lax.mul(x, y) if x.dtype != _BOOL else lax.bitwise_and(x, y)
+
+
+def _true_divide(x1, x2, /):
+  """Implementation of numpy.true_divide (integers give the default float)."""
+  x1, x2 = promote_args_inexact("true_divide", x1, x2)
+  return lax.div(x1, x2)
+
+
+def divide(x1, x2, /):
+  """Implementation of numpy.divide (alias of true_divide)."""
+  return true_divide(x1, x2)
+
+
+def _float_divmod(x1, x2):
+  # CPython's float_divmod: the remainder takes the divisor's sign
+  mod = lax.rem(x1, x2)
+  x1_corrected = _where(lax.eq(x2, _const(x2, 0)), x1, lax.sub(x1, mod))
+  div = lax.div(x1_corrected, x2)
+  zero = _const(mod, 0)
+  ind = lax.bitwise_and(lax.ne(mod, zero), lax.ne(lax.sign(x2), lax.sign(mod)))
+  mod = _where(ind, lax.add(mod, x2), mod)
+  div = _where(ind, lax.sub(div, _const(div, 1)), div)
+  return lax.round(div), mod
+
+
+def floor_divide(x1, x2, /):
+  """Implementation of numpy.floor_divide."""
+  x1, x2 = promote_args_numeric("floor_divide", x1, x2)
+  dt = x1.dtype
+  if dtypes.issubdtype(dt, np.unsignedinteger):
+    return lax.div(x1, x2)
+  if dtypes.issubdtype(dt, np.integer):
+    quotient = lax.div(x1, x2)
+    select = lax.bitwise_and(lax.ne(lax.sign(x1), lax.sign(x2)),
+                             lax.ne(lax.rem(x1, x2), _const(x1, 0)))
+    return _where(select, lax.sub(quotient, _const(quotient, 1)), quotient)
+  if _iscomplex(x1):
+    raise TypeError("floor_divide does not support complex-valued inputs")
+  return _float_divmod(x1, x2)[0]
+
+
+def remainder(x1, x2, /):
+  """Implementation of numpy.remainder (the result has the divisor's sign)."""
+  x1, x2 = promote_args_numeric("remainder", x1, x2)
+  zero = _const(x1, 0)
+  if dtypes.issubdtype(x2.dtype, np.integer):
+    x2 = _where(lax.eq(x2, _const(x2, 0)), _const(x2, 1), x2)
+  trunc_mod = lax.rem(x1, x2)
+  do_plus = lax.bitwise_and(lax.ne(lax.lt(trunc_mod, zero), lax.lt(x2, _const(x2, 0))),
+                            lax.ne(trunc_mod, zero))
+  return _where(do_plus, lax.add(trunc_mod, x2), trunc_mod)
+
+
+def mod(x1, x2, /):
+  """Implementation of numpy.mod (alias of remainder)."""
+  return remainder(x1, x2)
+
+
+def fmod(x1, x2, /):
+  """Implementation of numpy.fmod (the result has the dividend's sign)."""
+  x1, x2 = ensure_arraylike("fmod", x1, x2)
+  if dtypes.issubdtype(dtypes.result_type(x1, x2), np.integer):
+    x2 = _where(lax.eq(x2, _const(x2, 0)), _const(x2, 1), x2)
+  return lax.rem(*promote_args_numeric("fmod", x1, x2))
+
+
+def divmod(x1, x2, /):  # noqa: A001
+  """Implementation of numpy.divmod: (floor_divide, remainder)."""
+  x1, x2 = promote_args_numeric("divmod", x1, x2)
+  if dtypes.issubdtype(x1.dtype, np.integer):
+    return floor_divide(x1, x2), remainder(x1, x2)
+  return _float_divmod(x1, x2)
+
+
+def _static_int_exponent(x2):
+  """The exponent as a Python int when it is a static integer scalar, else None."""
+  if isinstance(x2, (builtins.bool, np.bool_)):
+    return None
+  if isinstance(x2, (int, np.integer)):
+    return int(x2)
+  if isinstance(x2, Array) and x2.ndim == 0 and dtypes.issubdtype(x2.dtype, np.integer):
+    return int(x2._value)
+  return None
+
+
+def _pow_int_int(x1, x2):
+  # Binary exponentiation over the 6 low bits: more would overflow for any |x1| > 1.
+  zero, one = _const(x2, 0), _const(x2, 1)
+  acc = _where(lax.bitwise_and(lax.eq(x1, _const(x1, 0)), lax.ne(x2, zero)),
+               _const(x1, 0), _const(x1, 1))
+  for _ in range(6):
+    acc = _where(lax.ne(lax.bitwise_and(x2, one), zero), lax.mul(acc, x1), acc)
+    x1 = lax.mul(x1, x1)
+    x2 = lax.shift_right_logical(x2, one)
+  return acc
+
+
+def power(x1, x2, /):
+  """Implementation of numpy.power.
+
+  A static integer exponent uses lax.integer_pow (repeated multiplication: x**2 is x*x);
+  integer bases with integer exponents use binary exponentiation; float bases with integer
+  exponents stay differentiable at 0.
+  """
+  check_arraylike("power", x1, x2)
+  x1 = util._check_jax_array_protocol(x1)
+  x2 = util._check_jax_array_protocol(x2)
+  check_no_float0s("power", x1, x2)
+  y = _static_int_exponent(x2)
+  if y is not None:
+    x1, = promote_dtypes_numeric(x1)
+    if y < 0 and dtypes.issubdtype(x1.dtype, np.integer):
+      raise TypeError(f"Integers cannot be raised to negative powers, got "
+                      f"integer_pow({_aval_str(x1)}, {y})")
+    return lax.integer_pow(x1, y)
+  x1, x2 = promote_shapes("power", x1, x2)
+  x1_, x2_ = promote_args_numeric("power", x1, x2)
+  if _is_int_or_bool(x1_.dtype):
+    return _pow_int_int(x1_, x2_)
+  if (dtypes.issubdtype(x1.dtype, np.inexact) and dtypes.issubdtype(x2.dtype, np.integer)
+      and "pow" in getattr(lax, "_MIXED_DTYPE_OK", ())):
+    return lax.pow(x1, x2)
+  return lax.pow(x1_, x2_)
+
+
+def pow(x1, x2, /):  # noqa: A001
+  """Implementation of numpy.pow (alias of power)."""
+  return power(x1, x2)
+
+
+def _aval_str(x):
+  a = core.get_aval(x)
+  return ("~" if a.weak_type else "") + a.str_short(False)
+
+
+def float_power(x1, x2, /):
+  """Implementation of numpy.float_power (JAX keeps the promoted float width)."""
+  return lax.pow(*promote_args_inexact("float_power", x1, x2))
+
+
+def arctan2(x1, x2, /):
+  """Implementation of numpy.arctan2."""
+  return lax.atan2(*promote_args_inexact("arctan2", x1, x2))
+
+
+def atan2(x1, x2, /):
+  """Implementation of numpy.atan2 (alias of arctan2)."""
+  return arctan2(*promote_args("atan2", x1, x2))
+
+
+def hypot(x1, x2, /):
+  """Implementation of numpy.hypot (overflow-safe; real inputs only)."""
+  x1, x2 = promote_args_inexact("hypot", x1, x2)
+  if _iscomplex(x1):
+    raise ValueError("jnp.hypot is not well defined for complex-valued inputs. Please "
+                     "convert to real values first, such as by using abs(x)")
+  x1, x2 = lax.abs(x1), lax.abs(x2)
+  idx_inf = lax.bitwise_or(isposinf(x1), isposinf(x2))
+  x1, x2 = maximum(x1, x2), minimum(x1, x2)
+  zero = lax.eq(x1, _const(x1, 0))
+  ratio = lax.div(x2, _where(zero, _const(x1, 1), x1))
+  x = _where(zero, x1, lax.mul(x1, lax.sqrt(lax.add(_const(x1, 1), lax.square(ratio)))))
+  return _where(idx_inf, _const(x, np.inf), x)
+
+
+def _logaddexp(x1, x2, /):
+  """Implementation of numpy.logaddexp: log(exp(x1) + exp(x2)) without overflow."""
+  x1, x2 = promote_args_inexact("logaddexp", x1, x2)
+  return _logaddexp_impl(x1, x2, lax.exp, 1.0)
+
+
+def _logaddexp2(x1, x2, /):
+  """Implementation of numpy.logaddexp2: log2(2**x1 + 2**x2) without overflow."""
+  x1, x2 = promote_args_inexact("logaddexp2", x1, x2)
+  return _logaddexp_impl(x1, x2, lax.exp2, 1 / math.log(2))
+
+
+def _logaddexp_impl(x1, x2, exp_fn, scale):
+  if _iscomplex(x1):
+    # complex: pick the operand with the larger real part as the pivot
+    pick1 = lax.ge(lax.real(x1), lax.real(x2))
+    amax = _where(pick1, x1, x2)
+    amin = _where(pick1, x2, x1)
+    tail = lax.log1p(exp_fn(lax.sub(amin, amax)))
+    tail = lax.mul(tail, _const(tail, scale)) if scale != 1.0 else tail
+    return lax.add(amax, tail)
+  amax = lax.max(x1, x2)
+  delta = lax.sub(x1, x2)
+  tail = lax.log1p(exp_fn(lax.neg(lax.abs(delta))))
+  if scale != 1.0:
+    tail = lax.mul(tail, _const(tail, scale))
+  return _where(isnan(delta), lax.add(x1, x2), lax.add(amax, tail))
+
+
+def _maximum(x, y, /):
+  """Implementation of numpy.maximum (NaNs propagate)."""
+  return lax.max(*promote_args("maximum", x, y))
+
+
+def _minimum(x, y, /):
+  """Implementation of numpy.minimum (NaNs propagate)."""
+  return lax.min(*promote_args("minimum", x, y))
+
+
+def fmax(x1, x2):
+  """Implementation of numpy.fmax (NaNs are ignored where possible)."""
+  return _where(lax.bitwise_or(greater(x1, x2), isnan(x2)), x1, x2)
+
+
+def fmin(x1, x2):
+  """Implementation of numpy.fmin (NaNs are ignored where possible)."""
+  return _where(lax.bitwise_or(less(x1, x2), isnan(x2)), x1, x2)
+
+
+def heaviside(x1, x2, /):
+  """Implementation of numpy.heaviside."""
+  x1, x2 = ensure_arraylike("heaviside", x1, x2)
+  x1, x2 = promote_dtypes_inexact(x1, x2)
+  zero = _const(x1, 0)
+  return _where(lax.lt(x1, zero), zero,
+                _where(lax.gt(x1, zero), _const(x1, 1), _where(lax.ne(x1, x1), x1, x2)))
+
+
+def _euclid_steps(dt):
+  # Worst case of Euclid's algorithm (consecutive Fibonacci numbers) for the dtype's range.
+  bits = np.iinfo(dt).bits
+  return int(math.ceil(bits * math.log(2) / math.log((1 + 5 ** 0.5) / 2))) + 2
+
+
+def gcd(x1, x2):
+  """Implementation of numpy.gcd (integer inputs)."""
+  x1, x2 = ensure_arraylike("gcd", x1, x2)
+  x1, x2 = promote_dtypes(x1, x2)
+  if not dtypes.issubdtype(x1.dtype, np.integer):
+    raise ValueError("Arguments to jax.numpy.gcd must be integers.")
+  a, b = util._broadcast_arrays(absolute(x1), absolute(x2))
+  zero, one = _const(a, 0), _const(a, 1)
+  for _ in range(_euclid_steps(a.dtype)):
+    nz = lax.ne(b, zero)
+    a, b = lax.select(nz, b, a), lax.select(nz, lax.rem(a, lax.select(nz, b, lax.broadcast(
+        one, b.shape))), lax.broadcast(zero, b.shape))
+  return a
+
+
+def lcm(x1, x2):
+  """Implementation of numpy.lcm (integer inputs)."""
+  x1, x2 = ensure_arraylike("lcm", x1, x2)
+  x1, x2 = promote_dtypes(x1, x2)
+  x1, x2 = absolute(x1), absolute(x2)
+  if not dtypes.issubdtype(x1.dtype, np.integer):
+    raise ValueError("Arguments to jax.numpy.lcm must be integers.")
+  d = gcd(x1, x2)
+  return _where(lax.eq(d, _const(d, 0)), _const(d, 0),
+                multiply(x1, floor_divide(x2, _where(lax.eq(d, _const(d, 0)), _const(d, 1), d))))
+
+
+# ---------------------------------------------------------------------------------------
+# Comparisons and logic
+
+def _complex_comparison(lax_op, x, y):
+  if _iscomplex(x):
+    return lax.select(lax.eq(lax.real(x), lax.real(y)), lax_op(lax.imag(x), lax.imag(y)),
+                      lax_op(lax.real(x), lax.real(y)))
+  return lax_op(x, y)
+
+
+def _equal(x, y, /):
+  """Implementation of numpy.equal."""
+  return lax.eq(*promote_args("equal", x, y))
+
+
+def _not_equal(x, y, /):
+  """Implementation of numpy.not_equal."""
+  return lax.ne(*promote_args("not_equal", x, y))
+
+
+def _less(x, y, /):
+  """Implementation of numpy.less (complex: lexicographic, as NumPy)."""
+  return _complex_comparison(lax.lt, *promote_args("less", x, y))
+
+
+def _less_equal(x, y, /):
+  """Implementation of numpy.less_equal (complex: lexicographic, as NumPy)."""
+  return _complex_comparison(lax.le, *promote_args("less_equal", x, y))
+
+
+def _greater(x, y, /):
+  """Implementation of numpy.greater (complex: lexicographic, as NumPy)."""
+  return _complex_comparison(lax.gt, *promote_args("greater", x, y))
+
+
+def _greater_equal(x, y, /):
+  """Implementation of numpy.greater_equal (complex: lexicographic, as NumPy)."""
+  return _complex_comparison(lax.ge, *promote_args("greater_equal", x, y))
+
+
+def _logical_and(x, y, /):
+  """Implementation of numpy.logical_and."""
+  return lax.bitwise_and(*map(_to_bool, promote_args("logical_and", x, y)))
+
+
+def _logical_or(x, y, /):
+  """Implementation of numpy.logical_or."""
+  return lax.bitwise_or(*map(_to_bool, promote_args("logical_or", x, y)))
+
+
+def _logical_xor(x, y, /):
+  """Implementation of numpy.logical_xor."""
+  return lax.bitwise_xor(*map(_to_bool, promote_args("logical_xor", x, y)))
+
+
+def logical_not(x, /):
+  """Implementation of numpy.logical_not."""
+  return lax.bitwise_not(*map(_to_bool, promote_args("logical_not", x)))
+
+
+def _bitwise_and(x, y, /):
+  """Implementation of numpy.bitwise_and."""
+  return lax.bitwise_and(*promote_args("bitwise_and", x, y))
+
+
+def _bitwise_or(x, y, /):
+  """Implementation of numpy.bitwise_or."""
+  return lax.bitwise_or(*promote_args("bitwise_or", x, y))
+
+
+def _bitwise_xor(x, y, /):
+  """Implementation of numpy.bitwise_xor."""
+  return lax.bitwise_xor(*promote_args("bitwise_xor", x, y))
+
+
+def bitwise_not(x, /):
+  """Implementation of numpy.bitwise_not."""
+  return lax.bitwise_not(*promote_args("bitwise_not", x))
+
+
+def bitwise_invert(x, /):
+  """Implementation of numpy.bitwise_invert (alias of bitwise_not)."""
+  return lax.bitwise_not(*promote_args("bitwise_invert", x))
+
+
+def invert(x, /):
+  """Implementation of numpy.invert (alias of bitwise_not)."""
+  return lax.bitwise_not(*promote_args("invert", x))
+
+
+def bitwise_count(x, /):
+  """Implementation of numpy.bitwise_count: set bits of |x|, as uint8."""
+  x, = promote_args_numeric("bitwise_count", x)
+  return lax.convert_element_type(lax.population_count(absolute(x)), np.uint8)
+
+
+def left_shift(x1, x2, /):
+  """Implementation of numpy.left_shift."""
+  return lax.shift_left(*promote_args_numeric("left_shift", x1, x2))
+
+
+def bitwise_left_shift(x1, x2, /):
+  """Implementation of numpy.bitwise_left_shift (alias of left_shift)."""
+  return lax.shift_left(*promote_args_numeric("bitwise_left_shift", x1, x2))
+
+
+def right_shift(x1, x2, /):
+  """Implementation of numpy.right_shift (logical for unsigned, arithmetic for signed)."""
+  x1, x2 = promote_args_numeric("right_shift", x1, x2)
+  if dtypes.issubdtype(x1.dtype, np.unsignedinteger):
+    return lax.shift_right_logical(x1, x2)
+  return lax.shift_right_arithmetic(x1, x2)
+
+
+def bitwise_right_shift(x1, x2, /):
+  """Implementation of numpy.bitwise_right_shift (alias of right_shift)."""
+  return right_shift(x1, x2)
+
+
+# ---------------------------------------------------------------------------------------
+# Fast-path wrappers and ufunc objects
+
+subtract_fn = _fast_binary(lax.sub_p, _subtract, _NUMERIC_FAST)
+add_fn = _fast_binary(lax.add_p, _add, _NUMERIC_FAST)
+multiply_fn = _fast_binary(lax.mul_p, _multiply, _NUMERIC_FAST)
+true_divide = _fast_binary(lax.div_p, _true_divide, _INEXACT_FAST)
+true_divide.__name__ = true_divide.__qualname__ = "true_divide"
+equal = _fast_binary(lax.eq_p, _equal, _EQ_FAST, check_weak=False)
+not_equal = _fast_binary(lax.ne_p, _not_equal, _EQ_FAST, check_weak=False)
+less = _fast_binary(lax.lt_p, _less, _ORDER_FAST, check_weak=False)
+less_equal = _fast_binary(lax.le_p, _less_equal, _ORDER_FAST, check_weak=False)
+greater = _fast_binary(lax.gt_p, _greater, _ORDER_FAST, check_weak=False)
+greater_equal = _fast_binary(lax.ge_p, _greater_equal, _ORDER_FAST, check_weak=False)
+for _f, _n in ((equal, "equal"), (not_equal, "not_equal"), (less, "less"),
+               (less_equal, "less_equal"), (greater, "greater"),
+               (greater_equal, "greater_equal")):
+  _f.__name__ = _f.__qualname__ = _n
+
+
+def _reduction(name):
+  def reduce(a, axis=0, dtype=None, keepdims=False, initial=None, where=None):
+    from numjax._src.numpy import reductions
+    return getattr(reductions, name)(a, axis=axis, dtype=dtype, keepdims=keepdims,
+                                     initial=initial, where=where)
+  return reduce
+
+
+def _reduction_no_dtype(name):
+  def reduce(a, axis=0, dtype=None, keepdims=False, initial=None, where=None):
+    from numjax._src.numpy import reductions
+    out = getattr(reductions, name)(a, axis=axis, keepdims=keepdims, initial=initial,
+                                    where=where)
+    return out if dtype is None else lax.convert_element_type(
+        out, dtypes.check_and_canonicalize_user_dtype(dtype))
+  return reduce
+
+
+def _cumulative(name):
+  def accumulate(a, axis=0, dtype=None):
+    from numjax._src.numpy import reductions
+    return getattr(reductions, name)(a, axis=axis, dtype=dtype)
+  return accumulate
+
+
+def _at(method, bool_via_int=False):
+  def at(a, indices, b):
+    a = util._asarray(a)
+    if bool_via_int and a.dtype == _BOOL:
+      ai = lax.convert_element_type(a, np.int32)
+      bi = lax.convert_element_type(lax.convert_element_type(util._asarray(b), np.bool_),
+                                    np.int32)
+      return lax.convert_element_type(getattr(ai.at[indices], method)(bi), np.bool_)
+    return getattr(a.at[indices], method)(b)
+  return at
+
+
+add = ufunc(add_fn, 2, 1, name="add", identity=0, call=add_fn, reduce=_reduction("sum"),
+            accumulate=_cumulative("cumsum"), at=_at("add", True))
+multiply = ufunc(multiply_fn, 2, 1, name="multiply", identity=1, call=multiply_fn,
+                 reduce=_reduction("prod"), accumulate=_cumulative("cumprod"),
+                 at=_at("multiply", True))
+subtract = ufunc(subtract_fn, 2, 1, name="subtract", identity=None, call=subtract_fn,
+                 at=_at("subtract"))
+negative = ufunc(_negative, 1, 1, name="negative", call=_negative)
+maximum = ufunc(_maximum, 2, 1, name="maximum", identity=None, call=_maximum,
+                reduce=_reduction_no_dtype("max"))
+minimum = ufunc(_minimum, 2, 1, name="minimum", identity=None, call=_minimum,
+                reduce=_reduction_no_dtype("min"))
+logical_and = ufunc(_logical_and, 2, 1, name="logical_and", identity=True,
+                    call=_logical_and, reduce=_reduction_no_dtype("all"))
+logical_or = ufunc(_logical_or, 2, 1, name="logical_or", identity=False, call=_logical_or,
+                   reduce=_reduction_no_dtype("any"))
+logical_xor = ufunc(_logical_xor, 2, 1, name="logical_xor", identity=False,
+                    call=_logical_xor)
+bitwise_and = ufunc(_bitwise_and, 2, 1, name="bitwise_and", identity=-1, call=_bitwise_and)
+bitwise_or = ufunc(_bitwise_or, 2, 1, name="bitwise_or", identity=0, call=_bitwise_or)
+bitwise_xor = ufunc(_bitwise_xor, 2, 1, name="bitwise_xor", identity=0, call=_bitwise_xor)
+logaddexp = ufunc(_logaddexp, 2, 1, name="logaddexp", identity=-np.inf, call=_logaddexp)
+logaddexp2 = ufunc(_logaddexp2, 2, 1, name="logaddexp2", identity=-np.inf, call=_logaddexp2)
