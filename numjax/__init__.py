@@ -11,7 +11,11 @@ from numjax._src.devices import (devices, local_devices, device_count,  # noqa: 
                                  local_device_count, default_backend, process_index,
                                  process_count)
 from numjax._src.jit import (jit, make_jaxpr, eval_shape, ShapeDtypeStruct)  # noqa: F401
-from numjax._src.autodiff import (jvp, vjp, grad, value_and_grad)  # noqa: F401
+from numjax._src.autodiff import (jvp, vjp, grad, value_and_grad, linearize,  # noqa: F401
+                                  jacfwd, jacrev, jacobian, hessian, linear_transpose,
+                                  fwd_and_bwd)
+from numjax._src.custom_derivatives import (custom_jvp, custom_vjp,  # noqa: F401
+                                            custom_gradient, closure_convert)
 from numjax._src.vmap import vmap  # noqa: F401
 from numjax._src.config import disable_jit  # noqa: F401
 from numjax._src.lax.lax import stop_gradient  # noqa: F401 (jax.lax.stop_gradient too)

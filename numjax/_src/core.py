@@ -251,16 +251,22 @@ class Trace:
   def process_primitive(self, primitive, tracers, params):
     raise NotImplementedError(type(self))
 
-  # Higher-order primitives with custom rules go through these hooks; interpreters that
-  # need special handling override them (ad for custom_jvp, partial_eval for staging).
+  # custom_jvp / custom_vjp functions arrive here with their Python callables. EvalTrace
+  # just calls the function and JVPTrace applies the custom rule; every other trace uses
+  # the default installed by custom_derivatives.py: trace the function to a jaxpr (its
+  # closed-over tracers become explicit operands) and bind it as an ordinary primitive.
   def process_custom_jvp_call(self, prim, fun, jvp, tracers, *, symbolic_zeros):
-    raise NotImplementedError(type(self))
+    return custom_call_hooks["custom_jvp"](self, prim, fun, jvp, tracers, symbolic_zeros)
 
   def process_custom_vjp_call(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros):
-    raise NotImplementedError(type(self))
+    return custom_call_hooks["custom_vjp"](self, prim, fun, fwd, bwd, tracers, out_trees,
+                                           symbolic_zeros)
 
   def __repr__(self):
     return f"{type(self).__name__}(level={self.level})"
+
+
+custom_call_hooks: dict[str, Callable] = {}
 
 
 class EvalTrace(Trace):

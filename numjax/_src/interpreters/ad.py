@@ -148,24 +148,17 @@ class JVPTrace(core.Trace):
       return [JVPTracer(self, p, t) for p, t in zip(primal_out, tangent_out)]
     return JVPTracer(self, primal_out, tangent_out)
 
+  # custom_jvp / custom_vjp functions are differentiated with their own rules; the logic
+  # lives in custom_derivatives.py, which installs it in `custom_hooks`.
   def process_custom_jvp_call(self, prim, fun, jvp, tracers, *, symbolic_zeros):
-    primals = [t.primal for t in tracers]
-    tangents = [t.tangent for t in tracers]
-    if all(type(t) is Zero for t in tangents):
-      outs = prim.bind_fun(fun, jvp, *primals, symbolic_zeros=symbolic_zeros)
-      return [JVPTracer(self, o, Zero.from_primal_value(o)) for o in outs]
-    if not symbolic_zeros:
-      tangents = [instantiate_zeros(t) for t in tangents]
-    primals_out, tangents_out = jvp(primals, tangents)
-    return [JVPTracer(self, p, t) for p, t in zip(primals_out, tangents_out)]
+    return custom_hooks["jvp_of_custom_jvp"](self, prim, fun, jvp, tracers, symbolic_zeros)
 
   def process_custom_vjp_call(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros):
-    # Implemented by the custom_derivatives module through this hook.
-    return custom_vjp_jvp_hook(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros)
+    return custom_hooks["jvp_of_custom_vjp"](self, prim, fun, fwd, bwd, tracers, out_trees,
+                                             symbolic_zeros)
 
 
-def custom_vjp_jvp_hook(*args):
-  raise NotImplementedError("custom_vjp under jvp is not available yet")
+custom_hooks: dict[str, Callable] = {}
 
 
 def jvp_flat(fun: Callable, primals, tangents):
@@ -236,14 +229,21 @@ def defnondiff(primitive):
 # Linearize and transpose
 
 def linearize_flat(fun: Callable, primals):
-  """Returns (primals_out, linear ClosedJaxpr: tangents_in -> tangents_out, out_zero_mask)."""
+  """Returns (primals_out, linear ClosedJaxpr: tangents_in -> tangents_out, out_zero_mask).
+
+  The primal computation runs on the traces below (eagerly, when nothing else is active);
+  only operations touching a tangent are staged, so the jaxpr is linear in its inputs and
+  its constants are the residuals. Integer/bool inputs get symbolic-zero (float0) tangents.
+  """
   builder = pe.JaxprBuilder()
   with core.new_main(pe.StagingTrace, global_data=builder) as tmain:
     ttrace = pe.StagingTrace(tmain)
-    tan_in = [ttrace.new_arg(tangent_aval(core.get_aval(p))) for p in primals]
+    avals = [core.get_aval(p) for p in primals]
+    tan_in = [ttrace.new_arg(tangent_aval(a)) for a in avals]
     with core.new_main(JVPTrace) as jmain:
       jtrace = JVPTrace(jmain)
-      ins = [JVPTracer(jtrace, p, t) for p, t in zip(primals, tan_in)]
+      ins = [JVPTracer(jtrace, p, t if is_differentiable_aval(a) else Zero(t.aval))
+             for p, t, a in zip(primals, tan_in, avals)]
       outs = fun(*ins)
       outs = [jtrace.full_raise(o) for o in outs]
       primals_out = [o.primal for o in outs]
@@ -252,6 +252,34 @@ def linearize_flat(fun: Callable, primals):
     tan_out = [ttrace.full_raise(instantiate_zeros(t)) for t in tangents_out]
     jaxpr, consts = builder.to_jaxpr(tan_in, tan_out)
   return primals_out, core.ClosedJaxpr(jaxpr, consts), out_zero
+
+
+def is_differentiable_aval(aval) -> bool:
+  return _dtypes.issubdtype(aval.dtype, np.inexact)
+
+
+def jvp_jaxpr(closed: core.ClosedJaxpr, nonzeros, instantiate=True):
+  """The jvp of a jaxpr as a jaxpr: (primals..., nonzero tangents...) ->
+  (primal outs..., tangent outs...). `instantiate` (bool or per-output list) makes zero
+  tangent outputs concrete zeros; returns (ClosedJaxpr, out_nonzeros)."""
+  n_out = len(closed.out_avals)
+  if isinstance(instantiate, bool):
+    instantiate = [instantiate] * n_out
+  in_avals = list(closed.in_avals)
+  tan_avals = [tangent_aval(a) for a, nz in zip(in_avals, nonzeros) if nz]
+  out_nz_box = []
+
+  def f(*args):
+    primals, tans = args[:len(in_avals)], list(args[len(in_avals):])
+    tangents = [tans.pop(0) if nz else Zero(tangent_aval(a))
+                for a, nz in zip(in_avals, nonzeros)]
+    po, to = jvp_flat(lambda *xs: core.eval_jaxpr(closed.jaxpr, closed.consts, *xs),
+                      primals, tangents)
+    to = [instantiate_zeros(t) if inst else t for t, inst in zip(to, instantiate)]
+    out_nz_box.append([type(t) is not Zero for t in to])
+    return list(po) + [t for t in to if type(t) is not Zero]
+  out = pe.trace_to_jaxpr(f, in_avals + tan_avals)
+  return out, out_nz_box[0]
 
 
 def backward_pass(jaxpr: core.Jaxpr, consts, args, cts_out):

@@ -82,24 +82,6 @@ class BatchTrace(core.Trace):
       return [BatchTracer(self, o, d) for o, d in zip(out, out_dim)]
     return BatchTracer(self, out, out_dim)
 
-  def process_custom_jvp_call(self, prim, fun, jvp, tracers, *, symbolic_zeros):
-    # Batch the primal function and the rule alike (the rule is re-batched when used).
-    vals = [t.val for t in tracers]
-    dims = [t.batch_dim for t in tracers]
-    size = self.axis_data.size
-    return custom_batch_hook(self, prim, fun, jvp, vals, dims, size, symbolic_zeros)
-
-  def process_custom_vjp_call(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros):
-    return custom_vjp_batch_hook(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros)
-
-
-def custom_batch_hook(*args):
-  raise NotImplementedError("custom_jvp under vmap is not available yet")
-
-
-def custom_vjp_batch_hook(*args):
-  raise NotImplementedError("custom_vjp under vmap is not available yet")
-
 
 def _lax():
   from numjax._src.lax import lax as _l  # lazy: lax imports this module to register rules
@@ -141,9 +123,10 @@ def matchaxis(src, dst, size, x):
   return moveaxis(x, src, dst)
 
 
-def vmap_flat(fun: Callable, in_dims, out_dims_thunk, axis_size, axis_name=None,
-              spmd_axis_name=None, args=()):
-  """fun: list -> list. in_dims per arg (int or None). out_dims_thunk() -> per-output dims."""
+def batch_trace_flat(fun: Callable, in_dims, axis_size, axis_name=None, spmd_axis_name=None,
+                     args=()):
+  """Run fun: list -> list on `args` batched along `in_dims` (int or None per arg).
+  Returns (out_vals, out_dims) with the batch axis wherever the rules left it."""
   with core.new_main(BatchTrace, global_data=AxisData(axis_name, axis_size,
                                                       spmd_axis_name)) as main:
     trace = BatchTrace(main)
@@ -151,15 +134,48 @@ def vmap_flat(fun: Callable, in_dims, out_dims_thunk, axis_size, axis_name=None,
            for a, d in zip(args, in_dims)]
     outs = fun(*ins)
     outs = [trace.full_raise(o) for o in outs]
-    vals = [o.val for o in outs]
-    dims = [o.batch_dim for o in outs]
+    return [o.val for o in outs], [o.batch_dim for o in outs]
+
+
+def vmap_flat(fun: Callable, in_dims, out_dims_thunk, axis_size, axis_name=None,
+              spmd_axis_name=None, args=()):
+  """fun: list -> list, batched along in_dims (int or None per arg). out_dims_thunk() gives
+  the output batch positions (a list, or one int/None for all) once fun has run."""
+  vals, dims = batch_trace_flat(fun, in_dims, axis_size, axis_name, spmd_axis_name, args)
   out_dims = out_dims_thunk()
+  if not isinstance(out_dims, (list, tuple)):
+    out_dims = [out_dims] * len(vals)
   res = []
   for v, d, od in zip(vals, dims, out_dims):
     if od is not_mapped and d is not not_mapped:
-      raise ValueError("vmap has mapped output but out_axes is None")
+      raise ValueError(f"vmap has mapped output but out_axes is None (the output is "
+                       f"batched along axis {d}).")
+    if od is not not_mapped:
+      od = od % (core.get_aval(v).ndim + (d is not_mapped))
     res.append(v if od is not_mapped else matchaxis(d, od, axis_size, v))
   return res
+
+
+def batch_jaxpr(closed: core.ClosedJaxpr, axis_data: AxisData, in_dims, out_dim=0):
+  """A jaxpr batched along in_dims, all outputs at `out_dim`: (ClosedJaxpr, batched avals).
+  The result's consts are the (possibly traced) consts of the original."""
+  from numjax._src.interpreters import partial_eval as pe
+
+  def f(*xs):
+    return vmap_flat(lambda *ys: core.eval_jaxpr(closed.jaxpr, closed.consts, *ys), in_dims,
+                     lambda: out_dim, axis_data.size, axis_data.name, axis_data.spmd_name,
+                     xs)
+  avals = [batched_aval(a, d, axis_data.size) for a, d in zip(closed.in_avals, in_dims)]
+  return pe.trace_to_jaxpr(f, avals)
+
+
+def batched_aval(aval, d, size):
+  """aval with a batch axis of `size` inserted at d (unchanged for not_mapped)."""
+  if d is not_mapped:
+    return aval
+  shape = list(aval.shape)
+  shape.insert(d, size)
+  return aval.update(shape=tuple(shape))
 
 
 # ---------------------------------------------------------------------------------------

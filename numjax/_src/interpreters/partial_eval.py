@@ -150,32 +150,6 @@ class StagingTrace(core.Trace):
     b.add_eqn(JaxprEqn(primitive, invars, params, outvars))
     return outs
 
-  def process_custom_jvp_call(self, prim, fun, jvp, tracers, *, symbolic_zeros):
-    # Staged as a call of its primal function; the custom rule is kept on the equation
-    # so that a later jvp of the staged jaxpr can still use it.
-    return _stage_custom(self, prim, fun, tracers, dict(jvp=jvp, symbolic_zeros=symbolic_zeros))
-
-  def process_custom_vjp_call(self, prim, fun, fwd, bwd, tracers, out_trees, symbolic_zeros):
-    return _stage_custom(self, prim, fun, tracers,
-                         dict(fwd=fwd, bwd=bwd, out_trees=out_trees,
-                              symbolic_zeros=symbolic_zeros))
-
-
-def _stage_custom(trace, prim, fun, tracers, extra):
-  in_avals = [t.aval for t in tracers]
-  closed = trace_to_jaxpr(fun, in_avals)
-  consts = [trace.full_raise(c) for c in closed.consts]
-  call_jaxpr = ClosedJaxpr(closed.jaxpr, []) if not consts else _close_over(closed)
-  params = dict(call_jaxpr=call_jaxpr, num_consts=len(consts), **extra)
-  return trace.process_primitive(prim, consts + list(tracers), params)
-
-
-def _close_over(closed):
-  """Turn a jaxpr's constvars into leading invars (consts become explicit operands)."""
-  j = closed.jaxpr
-  return ClosedJaxpr(Jaxpr([], j.constvars + j.invars, j.outvars, j.eqns, j.effects,
-                           j.debug_info), [])
-
 
 def trace_to_jaxpr(fun: Callable, in_avals: Sequence[ShapedArray], debug=None,
                    debug_info=None) -> ClosedJaxpr:
