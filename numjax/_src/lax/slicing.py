@@ -770,8 +770,7 @@ def _gather_impl(operand, indices, *, dimension_numbers, slice_sizes, unique_ind
     perm[i] = j
   for j, i in enumerate(dn.offset_dims):
     perm[i] = nb + j
-  out = np.transpose(out, perm)
-  return np.ascontiguousarray(out) if out.base is not None else out
+  return np.transpose(out, perm)
 
 
 def _default_fill(dtype):
@@ -1469,22 +1468,20 @@ def _scatter_wrapper(prim, combiner, doc):
 
 
 scatter = _scatter_wrapper(scatter_p, None, "lax.scatter: write updates into windows of operand.")
-scatter.__name__ = "scatter"
 scatter_add = _scatter_wrapper(scatter_add_p, lambda a, b: lax_.add(a, b),
                                "lax.scatter_add: add updates into windows (repeats accumulate).")
-scatter_add.__name__ = "scatter_add"
 scatter_sub = _scatter_wrapper(scatter_sub_p, lambda a, b: lax_.sub(a, b),
                                "lax.scatter_sub: subtract updates from windows.")
-scatter_sub.__name__ = "scatter_sub"
 scatter_mul = _scatter_wrapper(scatter_mul_p, lambda a, b: lax_.mul(a, b),
                                "lax.scatter_mul: multiply windows by updates.")
-scatter_mul.__name__ = "scatter_mul"
 scatter_min = _scatter_wrapper(scatter_min_p, lambda a, b: lax_.min(a, b),
                                "lax.scatter_min: elementwise minimum into windows.")
-scatter_min.__name__ = "scatter_min"
 scatter_max = _scatter_wrapper(scatter_max_p, lambda a, b: lax_.max(a, b),
                                "lax.scatter_max: elementwise maximum into windows.")
-scatter_max.__name__ = "scatter_max"
+
+
+for _n in ("scatter", "scatter_add", "scatter_sub", "scatter_mul", "scatter_min", "scatter_max"):
+  globals()[_n].__name__ = globals()[_n].__qualname__ = _n
 
 
 def scatter_apply(operand, scatter_indices, func, dimension_numbers, *, update_shape=(),
