@@ -264,3 +264,36 @@ _X = np.ones((2, 3), np.float32)
 ])
 def test_jaxpr_text(fn, expected):
   assert str(numjax.make_jaxpr(fn)(_X)) == expected
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+@pytest.mark.parametrize("shape,dim", [((3000,), 0), ((300, 7), 0), ((5, 400), 1)])
+def test_sort_large_keeps_signed_zeros_and_nans_in_input_order(dtype, shape, dim):
+  # large enough that NumPy's fast sort is not an insertion sort: zero and NaN runs must be
+  # restored to their (stable) input order, signs and payloads included
+  rng = np.random.default_rng(1)
+  dt = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
+  x = rng.choice(np.array([-0.0, 0.0, np.nan, -np.nan, 1.5, -2.0, np.inf], np.float32),
+                 shape).astype(dt)
+  ctx = numjax.experimental.enable_x64() if dtype == "float64" else contextlib.nullcontext()
+  with ctx:
+    out = np.asarray(lax.sort(x, dimension=dim)).astype(np.float64)
+  ref = np.sort(x.astype(np.float64), axis=dim, kind="stable")
+  np.testing.assert_array_equal(out, ref)
+  np.testing.assert_array_equal(np.signbit(out), np.signbit(ref))
+  # and the stable permutation (the jvp's) agrees
+  _, perm = lax.sort_key_val(x, lax.broadcasted_iota(np.int32, shape, dim), dimension=dim)
+  np.testing.assert_array_equal(np.asarray(perm),
+                                np.argsort(x.astype(np.float64), axis=dim, kind="stable"))
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "uint16", "float32", "float64"])
+def test_top_k_large_with_ties(dtype):
+  rng = np.random.default_rng(2)
+  x = rng.integers(-5, 5, (4, 5000)).astype(dtype)
+  ctx = numjax.experimental.enable_x64() if dtype == "float64" else contextlib.nullcontext()
+  with ctx:
+    vals, idx = lax.top_k(x, 20)
+  ref_idx = np.argsort(-x.astype(np.float64), axis=-1, kind="stable")[:, :20]
+  np.testing.assert_array_equal(np.asarray(idx), ref_idx)
+  np.testing.assert_array_equal(np.asarray(vals), np.take_along_axis(x, ref_idx, -1))

@@ -46,22 +46,58 @@ def _float_bits_key(x, canonicalize):
 
 
 def _keys(x, canonicalize=True):
-  """Sort keys for one operand, most significant first."""
+  """Unsigned-integer sort keys for one operand, most significant first."""
   dt = x.dtype
   if dt == _bool:
     return [x.astype(np.uint8)]
-  if dt.kind in "iu":
+  if dt.kind == "u":
     return [x]
+  if dt.kind == "i":  # flipping the sign bit maps two's complement order to unsigned order
+    ut = np.dtype(f"uint{dt.itemsize * 8}")
+    return [np.ascontiguousarray(x).view(ut) ^ ut.type(1 << (dt.itemsize * 8 - 1))]
   if dt.kind == "c":
     return [_float_bits_key(np.real(x), canonicalize), _float_bits_key(np.imag(x), canonicalize)]
   return [_float_bits_key(x, canonicalize)]
 
 
+def _packed_order(key):
+  """For one key of at most 32 bits: the key and the position packed into one uint64, so
+  that NumPy's fast (unstable) sort yields the stable order. None if it does not fit."""
+  n = key.shape[-1]
+  if key.dtype.itemsize > 4 or n >= 2 ** 32:
+    return None
+  return (key.astype(np.uint64) << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+
+
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
 def _argsort_last(keys):
   """A stable argsort along the last axis, lexicographic over `keys` (first = primary)."""
   if len(keys) == 1:
+    packed = _packed_order(keys[0])
+    if packed is not None:
+      return (np.sort(packed, axis=-1) & _LOW32).astype(np.intp)
     return np.argsort(keys[0], axis=-1, kind="stable")
   return np.lexsort(keys[::-1], axis=-1)
+
+
+def _sort_values(x, axis):
+  """Sort one real array: NumPy's fast sort has XLA's order (NaNs last, -0.0 == 0.0); only
+  the order inside runs of equal zeros and of NaNs can differ from a stable sort, and those
+  runs are restored from the input."""
+  if x.dtype.kind in "biu":
+    return np.sort(x, axis=axis)
+  lowp = x.dtype.itemsize < 4 and x.dtype != np.float16
+  xs = x.astype(_f32) if lowp else x
+  out = np.sort(xs, axis=axis)
+  for pick in (lambda v: v == 0, np.isnan):
+    where_in = pick(xs)
+    if where_in.any():
+      out = np.moveaxis(out, axis, -1).copy()
+      out[pick(out)] = np.moveaxis(xs, axis, -1)[np.moveaxis(where_in, axis, -1)]
+      out = np.moveaxis(out, -1, axis)
+  return out.astype(x.dtype) if lowp else out
 
 
 # ---------------------------------------------------------------------------------------
@@ -73,6 +109,8 @@ sort_p.numpy_tier_only = True
 
 
 def _sort_impl(*operands, dimension, is_stable, num_keys):
+  if len(operands) == 1 and operands[0].dtype.kind != "c":
+    return [_sort_values(operands[0], dimension)]
   moved = [np.moveaxis(x, dimension, -1) for x in operands]
   keys = [k for x in moved[:num_keys] for k in _keys(x)]
   perm = _argsort_last(keys)
@@ -165,8 +203,15 @@ top_k_p.numpy_tier_only = True
 def _top_k_impl(x, *, k, axis):
   moved = np.moveaxis(x, axis, -1)
   (key,) = _keys(moved, canonicalize=False)
-  # descending by key, ascending by index on ties: a stable sort of the reversed order
-  perm = np.argsort(~key, axis=-1, kind="stable")[..., :k]
+  # descending by key, ascending by index on ties: the first k of a stable sort of ~key
+  packed = _packed_order(~key)
+  if packed is None:
+    perm = np.argsort(~key, axis=-1, kind="stable")[..., :k]
+  else:
+    n = packed.shape[-1]
+    if 0 < k < n:  # select the k smallest packed keys, then order only those
+      packed = np.partition(packed, k - 1, axis=-1)[..., :k]
+    perm = (np.sort(packed, axis=-1)[..., :k] & _LOW32).astype(np.intp)
   vals = np.take_along_axis(moved, perm, axis=-1)
   return [np.moveaxis(vals, -1, axis), np.moveaxis(perm.astype(np.int32), -1, axis)]
 
