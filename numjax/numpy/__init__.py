@@ -46,3 +46,5 @@ get_printoptions, printoptions, set_printoptions = (
     _np.get_printoptions, _np.printoptions, _np.set_printoptions)
 array_repr, array_str = _np.array_repr, _np.array_str
 # ---- end of part A ----
+# Indexing (numjax/_src/numpy/indexing.py)
+from numjax._src.numpy.indexing import take, take_along_axis  # noqa: F401,E402
