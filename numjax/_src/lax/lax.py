@@ -292,8 +292,9 @@ def _scipy_special(name):
 
 
 def _np_erf_inv(x):
-  import scipy.special as sp
-  return sp.erfinv(x).astype(x.dtype)
+  # XLA's algorithm (Giles' polynomial with FMAs), so random.normal gives JAX's numbers
+  from numjax._src.lax import xla_math
+  return xla_math.erf_inv(x).astype(x.dtype, copy=False)
 
 
 def _np_cbrt(x):

@@ -1,0 +1,473 @@
+"""Continuous samplers built on uniform bits: uniform, normal and their transforms.
+
+Written in lax primitives over the key-level primitives of `prng.py`, so every sampler
+works eagerly, under jit and under vmap, and the reparameterised ones (uniform's bounds,
+normal-based scale/location) under grad. The algorithms are JAX 0.10.2's, step for step,
+so that the numbers are JAX's (bit-exact where the elementwise ops round as XLA's do).
+"""
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Sequence
+
+import numpy as np
+
+from numjax._src import core
+from numjax._src import dtypes as _dtypes
+from numjax._src.array import Array
+from numjax._src.core import Tracer
+from numjax._src.lax import lax
+from numjax._src.random import keys as _keys
+from numjax._src.random.prng import UINT_DTYPES
+
+# ---------------------------------------------------------------------------------------
+# Argument handling shared by the samplers
+
+
+def canonicalize_shape(shape, name="shape") -> tuple:
+  """A tuple of concrete non-negative ints (TypeError as JAX for anything else)."""
+  if not isinstance(shape, (tuple, list)):
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+      raise TypeError("Shapes must be 1D sequences of concrete values of integer type, got "
+                      f"{shape}.")
+    try:
+      shape = tuple(shape)
+    except TypeError:
+      raise TypeError("Shapes must be 1D sequences of concrete values of integer type, got "
+                      f"{shape}.") from None
+  out = []
+  for d in shape:
+    try:
+      out.append(core.concrete_dim_or_error(
+          d, "The shape argument of a jax.random function must be static."))
+    except TypeError:
+      raise TypeError("Shapes must be 1D sequences of concrete values of integer type, got "
+                      f"{tuple(shape)}.") from None
+  if any(d < 0 for d in out):
+    raise TypeError(f"Shapes must be nonnegative, got {tuple(out)}.")
+  return tuple(out)
+
+
+def shape_of(x) -> tuple:
+  if isinstance(x, (Array, Tracer)):
+    return tuple(x.shape)
+  return np.shape(x)
+
+
+def check_shape(name: str, shape: tuple, *param_shapes) -> None:
+  if param_shapes:
+    shape_ = lax.broadcast_shapes(shape, *param_shapes)
+    if tuple(shape) != shape_:
+      raise ValueError(f"{name} parameter shapes must be broadcast-compatible with shape "
+                       "argument, and the result of broadcasting the shapes must equal the "
+                       f"shape argument, but got result {shape_} for shape argument {shape}.")
+
+
+def check_broadcast_shapes(name: str, shape, *args) -> tuple:
+  """`shape` (checked against the params' shapes), or the params' broadcast shape."""
+  arg_shapes = [shape_of(a) for a in args]
+  if shape is None:
+    return lax.broadcast_shapes(*arg_shapes) if arg_shapes else ()
+  shape = canonicalize_shape(shape)
+  check_shape(name, shape, *arg_shapes)
+  return shape
+
+
+def float_dtype(dtype, name: str, kinds=np.floating, what="a float"):
+  """The canonical dtype for a sampler's `dtype=` (default: the default float type)."""
+  dt = _dtypes.check_and_canonicalize_user_dtype(float if dtype is None else dtype)
+  if not _dtypes.issubdtype(dt, kinds):
+    raise ValueError(f"dtype argument to `{name}` must be {what} dtype, got {dt}")
+  return dt
+
+
+def int_dtype(dtype, name: str):
+  dt = _dtypes.check_and_canonicalize_user_dtype(int if dtype is None else dtype)
+  if not _dtypes.issubdtype(dt, np.integer):
+    raise ValueError(f"dtype argument to `{name}` must be an int dtype, got {dt}")
+  return dt
+
+
+def check_all_safe_to_cast(name: str, dtype, *args):
+  for arg in args:
+    if not _dtypes.safe_to_cast(arg, dtype):
+      raise _dtypes.TypePromotionError(
+          f"In arguments to {name}, cannot safely cast argument of type "
+          f"{_dtypes.dtype(arg, canonicalize=True)} to {dtype}")
+
+
+def convert(x, dtype):
+  return lax.convert_element_type(x, dtype)
+
+
+def bcast(x, shape):
+  """x broadcast to `shape` NumPy-style (x's dims aligned right)."""
+  x = lax.asarray(x)
+  shape = tuple(shape)
+  if x.shape == shape:
+    return x
+  nd = len(shape) - x.ndim
+  if nd < 0:
+    raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
+  keep = [i for i, s in enumerate(x.shape) if s == shape[nd + i]]
+  if len(keep) != x.ndim:  # squeeze the size-1 axes that broadcast
+    x = lax.reshape(x, tuple(x.shape[i] for i in keep))
+  return lax.broadcast_in_dim(x, shape, tuple(nd + i for i in keep))
+
+
+def const(like, value):
+  """A rank-0 constant of `like`'s dtype."""
+  return lax.full((), value, like.dtype)
+
+
+def key_arg(name, key):
+  return _keys.check_prng_key(name, key)[0]
+
+
+def random_bits(key, bit_width, shape):
+  return _keys.random_bits(key, bit_width, shape)
+
+
+def split2(key):
+  return _keys.split_n(key, 2)
+
+
+def _promote_inexact(*args):
+  from numjax._src.numpy.util import promote_dtypes_inexact
+  return promote_dtypes_inexact(*args)
+
+
+# ---------------------------------------------------------------------------------------
+# bits, uniform, normal
+
+def bits(key, shape=(), dtype=None, *, out_sharding=None):
+  """Uniform random bits as unsigned integers of `dtype` (default uint32; uint64 in x64)."""
+  key = key_arg("bits", key)
+  if dtype is None:
+    dtype = _dtypes.default_uint_dtype()
+  else:
+    dtype = _dtypes.check_and_canonicalize_user_dtype(dtype)
+  if not _dtypes.issubdtype(dtype, np.unsignedinteger):
+    raise ValueError(f"dtype argument to `bits` must be an unsigned int dtype, got {dtype}")
+  shape = canonicalize_shape(shape)
+  return random_bits(key, np.dtype(dtype).itemsize * 8, shape)
+
+
+def uniform(key, shape=(), dtype=None, minval=0., maxval=1., *, out_sharding=None):
+  """Uniform random values in [minval, maxval) of the given shape and float dtype."""
+  key = key_arg("uniform", key)
+  dtype = float_dtype(dtype, "uniform")
+  shape = canonicalize_shape(shape)
+  return _uniform(key, minval, maxval, shape, dtype)
+
+
+def _uniform(key, minval, maxval, shape, dtype):
+  check_shape("uniform", shape)
+  minval = bcast(convert(minval, dtype), shape) if shape_of(minval) else convert(minval, dtype)
+  maxval = bcast(convert(maxval, dtype), shape) if shape_of(maxval) else convert(maxval, dtype)
+  finfo = _dtypes.finfo(dtype)
+  nbits, nmant = finfo.bits, finfo.nmant
+  if nbits not in (8, 16, 32, 64):
+    raise TypeError(f"uniform only accepts 8-, 16-, 32-, or 64-bit dtypes, got {dtype}.")
+  rng_bits = nbits if nmant >= 8 else 8
+  bits_ = random_bits(key, rng_bits, shape)
+  uint_dtype = UINT_DTYPES[nbits]
+  if rng_bits != nbits:
+    bits_ = convert(bits_, uint_dtype)
+  # JAX keeps the top `nmant` bits as the mantissa of a float in [1, 2) and subtracts 1;
+  # that float minus one is exactly mantissa * 2**-nmant, which is what is computed here.
+  mant = lax.shift_right_logical(bits_, lax.full((), rng_bits - nmant, uint_dtype))
+  floats = lax.mul(convert(mant, dtype), lax.full((), 2.0 ** -nmant, dtype))
+  out = lax.add(lax.mul(floats, lax.sub(maxval, minval)), minval)
+  return lax.max(minval, out)
+
+
+def normal(key, shape=(), dtype=None, *, out_sharding=None):
+  """Standard normal values of the given shape and float (or complex) dtype."""
+  key = key_arg("normal", key)
+  shape = canonicalize_shape(shape)
+  dtype = float_dtype(dtype, "normal", np.inexact, "a float or complex")
+  return _normal(key, shape, dtype)
+
+
+def _normal(key, shape, dtype):
+  if _dtypes.issubdtype(dtype, np.complexfloating):
+    key_re, key_im = split2(key)
+    real_dt = np.dtype(np.array(0, dtype).real.dtype)
+    re = convert(_normal_real(key_re, shape, real_dt), dtype)
+    im = convert(_normal_real(key_im, shape, real_dt), dtype)
+    i = lax.full((), 1j, dtype)
+    return lax.div(lax.add(re, lax.mul(i, im)), lax.full((), np.sqrt(2), dtype))
+  return _normal_real(key, shape, dtype)
+
+
+def _normal_real(key, shape, dtype):
+  check_shape("normal", shape)
+  lo = np.nextafter(np.array(-1., dtype), np.array(0., dtype), dtype=dtype)
+  u = _uniform(key, lax.full((), lo, dtype), 1., shape, dtype)
+  return lax.mul(lax.full((), np.sqrt(2), dtype), lax.erf_inv(u))
+
+
+def truncated_normal(key, lower, upper, shape=None, dtype=None, *, out_sharding=None):
+  """Standard normal values truncated to the open interval (lower, upper)."""
+  if shape is not None:
+    shape = canonicalize_shape(shape)
+  key = key_arg("truncated_normal", key)
+  dtype = float_dtype(dtype, "truncated_normal")
+  if shape is None:
+    shape = lax.broadcast_shapes(shape_of(lower), shape_of(upper))
+  else:
+    check_shape("truncated_normal", shape, shape_of(lower), shape_of(upper))
+  sqrt2 = lax.full((), np.sqrt(2), dtype)
+  lower = convert(lower, dtype)
+  upper = convert(upper, dtype)
+  a = lax.erf(lax.div(lower, sqrt2))
+  b = lax.erf(lax.div(upper, sqrt2))
+  u = _uniform(key, a, b, shape, dtype)
+  out = lax.mul(sqrt2, lax.erf_inv(u))
+  # keep rounding (or u == a) from leaving the open interval
+  lo = lax.nextafter(lax.stop_gradient(lower), lax.full_like(lower, np.inf))
+  hi = lax.nextafter(lax.stop_gradient(upper), lax.full_like(upper, -np.inf))
+  return lax.min(lax.max(out, bcast(lo, shape)), bcast(hi, shape))
+
+
+# ---------------------------------------------------------------------------------------
+# Transforms of one uniform draw
+
+def exponential(key, shape=(), dtype=None, *, out_sharding=None):
+  """Exponential(1) values: -log1p(-u)."""
+  key = key_arg("exponential", key)
+  dtype = float_dtype(dtype, "exponential")
+  shape = canonicalize_shape(shape)
+  return _exponential(key, shape, dtype)
+
+
+def _exponential(key, shape, dtype):
+  u = _uniform(key, 0., 1., shape, dtype)
+  return lax.neg(lax.log1p(lax.neg(u)))
+
+
+def laplace(key, shape=(), dtype=None, *, out_sharding=None):
+  """Laplace(0, 1) values."""
+  key = key_arg("laplace", key)
+  dtype = float_dtype(dtype, "laplace")
+  shape = canonicalize_shape(shape)
+  u = _uniform(key, -1. + float(_dtypes.finfo(dtype).epsneg), 1., shape, dtype)
+  return lax.mul(lax.sign(u), lax.log1p(lax.neg(lax.abs(u))))
+
+
+def logistic(key, shape=(), dtype=None, *, out_sharding=None):
+  """Standard logistic values: log(u) - log1p(-u)."""
+  key = key_arg("logistic", key)
+  dtype = float_dtype(dtype, "logistic")
+  shape = canonicalize_shape(shape)
+  x = _uniform(key, float(_dtypes.finfo(dtype).tiny), 1., shape, dtype)
+  return lax.sub(lax.log(x), lax.log1p(lax.neg(x)))
+
+
+def cauchy(key, shape=(), dtype=None, *, out_sharding=None):
+  """Standard Cauchy values: tan(pi * (u - 1/2))."""
+  key = key_arg("cauchy", key)
+  dtype = float_dtype(dtype, "cauchy")
+  shape = canonicalize_shape(shape)
+  u = _uniform(key, float(_dtypes.finfo(dtype).eps), 1., shape, dtype)
+  return lax.tan(lax.mul(const(u, np.pi), lax.sub(u, const(u, 0.5))))
+
+
+def gumbel(key, shape=(), dtype=None, mode=None, *, out_sharding=None):
+  """Standard Gumbel values (mode 'low', 'high' or 'highest' trades bits for range)."""
+  key = key_arg("gumbel", key)
+  dtype = float_dtype(dtype, "gumbel")
+  shape = canonicalize_shape(shape)
+  if mode is None:
+    from numjax._src.config import config
+    mode = "high" if getattr(config, "jax_use_high_dynamic_range_gumbel", False) else "low"
+  if mode not in ("highest", "high", "low"):
+    raise ValueError(f"Must provide valid mode for gumbel got: {mode}")
+  return _gumbel(key, shape, dtype, mode)
+
+
+def _neg_log(x):
+  return lax.neg(lax.log(x))
+
+
+def _gumbel(key, shape, dtype, mode):
+  info = _dtypes.finfo(dtype)
+  if mode == "highest" and dtype == np.float32:
+    return _gumbel_highest(key, shape)
+  if mode in ("high", "highest"):
+    both = _uniform(key, 0., 1., (2,) + shape, dtype)
+    from numjax._src.lax import slicing
+    high = slicing.index_in_dim(both, 0, 0, keepdims=False)
+    low = slicing.index_in_dim(both, 1, 0, keepdims=False)
+    small = lax.add(lax.add(high, lax.mul(lax.full((), 2.0 ** -info.nmant, dtype), low)),
+                    lax.full((), info.tiny, dtype))
+    x = lax.select(lax.ge(high, lax.full_like(high, 0.5)), high, small)
+    return _neg_log(lax.neg(lax.log1p(lax.neg(x))))
+  u = _uniform(key, float(info.tiny), 1., shape, dtype)
+  return _neg_log(_neg_log(u))
+
+
+def _gumbel_highest(key, shape):
+  """float32 Gumbel from 64 random bits: both tails resolved to float32's full range."""
+  from numjax._src.lax import slicing
+  u32 = np.dtype(np.uint32)
+  b = random_bits(key, 32, (2,) + shape)
+  neg = lax.bitwise_not(b)
+  lo_bits = slicing.index_in_dim(neg, 1, 0, keepdims=False)
+  carry = convert(lax.eq(lo_bits, lax.full((), 0xFFFFFFFF, u32)), u32)
+  ones = lax.full(shape, 1, u32)
+  neg = lax.add(neg, slicing.concatenate([lax.reshape(carry, (1,) + shape),
+                                          lax.reshape(ones, (1,) + shape)], 0))
+  flip = lax.lt(slicing.index_in_dim(b, 0, 0, keepdims=False),
+                lax.full((), 1 << 31, u32))
+  flip2 = bcast(flip, (2,) + shape)
+  x = _safe_int_to_float(lax.select(flip2, b, neg))
+  return lax.select(flip, _neg_log(lax.neg(lax.log1p(lax.neg(x)))), _neg_log(_neg_log(x)))
+
+
+def _safe_int_to_float(b):
+  """The 64-bit fixed-point fraction (hi, lo) as a float32 in (0, 1), exactly rounded down."""
+  from numjax._src.lax import slicing
+  u32 = np.dtype(np.uint32)
+  finfo = _dtypes.finfo(np.float32)
+  hi = slicing.index_in_dim(b, 0, 0, keepdims=False)
+  lo = slicing.index_in_dim(b, 1, 0, keepdims=False)
+  hiclz, loclz = lax.clz(hi), lax.clz(lo)
+  c = lambda v: lax.full((), v, u32)
+  hi_all_zero = lax.eq(hiclz, c(32))
+  mant = lax.bitwise_or(lax.shift_left(hi, hiclz),
+                        lax.select(hi_all_zero, lax.shift_left(lo, loclz),
+                                   lax.shift_right_logical(lo, lax.sub(c(finfo.bits), hiclz))))
+  mant = lax.shift_right_logical(mant, c(finfo.bits - finfo.nmant - 1))
+  mant = lax.bitwise_and(mant, c((1 << finfo.nmant) - 1))
+  lead = lax.select(hi_all_zero, lax.add(c(32), loclz), hiclz)
+  ex = lax.shift_left(lax.sub(c(-finfo.minexp), lead), c(finfo.nmant))
+  ex = lax.bitwise_and(ex, c((1 << (finfo.bits - 2)) - (1 << (finfo.nmant - 1))))
+  return lax.bitcast_convert_type(lax.bitwise_or(ex, mant), np.float32)
+
+
+def lognormal(key, sigma=np.float32(1), shape=None, dtype=None, *, out_sharding=None):
+  """exp(sigma * N(0, 1))."""
+  key = key_arg("lognormal", key)
+  dtype = float_dtype(dtype, "lognormal", np.inexact, "a float or complex")
+  shape = check_broadcast_shapes("lognormal", shape, sigma)
+  check_all_safe_to_cast("lognormal", dtype, sigma)
+  sigma = bcast(convert(sigma, dtype), shape)
+  return lax.exp(lax.mul(_normal(key, shape, dtype), sigma))
+
+
+def pareto(key, b, shape=None, dtype=None, *, out_sharding=None):
+  """Pareto(b) values on [1, inf): exp(E / b)."""
+  key = key_arg("pareto", key)
+  dtype = float_dtype(dtype, "pareto")
+  shape = check_broadcast_shapes("pareto", shape, b)
+  check_all_safe_to_cast("pareto", dtype, b)
+  b = bcast(convert(b, dtype), shape)
+  e = _exponential(key, shape, dtype)
+  return lax.exp(lax.div(e, b))
+
+
+def rayleigh(key, scale, shape=None, dtype=None, *, out_sharding=None):
+  """Rayleigh(scale) values: scale * sqrt(-2 log u)."""
+  key = key_arg("rayleigh", key)
+  dtype = float_dtype(dtype, "rayleigh")
+  shape = check_broadcast_shapes("rayleigh", shape, scale)
+  check_all_safe_to_cast("rayleigh", dtype, scale)
+  u = _uniform(key, 0., 1., shape, dtype)
+  scale = bcast(convert(scale, dtype), shape)
+  r = lax.sqrt(lax.mul(lax.log(u), const(u, -2)))
+  return lax.mul(scale, r)
+
+
+def wald(key, mean, shape=None, dtype=None, *, out_sharding=None):
+  """Wald (inverse Gaussian) values with the given mean and unit shape."""
+  key = key_arg("wald", key)
+  dtype = float_dtype(dtype, "wald")
+  shape = check_broadcast_shapes("wald", shape, mean)
+  check_all_safe_to_cast("wald", dtype, mean)
+  k1, k2 = split2(key)
+  mean = bcast(convert(mean, dtype), shape)
+  v = _normal(k1, shape, dtype)
+  z = _uniform(k2, 0., 1., shape, dtype)
+  y = lax.integer_pow(v, 2)
+  y_sq = lax.integer_pow(y, 2)
+  mean_sq = lax.integer_pow(mean, 2)
+  c = lambda v_: const(mean, v_)
+  sqrt_term = lax.sqrt(lax.add(lax.mul(lax.mul(c(4), mean), y), lax.mul(mean_sq, y_sq)))
+  x = lax.sub(lax.add(mean, lax.div(lax.mul(mean_sq, y), c(2))),
+              lax.mul(lax.div(mean, c(2)), sqrt_term))
+  return lax.select(lax.le(z, lax.div(mean, lax.add(mean, x))), x, lax.div(mean_sq, x))
+
+
+def triangular(key, left, mode, right, shape=None, dtype=None, *, out_sharding=None):
+  """Triangular(left, mode, right) values by inversion."""
+  key = key_arg("triangular", key)
+  dtype = float_dtype(dtype, "triangular")
+  shape = check_broadcast_shapes("triangular", shape, left, mode, right)
+  check_all_safe_to_cast("triangular", dtype, left, mode, right)
+  left = bcast(convert(left, dtype), shape)
+  right = bcast(convert(right, dtype), shape)
+  mode = bcast(convert(mode, dtype), shape)
+  fc = lax.div(lax.sub(mode, left), lax.sub(right, left))
+  u = _uniform(key, 0., 1., shape, dtype)
+  out1 = lax.add(left, lax.sqrt(lax.mul(lax.mul(u, lax.sub(right, left)), lax.sub(mode, left))))
+  out2 = lax.sub(right, lax.sqrt(lax.mul(lax.mul(lax.sub(const(u, 1), u), lax.sub(right, left)),
+                                         lax.sub(right, mode))))
+  return lax.select(lax.lt(u, fc), out1, out2)
+
+
+def weibull_min(key, scale, concentration, shape=(), dtype=None):
+  """Weibull values: scale * (-log1p(-u)) ** (1 / concentration)."""
+  key = key_arg("weibull_min", key)
+  dtype = float_dtype(dtype, "weibull_min")
+  shape = canonicalize_shape(shape)
+  import numjax.numpy as jnp
+  u = _uniform(key, 0, 1, shape, dtype)
+  return jnp.multiply(jnp.power(lax.neg(lax.log1p(lax.neg(u))),
+                                jnp.true_divide(1.0, concentration)), scale)
+
+
+def rademacher(key, shape=(), dtype=None, *, out_sharding=None):
+  """Random signs: -1 or +1 with equal probability (integer dtype by default)."""
+  key = key_arg("rademacher", key)
+  dtype = _dtypes.check_and_canonicalize_user_dtype(int if dtype is None else dtype)
+  shape = canonicalize_shape(shape)
+  return _rademacher(key, shape, dtype)
+
+
+def _rademacher(key, shape, dtype):
+  half = lax.full((), 0.5, _dtypes.default_float_dtype())
+  b = convert(lax.lt(_uniform(key, 0., 1., shape, half.dtype), half), dtype)
+  return lax.sub(lax.mul(const(b, 2), b), const(b, 1))
+
+
+def maxwell(key, shape=(), dtype=None, *, out_sharding=None):
+  """Maxwell values: the norm of a 3-vector of standard normals."""
+  key = key_arg("maxwell", key)
+  dtype = float_dtype(dtype, "maxwell")
+  shape = canonicalize_shape(shape)
+  return _maxwell(key, shape, dtype)
+
+
+def _maxwell(key, shape, dtype):
+  from numjax._src.lax import reductions
+  x = _normal(key, shape + (3,), dtype)
+  return lax.sqrt(reductions.reduce_sum(lax.mul(x, x), (len(shape),)))
+
+
+def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
+  """Double-sided Maxwell values: a random sign times a Maxwell, scaled and shifted."""
+  key = key_arg("double_sided_maxwell", key)
+  dtype = float_dtype(dtype, "double_sided_maxwell")
+  shape = canonicalize_shape(shape)
+  params_shapes = lax.broadcast_shapes(shape_of(loc), shape_of(scale))
+  if not shape:
+    shape = params_shapes
+  shape = shape + params_shapes
+  maxwell_key, rademacher_key = split2(key)
+  maxwell_rvs = _maxwell(maxwell_key, shape, dtype)
+  random_sign = _rademacher(rademacher_key, shape, dtype)
+  import numjax.numpy as jnp
+  return jnp.add(jnp.multiply(lax.mul(random_sign, maxwell_rvs), scale), loc)
