@@ -19,6 +19,7 @@ from numjax._src.core import Primitive, ShapedArray
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters.ad import Zero
 from numjax._src.lax import lax as _lax
+from numjax._src.lax import slicing
 from numjax._src.lax.lax import asarray
 
 _bool = np.dtype(bool)
@@ -302,7 +303,6 @@ def _reduce_prod_jvp(primals, tangents, *, axes):
 
 def _prod_tree_jvp(x, t):
   """(prod over axis 0, its tangent) for x, t of shape (n, ...), by a pairwise tree."""
-  from numjax._src.lax import slicing  # sibling family, imported on first use
   n = core.get_aval(x).shape[0]
   if n == 0:
     rest = core.get_aval(x).shape[1:]
@@ -326,19 +326,6 @@ def _prod_tree_jvp(x, t):
 
 
 ad.primitive_jvps[reduce_prod_p] = _reduce_prod_jvp
-
-
-def _op(name):
-  """A lax op owned by a sibling family (slicing: slice/pad/concatenate/rev/gather), looked
-  up on first use so that the families import in any order."""
-  try:
-    from numjax._src.lax import slicing
-    f = getattr(slicing, name, None)
-  except ImportError:
-    f = None
-  if f is None:
-    f = getattr(_lax, name)
-  return f
 
 
 # ---------------------------------------------------------------------------------------
@@ -529,7 +516,7 @@ def _logaddexp(a, b):
 
 def _interleave(a, b, axis):
   """Elements of a at even positions and of b at odd positions along `axis`."""
-  pad = _op("pad")
+  pad = slicing.pad
   na, nb = core.get_aval(a).shape[axis], core.get_aval(b).shape[axis]
   nd = core.get_aval(a).ndim
   cfg_a = [(0, 0, 0)] * nd
@@ -544,7 +531,7 @@ def associative_scan_impl(fn, elems, axis, reverse=False):
   """Prefix scan of a list of arrays with an associative `fn(list, list) -> list`, by
   recursive pairwise combination (a Blelloch-style tree: O(log n) depth). Used for the
   derivatives of the cumulative reductions."""
-  slice_in_dim, rev, concatenate = _op("slice_in_dim"), _op("rev"), _op("concatenate")
+  slice_in_dim, rev, concatenate = slicing.slice_in_dim, slicing.rev, slicing.concatenate
   if reverse:
     elems = [rev(e, (axis,)) for e in elems]
 
@@ -632,7 +619,7 @@ def _tree_reduce(combine, xs, inits):
   combined with the elements in order. Adjacent pairs are combined level by level (an
   order-preserving tree, so any associative computation gives the sequential result).
   Written in lax ops, so it can be differentiated and batched."""
-  slice_in_dim, concatenate = _op("slice_in_dim"), _op("concatenate")
+  slice_in_dim, concatenate = slicing.slice_in_dim, slicing.concatenate
   rest = core.get_aval(xs[0]).shape[1:]
   n = core.get_aval(xs[0]).shape[0]
   if n == 0:

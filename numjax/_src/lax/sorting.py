@@ -21,6 +21,7 @@ from numjax._src.core import Primitive, ShapedArray
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters.ad import Zero
 from numjax._src.lax import lax as _lax
+from numjax._src.lax import slicing
 from numjax._src.lax.lax import asarray
 from numjax._src.lax.reductions import checked_eager
 
@@ -275,7 +276,6 @@ def take_along_axis(x, idx, axis):
   """out[..., i, ...] = x[..., idx[..., i, ...], ...] along `axis` (idx in bounds): a gather
   with every other dimension a batching dimension (differentiable: transposes to a
   scatter-add)."""
-  from numjax._src.lax import slicing  # sibling family, imported on first use
   nd = core.get_aval(x).ndim
   batch = tuple(d for d in range(nd) if d != axis)
   idx = _lax.reshape(idx, core.get_aval(idx).shape + (1,))
