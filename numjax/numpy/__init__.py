@@ -46,5 +46,22 @@ get_printoptions, printoptions, set_printoptions = (
     _np.get_printoptions, _np.printoptions, _np.set_printoptions)
 array_repr, array_str = _np.array_repr, _np.array_str
 # ---- end of part A ----
+
+# ---- part B: reductions, shape manipulation, selection, products ----
+from numjax._src.numpy.reductions import (  # noqa: F401,E402
+    sum, prod, mean, var, std, max, amax, min, amin, argmax, argmin, all, any, cumsum,
+    cumprod, cumulative_sum, cumulative_prod, nansum, nanprod, nanmean, nanvar, nanstd, nanmax,
+    nanmin, nanargmax, nanargmin, nancumsum, nancumprod, ptp, count_nonzero, average, median,
+    quantile, percentile, nanmedian, nanquantile, nanpercentile)
+from numjax._src.numpy.lax_numpy import (  # noqa: F401,E402
+    reshape, ravel, transpose, permute_dims, matrix_transpose, moveaxis, swapaxes, rollaxis,
+    expand_dims, squeeze, atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_to,
+    broadcast_arrays, concatenate, concat, stack, hstack, vstack, dstack, column_stack,
+    unstack, split, array_split, hsplit, vsplit, dsplit, tile, repeat, resize, block, flip,
+    fliplr, flipud, roll, rot90, pad, where, nonzero, select, piecewise, clip)
+from numjax._src.numpy.tensor_contractions import (  # noqa: F401,E402
+    dot, matmul, matvec, vecmat, tensordot, einsum, einsum_path, outer, inner, vdot, vecdot,
+    kron, cross, trace, diagonal, diag, diagflat)
+# ---- end of part B ----
 # Indexing (numjax/_src/numpy/indexing.py)
 from numjax._src.numpy.indexing import take, take_along_axis  # noqa: F401,E402
