@@ -229,12 +229,12 @@ reduce_xor_p = _make_reduction(
 
 
 def _reduction_wrapper(p, with_sharding=False):
-  def f(operand, axes, *, out_sharding=None):
-    operand = asarray(operand)
-    axes = _normalize_axes(axes)
-    if with_sharding:
-      return p.bind(operand, axes=axes, out_sharding=out_sharding)
-    return p.bind(operand, axes=axes)
+  if with_sharding:
+    def f(operand, axes, *, out_sharding=None):
+      return p.bind(asarray(operand), axes=_normalize_axes(axes), out_sharding=out_sharding)
+  else:
+    def f(operand, axes):
+      return p.bind(asarray(operand), axes=_normalize_axes(axes))
   f.__name__ = p.name
   f.__doc__ = (f"lax.{p.name}(operand, axes): {p.reduction}-reduce `operand` over `axes` "
                "(keeps the dtype; an empty reduction gives the identity).")
