@@ -449,3 +449,17 @@ def test_vmap_of_reduce_jaxpr_and_jit_of_grad():
   expected = np.zeros_like(x)
   expected[np.argmax(x.sum(1))] = 1
   assert_close(g, expected, 1e-6)
+
+
+def test_primitives_are_complete():
+  from numjax._src.interpreters import ad, batching
+  from numjax._src.lax import reductions, sorting
+  prims = {v for m in (reductions, sorting) for k, v in vars(m).items() if k.endswith("_p")}
+  assert len(prims) == 17
+  linear = {reductions.reduce_sum_p, reductions.cumsum_p}
+  for p in prims:
+    assert p.impl is not None and p.abstract_eval is not None, p
+    assert p in ad.primitive_jvps or p in ad.nondifferentiable, p
+    assert (p in ad.primitive_transposes) == (p in linear), p
+    assert p in batching.primitive_batchers, p
+    assert getattr(p, "native_template", None) or getattr(p, "numpy_tier_only", False), p
