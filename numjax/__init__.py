@@ -16,6 +16,7 @@ from numjax._src.autodiff import (jvp, vjp, grad, value_and_grad, linearize,  # 
                                   fwd_and_bwd)
 from numjax._src.custom_derivatives import (custom_jvp, custom_vjp,  # noqa: F401
                                             custom_gradient, closure_convert)
+from numjax._src.ad_checkpoint import checkpoint, remat, checkpoint_policies  # noqa: F401
 from numjax._src.vmap import vmap  # noqa: F401
 from numjax._src.config import disable_jit  # noqa: F401
 from numjax._src.lax.lax import stop_gradient  # noqa: F401 (jax.lax.stop_gradient too)

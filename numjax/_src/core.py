@@ -138,6 +138,8 @@ def is_array_like(x) -> bool:
 class Primitive:
   """A named operation. Interpreters attach rules to it in their own registries."""
   multiple_results = False
+  # Collectives over a named (vmap) axis: batched even when no operand is (lax/parallel.py).
+  collective = False
   # Params not shown when a jaxpr is printed (JAX hides e.g. dot_general's precision=None).
   hidden_params: frozenset = frozenset()
   # Sub-jaxprs in params printed with fresh variable names (as JAX prints `jit`).
@@ -337,6 +339,9 @@ def find_top_trace(xs) -> Trace:
         top = m
   if dynamic_trace is not None and dynamic_trace.level > top.level:
     top = dynamic_trace
+  if not top.alive:  # a tracer outlived its transformation (saved in a global, ...)
+    raise escaped_tracer_error(next(x for x in xs if isinstance(x, Tracer)
+                                    and x._trace.main is top))
   return top.trace_type(top)
 
 
@@ -398,7 +403,7 @@ class Tracer:
     return bool(self._concrete_or_raise(errors.TracerBoolConversionError, "bool"))
 
   def __int__(self):
-    return int(self._concrete_or_raise(errors.TracerIntegerConversionError, "int"))
+    return int(self._concrete_or_raise(_IntConversionError, "int"))
 
   def __index__(self):
     return operator.index(self._concrete_or_raise(errors.TracerIntegerConversionError,
@@ -411,11 +416,7 @@ class Tracer:
     return complex(self._concrete_or_raise(errors.ConcretizationTypeError, "complex"))
 
   def __array__(self, dtype=None, copy=None):
-    raise errors.TracerArrayConversionError(
-        f"The numpy.ndarray conversion method __array__() was called on {self._short_repr()}"
-        f"{_user_line_hint()}\nThis can happen when a traced value is passed to a NumPy "
-        "function (np.asarray, np.sum, ...) or a library built on NumPy: use numjax.numpy "
-        "(jnp) functions instead, or mark the argument static.")
+    raise errors.TracerArrayConversionError(concretization_message(self, "array"))
 
   def item(self, *args):
     return self._concrete_or_raise(errors.ConcretizationTypeError, "item").item(*args)
@@ -472,22 +473,51 @@ def _user_line_hint():
   return f"\nThe error occurred at {f.f_code.co_filename}:{f.f_lineno} (in {f.f_code.co_name})."
 
 
+class _IntConversionError(errors.TracerIntegerConversionError, errors.ConcretizationTypeError):
+  """`int(tracer)`. JAX 0.10.2 raises ConcretizationTypeError here, numjax's spec names
+  TracerIntegerConversionError: this error is an instance of both."""
+
+
+_IntConversionError.__name__ = _IntConversionError.__qualname__ = "TracerIntegerConversionError"
+_IntConversionError.__module__ = "numjax.errors"
+
+_CONCRETIZATION_HINTS = {
+    "bool": ("Python control flow such as `if`, `while` or `and`/`or` needs a concrete "
+             "boolean. Use jnp.where / lax.cond / lax.while_loop instead, or mark the "
+             "argument static with static_argnums / static_argnames."),
+    "int": ("If the value is a shape or a loop bound, make the argument static "
+            "(static_argnums / static_argnames), or use lax.fori_loop / lax.dynamic_slice "
+            "with traced indices."),
+    "index": ("A traced value was used where Python needs a concrete integer (an index, a "
+              "shape or a range bound). Mark the argument static with static_argnums, or "
+              "use lax.dynamic_slice / lax.dynamic_index_in_dim."),
+    "array": ("This happens when a traced value is passed to a NumPy function (np.asarray, "
+              "np.sum, ...) or to a library built on NumPy: use numjax.numpy (jnp) functions "
+              "instead, or mark the argument static."),
+}
+
+
 def concretization_message(tracer, what):
-  hint = {
-      "bool": ("Python control flow such as `if`, `while` or `and`/`or` needs a concrete "
-               "boolean. Use jnp.where / lax.cond / lax.while_loop instead, or mark the "
-               "argument static with static_argnums / static_argnames."),
-      "int": ("Converting a traced value to a Python int needs a concrete value. If the "
-              "value is a shape or a loop bound, make it static (static_argnums), or use "
-              "lax.fori_loop / lax.dynamic_slice with traced indices."),
-      "index": ("A traced value was used where Python needs a concrete integer (an index, "
-                "a shape or a range bound). Mark the argument static with static_argnums, "
-                "or use lax.dynamic_slice / lax.dynamic_index_in_dim."),
-  }.get(what, "The value must be known at trace time: mark the argument static "
-              "(static_argnums / static_argnames) or compute it with numpy on static data.")
+  """JAX's wording, then where the value came from, the user's line and how to fix it."""
+  short = tracer._short_repr()
+  if what == "bool":
+    head = f"Attempted boolean conversion of {short}."
+  elif what == "index":
+    head = f"The __index__() method was called on {short}"
+  elif what == "array":
+    head = f"The numpy.ndarray conversion method __array__() was called on {short}"
+  elif what in ("int", "float", "complex"):
+    head = (f"Abstract tracer value encountered where concrete value is expected: {short}\n"
+            f"The problem arose with the `{what}` function. If trying to convert the data "
+            f"type of a value, try using `x.astype({what})` or `jnp.array(x, {what})` "
+            "instead.")
+  else:
+    head = f"Abstract tracer value encountered where concrete value is expected: {short}"
+  hint = _CONCRETIZATION_HINTS.get(what, "The value must be known at trace time: mark the "
+                                   "argument static (static_argnums / static_argnames) or "
+                                   "compute it with numpy on static data.")
   prov = getattr(tracer, "_provenance", lambda: "")()
-  return (f"Attempted {'boolean conversion' if what == 'bool' else what + ' conversion'} of "
-          f"{tracer._short_repr()}.{prov}{_user_line_hint()}\n{hint}")
+  return f"{head}{prov}{_user_line_hint()}\n{hint}"
 
 
 def escaped_tracer_error(tracer, detail=None):

@@ -37,3 +37,7 @@ from numjax._src.lax.slicing import (  # noqa: F401
 # Sorting (lax/sorting.py)
 from numjax._src.lax.sorting import (  # noqa: F401
     sort, sort_key_val, top_k, sort_p, top_k_p)
+# Collectives over named axes (lax/parallel.py)
+from numjax._src.lax.parallel import (  # noqa: F401
+    psum, pmean, pmax, pmin, all_gather, psum_scatter, ppermute, axis_index, axis_size,
+    psum_p, pmax_p, pmin_p, all_gather_p, psum_scatter_p, ppermute_p, axis_index_p)

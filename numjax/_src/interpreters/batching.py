@@ -65,7 +65,8 @@ class BatchTrace(core.Trace):
   def process_primitive(self, primitive, tracers, params):
     vals = [t.val for t in tracers]
     dims = [t.batch_dim for t in tracers]
-    if all(d is not_mapped for d in dims):
+    # Collectives over this vmap's axis act even on unbatched values (psum(1, 'i') == size).
+    if all(d is not_mapped for d in dims) and not primitive.collective:
       out = primitive.bind(*vals, **params)
       if primitive.multiple_results:
         return [BatchTracer(self, o, not_mapped) for o in out]
