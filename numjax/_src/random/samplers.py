@@ -345,7 +345,7 @@ def _safe_int_to_float(b):
   lead = lax.select(hi_all_zero, lax.add(c(32), loclz), hiclz)
   ex = lax.shift_left(lax.sub(c(-finfo.minexp), lead), c(finfo.nmant))
   ex = lax.bitwise_and(ex, c((1 << (finfo.bits - 2)) - (1 << (finfo.nmant - 1))))
-  return lax.bitcast_convert_type(lax.bitwise_or(ex, mant), np.float32)
+  return lax.bitcast_convert_type(lax.bitwise_or(ex, mant), np.dtype(np.float32))
 
 
 def lognormal(key, sigma=np.float32(1), shape=None, dtype=None, *, out_sharding=None):
