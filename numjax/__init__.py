@@ -27,3 +27,4 @@ from numjax import tree  # noqa: F401,E402
 from numjax import errors  # noqa: F401,E402
 from numjax import lax  # noqa: F401,E402
 from numjax import numpy  # noqa: F401,E402
+from numjax import random  # noqa: F401,E402
