@@ -23,6 +23,8 @@ primitive_jvps: dict[Primitive, Callable] = {}
 primitive_transposes: dict[Primitive, Callable] = {}
 # Primitives whose outputs have no derivative (comparisons, argmax, iota, ...).
 nondifferentiable: set = set()
+# Primitives declared linear (in all or some inputs): they must have a transpose rule.
+linear_primitives: set = set()
 
 
 # ---------------------------------------------------------------------------------------
@@ -214,11 +216,13 @@ def deflinear(primitive, transpose_rule):
     return out, primitive.bind(*ts, **params)
   primitive_jvps[primitive] = jvp
   primitive_transposes[primitive] = transpose_rule
+  linear_primitives.add(primitive)
 
 
 def deflinear2(primitive, transpose_rule):
   """Linear in some inputs (those marked UndefinedPrimal at transpose time)."""
   primitive_transposes[primitive] = transpose_rule
+  linear_primitives.add(primitive)
 
 
 def defnondiff(primitive):

@@ -732,9 +732,7 @@ ad.defjvp(min_p, *_minmax_jvp(lt))
 ad.defjvp(atan2_p, lambda g, x, y: mul(g, div(y, add(mul(x, x), mul(y, y)))),
           lambda g, x, y: mul(g, div(neg(x), add(mul(x, x), mul(y, y)))))
 ad.deflinear(complex_p, lambda ct, x, y: [real(ct), neg(imag(neg(ct)))])
-ad.deflinear(round_p, None)  # replaced below: round is piecewise constant
-ad.defnondiff(round_p)
-del ad.primitive_transposes[round_p]
+ad.defnondiff(round_p)  # piecewise constant: zero derivative
 
 
 def _const(like, val):
