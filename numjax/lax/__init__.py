@@ -37,6 +37,10 @@ from numjax._src.lax.slicing import (  # noqa: F401
 # Sorting (lax/sorting.py)
 from numjax._src.lax.sorting import (  # noqa: F401
     sort, sort_key_val, top_k, sort_p, top_k_p)
+# Control flow (lax/control_flow/)
+from numjax._src.lax.control_flow import (  # noqa: F401
+    cond, switch, while_loop, fori_loop, scan, map, associative_scan, cond_p, while_p,
+    scan_p)
 # Collectives over named axes (lax/parallel.py)
 from numjax._src.lax.parallel import (  # noqa: F401
     psum, pmean, pmax, pmin, all_gather, psum_scatter, ppermute, axis_index, axis_size,

@@ -1,0 +1,260 @@
+"""Loop bodies as straight-line Python over NumPy buffers (the NumPy tier of control flow).
+
+A loop runs its body once per iteration, so the body must not go through `bind`, tracers or
+`Array` wrapping each time. A jaxpr is turned once into Python source that calls each
+primitive's `impl` on raw NumPy values; for `scan` and `while` the whole loop (body inlined)
+is generated, so the per-iteration cost is the NumPy calls plus a Python loop step.
+
+Generated functions are cached per ClosedJaxpr object (jit keeps its jaxprs alive, so a
+jitted loop compiles its body once). `set_jaxpr_compiler` lets the general compiler replace
+the body runner with its own executables.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import weakref
+
+import numpy as np
+
+from numjax._src import core
+from numjax._src.interpreters import partial_eval as pe
+
+# A general compiler can install itself here: fn(ClosedJaxpr) -> callable(*np) -> seq.
+_compiler_hook = None
+
+
+def set_jaxpr_compiler(fn):
+  """Use `fn(closed_jaxpr) -> callable(*np_arrays) -> outputs` to run loop bodies."""
+  global _compiler_hook
+  _compiler_hook = fn
+  _cache.clear()
+
+
+_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _cached(closed, key, build):
+  per = _cache.get(closed)
+  if per is None:
+    per = _cache[closed] = {}
+  fn = per.get(key)
+  if fn is None:
+    fn = per[key] = build()
+  return fn
+
+
+def _np_value(x, aval=None):
+  v = x._value if hasattr(x, "_value") else x
+  v = np.asarray(v)
+  if aval is not None and v.dtype != aval.dtype:
+    v = v.astype(aval.dtype)
+  return v
+
+
+def _via_eager(prim, params):
+  """For a primitive without an `impl`: wrap buffers as Arrays and use its eager path."""
+  from numjax._src.array import _make
+
+  def f(*args):
+    out = prim.eager(*[_make(np.asarray(a), False) for a in args], **params)
+    if prim.multiple_results:
+      return [o._value for o in out]
+    return out._value
+  return f
+
+
+class _Gen:
+  """Accumulates source lines and the globals they refer to."""
+
+  def __init__(self):
+    self.glb = {"np": np, "_asarray": np.asarray, "_where": np.where, "_any": np.any}
+    self.lines: list[str] = []
+    self._ids = itertools.count()
+    self._impls: dict = {}
+
+  def fresh(self, prefix="v"):
+    return f"{prefix}{next(self._ids)}"
+
+  def const(self, val, prefix="k"):
+    name = self.fresh(prefix)
+    self.glb[name] = val
+    return name
+
+  def impl(self, prim, params):
+    key = (prim, id(params))
+    name = self._impls.get(key)
+    if name is None:
+      fn = prim.impl
+      if fn is None:
+        fn = _via_eager(prim, params)
+      elif params:
+        fn = functools.partial(fn, **params)
+      name = self._impls[key] = self.const(fn, "f")
+    return name
+
+  def emit(self, line, indent):
+    self.lines.append("  " * indent + line)
+
+  def jaxpr(self, closed, in_exprs, indent):
+    """Emit the equations of `closed` reading inputs from `in_exprs`; returns the output
+    expressions (names or constants)."""
+    jaxpr = closed.jaxpr
+    jaxpr, _ = pe.dce_jaxpr(jaxpr, [True] * len(jaxpr.outvars), instantiate=True)
+    env = {}
+    for v, c in zip(jaxpr.constvars, closed.consts):
+      env[v] = self.const(_np_value(c, v.aval))
+    for v, e in zip(jaxpr.invars, in_exprs):
+      env[v] = e
+
+    def read(a):
+      if type(a) is core.Literal:
+        return self.const(_np_value(a.val, a.aval)[()])
+      return env[a]
+
+    for eqn in jaxpr.eqns:
+      prim = eqn.primitive
+      fn = self.impl(prim, eqn.params)
+      args = [read(v) for v in eqn.invars]
+      if not getattr(prim, "elementwise", False):
+        # ufuncs return NumPy scalars for rank-0 values; other impls get real arrays.
+        args = [f"_asarray({a})" if v.aval.ndim == 0 else a
+                for a, v in zip(args, eqn.invars)]
+      outs = []
+      for v in eqn.outvars:
+        if isinstance(v, core.DropVar):
+          outs.append("_")
+        else:
+          env[v] = name = self.fresh()
+          outs.append(name)
+      call = f"{fn}({', '.join(args)})"
+      if prim.multiple_results:
+        lhs = ", ".join(outs) + ("," if len(outs) == 1 else "")
+        self.emit(f"{lhs} = {call}" if outs else call, indent)
+      else:
+        self.emit(f"{outs[0]} = {call}", indent)
+    return [read(v) for v in jaxpr.outvars]
+
+  def build(self, name, params, ret_lines_fn=None):
+    src = f"def {name}({', '.join(params)}):\n" + "\n".join(self.lines) + "\n"
+    code = compile(src, f"<numjax control flow: {name}>", "exec")
+    ns = dict(self.glb)
+    exec(code, ns)
+    fn = ns[name]
+    fn.__source__ = src
+    return fn
+
+
+def _tuple(exprs):
+  return "(" + ", ".join(exprs) + ("," if len(exprs) == 1 else "") + ")"
+
+
+def jaxpr_fn(closed):
+  """A callable(*np_values) -> tuple of outputs running `closed` on NumPy buffers."""
+  if _compiler_hook is not None:
+    return _cached(closed, "hook", lambda: _compiler_hook(closed))
+  return _cached(closed, "fn", lambda: _build_fn(closed))
+
+
+def _build_fn(closed):
+  g = _Gen()
+  ins = [f"a{i}" for i in range(len(closed.jaxpr.invars))]
+  outs = g.jaxpr(closed, ins, 1)
+  g.emit(f"return {_tuple(outs)}", 1)
+  return g.build("body", ins)
+
+
+# ---------------------------------------------------------------------------------------
+# Whole loops
+
+def scan_fn(closed, *, num_consts, num_carry, length, reverse):
+  """callable(*consts, *init, *xs) -> [*carry, *ys] running the scan loop."""
+  key = ("scan", num_consts, num_carry, length, reverse)
+  return _cached(closed, key, lambda: _build_scan(closed, num_consts, num_carry, length,
+                                                  reverse))
+
+
+def _build_scan(closed, num_consts, num_carry, length, reverse):
+  n_in = len(closed.jaxpr.invars)
+  num_xs = n_in - num_consts - num_carry
+  ys_avals = closed.out_avals[num_carry:]
+  g = _Gen()
+  consts = [f"k_in{i}" for i in range(num_consts)]
+  carry = [f"c{i}" for i in range(num_carry)]
+  xs = [f"xs{i}" for i in range(num_xs)]
+  ys = [f"ys{i}" for i in range(len(ys_avals))]
+  for y, a in zip(ys, ys_avals):
+    shape = g.const((length,) + tuple(a.shape), "shape")
+    dt = g.const(a.dtype, "dt")
+    g.emit(f"{y} = np.empty({shape}, {dt})", 1)
+  rng = f"range({length - 1}, -1, -1)" if reverse else f"range({length})"
+  g.emit(f"for it in {rng}:", 1)
+  if _compiler_hook is not None:
+    body = g.const(jaxpr_fn(closed), "body")
+    outs = [f"o{i}" for i in range(len(closed.out_avals))]
+    g.emit(f"{_tuple(outs)} = {body}({', '.join(consts + carry + [x + '[it]' for x in xs])})",
+           2)
+  else:
+    x_names = [f"x{i}" for i in range(num_xs)]
+    for xn, x in zip(x_names, xs):
+      g.emit(f"{xn} = {x}[it]", 2)
+    outs = g.jaxpr(closed, consts + carry + x_names, 2)
+  for y, o in zip(ys, outs[num_carry:]):
+    g.emit(f"{y}[it] = {o}", 2)
+  if carry:
+    g.emit(f"{_tuple(carry)} = {_tuple(outs[:num_carry])}", 2)
+  g.emit("pass", 2)
+  g.emit(f"return {_tuple(carry + ys)}", 1)
+  return g.build("scan_loop", consts + carry + xs)
+
+
+def while_fn(cond_closed, body_closed, *, cond_nconsts, body_nconsts):
+  """callable(*cond_consts, *body_consts, *init) -> carry running the while loop.
+
+  A predicate of rank > 0 (a batched loop) runs until no lane is true; lanes whose
+  predicate is false keep their carry (the predicate's shape is a prefix of every carry's).
+  """
+  key = ("while", id(body_closed), cond_nconsts, body_nconsts)
+  return _cached(cond_closed, key, lambda: _build_while(cond_closed, body_closed,
+                                                         cond_nconsts, body_nconsts))
+
+
+def _build_while(cond_closed, body_closed, cond_nconsts, body_nconsts):
+  num_carry = len(body_closed.jaxpr.invars) - body_nconsts
+  pred_aval = cond_closed.out_avals[0]
+  batched = pred_aval.ndim > 0
+  carry_avals = body_closed.out_avals
+  g = _Gen()
+  g.glb["_keep_body"] = body_closed  # the cache is keyed on the cond jaxpr only
+  cconsts = [f"cc{i}" for i in range(cond_nconsts)]
+  bconsts = [f"bc{i}" for i in range(body_nconsts)]
+  carry = [f"c{i}" for i in range(num_carry)]
+  g.emit("while True:", 1)
+  if _compiler_hook is not None:
+    cf = g.const(jaxpr_fn(cond_closed), "cond")
+    bf = g.const(jaxpr_fn(body_closed), "body")
+    g.emit(f"p, = {cf}({', '.join(cconsts + carry)})", 2)
+    pred = "p"
+  else:
+    pred, = g.jaxpr(cond_closed, cconsts + carry, 2)
+  if batched:
+    g.emit(f"if not _any({pred}): break", 2)
+  else:
+    g.emit(f"if not {pred}: break", 2)
+  if _compiler_hook is not None:
+    outs = [f"o{i}" for i in range(num_carry)]
+    g.emit(f"{_tuple(outs)} = {bf}({', '.join(bconsts + carry)})", 2)
+  else:
+    outs = g.jaxpr(body_closed, bconsts + carry, 2)
+  if batched:
+    # Frozen lanes keep their carry: select with the predicate broadcast over trailing axes.
+    new = []
+    for o, c, a in zip(outs, carry, carry_avals):
+      extra = a.ndim - pred_aval.ndim
+      p = pred if extra == 0 else f"{pred}.reshape({pred}.shape + {(1,) * extra})"
+      new.append(f"_where({p}, {o}, {c})")
+    outs = new
+  if carry:
+    g.emit(f"{_tuple(carry)} = {_tuple(outs)}", 2)
+  g.emit(f"return {_tuple(carry)}", 1)
+  return g.build("while_loop", cconsts + bconsts + carry)

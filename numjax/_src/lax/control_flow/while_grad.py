@@ -1,0 +1,410 @@
+"""Reverse-mode differentiation through `while_loop` with a data-dependent trip count.
+
+JAX refuses this (XLA needs static memory bounds). Here the loop's jvp, when it is being
+linearized, records what the backward pass needs:
+
+- Concrete inputs (eager `grad`): the forward loop runs once on NumPy buffers, recording
+  each iteration's residuals; the trip count N is then known, so the tangent program is a
+  linear `scan` of length N over the stacked residuals, and its transpose is a reversed
+  scan. (Inputs that are tracers of an outer `jvp` but still carry concrete values: N is
+  counted, and the loop is differentiated as a scan of length N.)
+- Traced inputs (under `jit`): N is unknown while staging. The primal `while` runs as usual
+  and the tangent is `while_lin` (the jvp'd loop, linear in its tangent operands). Its
+  transpose `while_lin_transpose` replays the forward loop from the same inputs, recording
+  the residuals of every iteration (or a checkpoint of the carry every
+  `CHECKPOINT_EVERY` iterations, recomputing each segment), then runs the transposed body
+  backwards over them.
+
+A batched predicate (vmap) keeps its meaning: finished lanes are frozen, and the backward
+pass applies each iteration only to the lanes that were active in it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from numjax._src import core
+from numjax._src.array import Array, _make
+from numjax._src.core import Primitive
+from numjax._src.interpreters import ad, batching
+from numjax._src.interpreters import partial_eval as pe
+from numjax._src.interpreters.ad import Zero
+from numjax._src.lax import lax
+from numjax._src.lax.control_flow import codegen
+from numjax._src.lax.control_flow import common as cf
+from numjax._src.lax.control_flow import loops
+
+# None: record every iteration's residuals. An int k: keep the carry every k iterations
+# and recompute each segment's residuals during the backward sweep (memory O(N/k + k)).
+CHECKPOINT_EVERY = None
+
+
+def _split(xs, *sizes):
+  return core.split_list(list(xs), list(sizes))
+
+
+def _masked_body(cond_jaxpr, body_jaxpr, ncc, nbc):
+  """(cconsts, bconsts, carry) -> where(pred, body(carry), carry): one step of a loop whose
+  predicate is batched, as a scan body."""
+  pred_aval = cond_jaxpr.out_avals[0]
+  avals = list(cond_jaxpr.in_avals[:ncc]) + list(body_jaxpr.in_avals)
+
+  def f(*args):
+    cc, bc, carry = _split(args, ncc, nbc)
+    p, = core.eval_jaxpr(cond_jaxpr.jaxpr, cond_jaxpr.consts, *cc, *carry)
+    new = core.eval_jaxpr(body_jaxpr.jaxpr, body_jaxpr.consts, *bc, *carry)
+    out = []
+    for n, c in zip(new, carry):
+      shape = core.get_aval(c).shape
+      pb = p if len(shape) == pred_aval.ndim else lax.broadcast_in_dim(
+          p, shape, tuple(range(pred_aval.ndim)))
+      out.append(lax.select(pb, n, c))
+    return out
+  return pe.trace_to_jaxpr(f, avals)
+
+
+def _concrete(x):
+  if isinstance(x, Array):
+    return x._value
+  if isinstance(x, core.Tracer):
+    c = x.to_concrete_value()
+    if c is None:
+      return None
+    return c._value if hasattr(c, "_value") else np.asarray(c)
+  return np.asarray(x)
+
+
+def _count_trips(cond_jaxpr, body_jaxpr, cc, bc, init):
+  cond_fn, body_fn = codegen.jaxpr_fn(cond_jaxpr), codegen.jaxpr_fn(body_jaxpr)
+  batched = cond_jaxpr.out_avals[0].ndim > 0
+  carry, n = list(init), 0
+  while True:
+    p, = cond_fn(*cc, *carry)
+    if not (np.any(p) if batched else p):
+      return n
+    new = body_fn(*bc, *carry)
+    if batched:
+      new = [np.where(p.reshape(p.shape + (1,) * (np.ndim(c) - p.ndim)), a, c)
+             for a, c in zip(new, carry)]
+    carry, n = list(new), n + 1
+
+
+def linearize_while(cconsts, bconsts, init, bconst_dots, init_dots, bconst_nz, carry_nz,
+                    body_jvp, *, cond_jaxpr, body_jaxpr):
+  """The jvp of while_p under linearize: returns (primal outputs, tangents of the nonzero
+  carries), the tangents being produced by a linear (transposable) program."""
+  ncc, nbc = len(cconsts), len(bconsts)
+  batched = cond_jaxpr.out_avals[0].ndim > 0
+  if all(isinstance(x, Array) for x in (*cconsts, *bconsts, *init)):
+    return _record_and_scan(cconsts, bconsts, init, bconst_dots, init_dots, bconst_nz,
+                            carry_nz, body_jvp, cond_jaxpr, body_jaxpr)
+  vals = [_concrete(x) for x in (*cconsts, *bconsts, *init)]
+  if all(v is not None for v in vals):
+    cc, bc, ini = _split(vals, ncc, nbc)
+    n = _count_trips(cond_jaxpr, body_jaxpr, cc, bc, ini)
+    if batched:
+      body, consts = _masked_body(cond_jaxpr, body_jaxpr, ncc, nbc), cconsts + bconsts
+      const_t = [Zero(ad.tangent_aval(core.get_aval(c))) for c in cconsts]
+    else:
+      body, consts, const_t = body_jaxpr, bconsts, []
+    it_b, it_c = iter(bconst_dots), iter(init_dots)
+    const_t += [next(it_b) if nz else Zero(ad.tangent_aval(core.get_aval(c)))
+                for c, nz in zip(bconsts, bconst_nz)]
+    carry_t = [next(it_c) if nz else Zero(ad.tangent_aval(core.get_aval(c)))
+               for c, nz in zip(init, carry_nz)]
+    out, tans = loops._scan_jvp(list(consts) + list(init), const_t + carry_t, jaxpr=body,
+                                length=n, reverse=False, num_consts=len(consts),
+                                num_carry=len(init), unroll=1)
+    return out, [t for t, nz in zip(tans, carry_nz) if nz]
+  # traced: N is unknown until run time
+  outs = loops.while_p.bind(*cconsts, *bconsts, *init, cond_jaxpr=cond_jaxpr,
+                            body_jaxpr=body_jaxpr, cond_nconsts=ncc, body_nconsts=nbc)
+  params = loops.jvp_while_params(cond_jaxpr, body_jvp, ncc, nbc, len(bconst_dots),
+                                  len(init), len(init_dots))
+  tans = while_lin_p.bind(*cconsts, *bconsts, *bconst_dots, *init, *init_dots, **params,
+                          num_lin_consts=len(bconst_dots), num_lin_carry=len(init_dots))
+  return outs, tans
+
+
+def _record_and_scan(cconsts, bconsts, init, bconst_dots, init_dots, bconst_nz, carry_nz,
+                     body_jvp, cond_jaxpr, body_jaxpr):
+  """Eager: run the forward loop once on buffers recording every iteration's residuals,
+  then stage the tangent as a linear scan over them."""
+  ncc, nbc, ncar = len(cconsts), len(bconsts), len(init)
+  batched = cond_jaxpr.out_avals[0].ndim > 0
+  if batched:
+    body = _masked_body(cond_jaxpr, body_jaxpr, ncc, nbc)
+    jvp_j, _ = cf.jvp_jaxpr(body, [False] * ncc + list(bconst_nz) + list(carry_nz),
+                            list(carry_nz))
+    consts = list(cconsts) + list(bconsts)
+  else:
+    jvp_j, consts = body_jvp, list(bconsts)
+  nc, ncd, nccd = len(consts), len(bconst_dots), len(init_dots)
+  known, inv_j, tan_body, n_inv, res_src = loops.split_scan_body(jvp_j, nc, ncar, 0, ncd,
+                                                                 nccd, 0, 0, 0)
+  n_var = len(res_src)
+  cond_fn, known_fn = codegen.jaxpr_fn(cond_jaxpr), codegen.jaxpr_fn(known)
+  cc = [x._value for x in cconsts]
+  kc = [x._value for x in consts]
+  carry = [x._value for x in init]
+  tape = [[] for _ in range(n_var)]
+  n = 0
+  while True:
+    p, = cond_fn(*cc, *carry)
+    if not (np.any(p) if batched else p):
+      break
+    outs = known_fn(*kc, *carry)
+    carry = outs[:ncar]
+    for lst, r in zip(tape, outs[ncar:]):
+      lst.append(r)
+    n += 1
+  res_avals = known.out_avals[ncar:]
+  stacked = [_make(np.stack([np.asarray(r) for r in lst]) if lst else
+                   np.empty((0,) + a.shape, a.dtype), a.weak_type)
+             for lst, a in zip(tape, res_avals)]
+  primal_out = [_make(np.asarray(c), a.weak_type) for c, a in zip(carry, body_jaxpr.out_avals)]
+  inv_vals = core.eval_jaxpr(inv_j.jaxpr, inv_j.consts, *consts)
+  tans = loops.scan_p.bind(*inv_vals, *bconst_dots, *init_dots, *stacked, jaxpr=tan_body,
+                           length=n, reverse=False, num_consts=n_inv + ncd, num_carry=nccd,
+                           unroll=1)
+  return primal_out, tans
+
+
+# =======================================================================================
+# while_lin: the tangent of a while loop whose trip count is only known at run time.
+#
+# Operands and params are those of the combined (primal, tangent) while_p produced by the
+# jvp, plus which trailing body consts / carries are the linear tangent ones; the outputs
+# are the final tangent carries.
+
+while_lin_p = Primitive("while_lin")
+while_lin_p.multiple_results = True
+while_lin_p.numpy_tier_only = True
+
+
+def _lin_split(params):
+  nlc, nlt = params["num_lin_consts"], params["num_lin_carry"]
+  return nlc, nlt
+
+
+def _while_params(params):
+  return {k: params[k] for k in ("cond_jaxpr", "body_jaxpr", "cond_nconsts", "body_nconsts")}
+
+
+def _while_lin_impl(*args, num_lin_consts, num_lin_carry, **params):
+  outs = loops._while_impl(*args, **params)
+  return outs[len(outs) - num_lin_carry:]
+
+
+def _while_lin_avals(*, body_jaxpr, num_lin_carry, **_):
+  outs = body_jaxpr.out_avals
+  return list(outs[len(outs) - num_lin_carry:])
+
+
+def _while_lin_abstract(*avals, **params):
+  loops._while_abstract_eval(*avals, **_while_params(params))
+  return _while_lin_avals(**params)
+
+
+while_lin_p.impl = _while_lin_impl
+while_lin_p.abstract_eval = _while_lin_abstract
+cf.def_eager_with_avals(while_lin_p, _while_lin_avals)
+
+
+def _while_lin_jvp(primals, tangents, *, num_lin_consts, num_lin_carry, **params):
+  # while_lin is a while loop whose outputs are projected: differentiate it as one.
+  out, tans = loops._while_jvp(primals, tangents, **params)
+  k = len(out) - num_lin_carry
+  return out[k:], tans[k:]
+
+
+def _while_lin_layout(args, params):
+  ncc, nb = params["cond_nconsts"], params["body_nconsts"]
+  nlc, nlt = params["num_lin_consts"], params["num_lin_carry"]
+  cconsts, bconsts, carry = _split(args, ncc, nb)
+  return cconsts, bconsts[:nb - nlc], bconsts[nb - nlc:], carry[:len(carry) - nlt], \
+      carry[len(carry) - nlt:]
+
+
+def _while_lin_transpose(cts, *args, **params):
+  cconsts, bc, bdots, init, tinit = _while_lin_layout(args, params)
+  if any(ad.is_undefined_primal(x) for x in (*cconsts, *bc, *init)):
+    raise NotImplementedError("while_lin transpose: the primal operands must be known.")
+  if all(type(c) is Zero for c in cts):
+    ct_bd = [Zero(x.aval) if ad.is_undefined_primal(x) else None for x in bdots]
+    ct_t = [Zero(x.aval) if ad.is_undefined_primal(x) else None for x in tinit]
+  else:
+    avals = _while_lin_avals(**params)
+    cts = [ad.zeros_like_aval(ad.tangent_aval(a)) if type(c) is Zero else c
+           for c, a in zip(cts, avals)]
+    outs = while_lin_transpose_p.bind(*cconsts, *bc, *init, *cts, **params)
+    ct_bd_v, ct_t_v = outs[:len(bdots)], outs[len(bdots):]
+    # tangent slots holding known values (instantiated zeros) get no cotangent
+    ct_bd = [c if ad.is_undefined_primal(x) else None for c, x in zip(ct_bd_v, bdots)]
+    ct_t = [c if ad.is_undefined_primal(x) else None for c, x in zip(ct_t_v, tinit)]
+  return [None] * (len(cconsts) + len(bc)) + ct_bd + [None] * len(init) + ct_t
+
+
+ad.primitive_jvps[while_lin_p] = _while_lin_jvp
+ad.primitive_transposes[while_lin_p] = _while_lin_transpose
+
+
+def _while_lin_batch(axis_data, args, dims, **params):
+  new_args, wparams, carry_dims = loops.batch_while(axis_data, args, dims,
+                                                    **_while_params(params))
+  outs = while_lin_p.bind(*new_args, **wparams, num_lin_consts=params["num_lin_consts"],
+                          num_lin_carry=params["num_lin_carry"])
+  return outs, carry_dims[len(carry_dims) - params["num_lin_carry"]:]
+
+
+batching.axis_primitive_batchers[while_lin_p] = _while_lin_batch
+
+
+# =======================================================================================
+# while_lin_transpose: operands (cconsts, primal bconsts, primal init, cts of the final
+# tangent carries); outputs (cts of the tangent body consts, cts of the initial tangents).
+
+while_lin_transpose_p = Primitive("while_lin_transpose")
+while_lin_transpose_p.multiple_results = True
+while_lin_transpose_p.numpy_tier_only = True
+
+
+def _t_avals(*, body_jaxpr, body_nconsts, num_lin_consts, num_lin_carry, **_):
+  ins = body_jaxpr.in_avals
+  bd = ins[body_nconsts - num_lin_consts:body_nconsts]
+  tc = ins[len(ins) - num_lin_carry:]
+  return [ad.tangent_aval(a) for a in (*bd, *tc)]
+
+
+def _t_abstract(*avals, **params):
+  return _t_avals(**params)
+
+
+def _t_pieces(params):
+  """The known step, the transposed tangent step and their NumPy runners (cached)."""
+  body = params["body_jaxpr"]
+  key = ("while_T", params["body_nconsts"], params["num_lin_consts"], params["num_lin_carry"])
+  return codegen._cached(body, key, lambda: _build_t_pieces(params))
+
+
+def _build_t_pieces(params):
+  body = params["body_jaxpr"]
+  nb, nlc, nlt = params["body_nconsts"], params["num_lin_consts"], params["num_lin_carry"]
+  ncar = len(body.out_avals)
+  nbn, ncn = nb - nlc, ncar - nlt
+  unknowns = [False] * nbn + [True] * nlc + [False] * ncn + [True] * nlt
+  known, unknown, out_unk, nres = cf.partial_eval_split(body, unknowns,
+                                                        [False] * ncn + [True] * nlt)
+  assert out_unk == [False] * ncn + [True] * nlt
+  bwd = cf.transpose_jaxpr(unknown, [False] * nres + [True] * (nlc + nlt))
+  return dict(known=codegen.jaxpr_fn(known), bwd=codegen.jaxpr_fn(bwd), ncn=ncn, nbn=nbn,
+              cond=codegen.jaxpr_fn(params["cond_jaxpr"]), nres=nres, keep=(known, bwd))
+
+
+def _t_impl(*args, **params):
+  pc = _t_pieces(params)
+  ncc, nlc = params["cond_nconsts"], params["num_lin_consts"]
+  pred_aval = params["cond_jaxpr"].out_avals[0]
+  batched = pred_aval.ndim > 0
+  cc, bc, carry, cts = _split(args, ncc, pc["nbn"], pc["ncn"])
+  cond_fn, known_fn, bwd_fn = pc["cond"], pc["known"], pc["bwd"]
+  ncn = pc["ncn"]
+  no_tangents = [None] * params["num_lin_carry"]
+
+  def step(carry):
+    """One forward iteration: (new carry, residuals, mask) or None when the loop ends."""
+    p, = cond_fn(*cc, *carry, *no_tangents)  # the cond never reads the tangent carries
+    if not (np.any(p) if batched else p):
+      return None
+    outs = known_fn(*bc, *carry)
+    new = list(outs[:ncn])
+    if batched:
+      new = [np.where(_bcast(p, c), a, c) for a, c in zip(new, carry)]
+    return new, outs[ncn:], p
+
+  def sweep(tape, ct_t, acc):
+    for res, p in reversed(tape):
+      if batched:
+        masked = [np.where(_bcast(p, c), c, np.zeros_like(c)) for c in ct_t]
+        outs = bwd_fn(*res, *masked)
+        ct_bd, ct_prev = outs[:nlc], outs[nlc:]
+        ct_t = [np.where(_bcast(p, c), n, c) for n, c in zip(ct_prev, ct_t)]
+      else:
+        outs = bwd_fn(*res, *ct_t)
+        ct_bd, ct_t = outs[:nlc], list(outs[nlc:])
+      acc = [a + b for a, b in zip(acc, ct_bd)]
+    return ct_t, acc
+
+  ct_t = [np.asarray(c) for c in cts]
+  acc = [np.zeros(a.shape, a.dtype) for a in _t_avals(**params)[:nlc]]
+  k = CHECKPOINT_EVERY
+  if not k:
+    tape, c = [], list(carry)
+    while (s := step(c)) is not None:
+      c, res, p = s
+      tape.append((res, p))
+    ct_t, acc = sweep(tape, ct_t, acc)
+  else:
+    # checkpoints of the carry every k iterations; each segment is replayed backwards
+    checkpoints, c, n = [list(carry)], list(carry), 0
+    while (s := step(c)) is not None:
+      c, n = s[0], n + 1
+      if n % k == 0:
+        checkpoints.append(list(c))
+    for seg in range(len(checkpoints) - 1, -1, -1):
+      c, tape = checkpoints[seg], []
+      for _ in range(k if seg < len(checkpoints) - 1 else n - seg * k):
+        c, res, p = step(c)
+        tape.append((res, p))
+      ct_t, acc = sweep(tape, ct_t, acc)
+  return acc + ct_t
+
+
+def _bcast(p, x):
+  extra = np.ndim(x) - p.ndim
+  return p.reshape(p.shape + (1,) * extra) if extra else p
+
+
+while_lin_transpose_p.impl = _t_impl
+while_lin_transpose_p.abstract_eval = _t_abstract
+cf.def_eager_with_avals(while_lin_transpose_p, _t_avals)
+
+
+def _t_jvp(primals, tangents, **params):
+  raise NotImplementedError(
+      "Differentiating the reverse-mode derivative of a while_loop whose trip count is only "
+      "known at run time (e.g. grad(grad(f)) under jit) is not supported. Use eager "
+      "grad-of-grad, fori_loop with static bounds, or scan.")
+
+
+def _t_transpose(cts, *args, **params):
+  raise NotImplementedError("while_lin_transpose is not transposable.")
+
+
+ad.primitive_jvps[while_lin_transpose_p] = _t_jvp
+ad.primitive_transposes[while_lin_transpose_p] = _t_transpose
+
+
+def _t_batch(axis_data, args, dims, **params):
+  ncc, nb = params["cond_nconsts"], params["body_nconsts"]
+  nlc, nlt = params["num_lin_consts"], params["num_lin_carry"]
+  ncar = len(params["body_jaxpr"].out_avals)
+  ncn = ncar - nlt
+  cc, bc, init, cts = _split(args, ncc, nb - nlc, ncn)
+  cc_d, bc_d, init_d, ct_d = _split(dims, ncc, nb - nlc, ncn)
+  # The linear operands are absent here: batch them (at axis 0) so every lane gets its
+  # own cotangents.
+  full_dims = cc_d + bc_d + [0] * nlc + init_d + [None] * nlt
+  wparams, carry_dims = loops.batch_while_jaxprs(
+      axis_data, full_dims, **_while_params(params),
+      force_carry=[False] * ncn + [True] * nlt)
+  size = axis_data.size
+  new_init = [x if nd is None else batching.matchaxis(d, nd, size, x)
+              for x, d, nd in zip(init, init_d, carry_dims[:ncn])]
+  new_cts = [batching.matchaxis(d, nd, size, x)
+             for x, d, nd in zip(cts, ct_d, carry_dims[ncn:])]
+  outs = while_lin_transpose_p.bind(*cc, *bc, *new_init, *new_cts, **wparams,
+                                    num_lin_consts=nlc, num_lin_carry=nlt)
+  return outs, [0] * nlc + carry_dims[ncn:]
+
+
+batching.axis_primitive_batchers[while_lin_transpose_p] = _t_batch
