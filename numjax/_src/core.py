@@ -699,8 +699,14 @@ def _encode_name(n: int) -> str:
 
 
 class _Names:
+  """Variable names of one printout: one namespace for a jaxpr and all its sub-jaxprs.
+  `shared` holds the sub-jaxprs printed once at the top (`let f = { ... } in`)."""
+
   def __init__(self):
     self.names = {}
+    self.n = 0
+    self.shared: dict = {}
+    self.shared_names: set = set()
 
   def __call__(self, v):
     if type(v) is Literal:
@@ -709,8 +715,28 @@ class _Names:
       return "_"
     name = self.names.get(v)
     if name is None:
-      name = self.names[v] = _encode_name(len(self.names)) + v.suffix
+      while True:
+        name = _encode_name(self.n)
+        self.n += 1
+        if name not in self.shared_names:
+          break
+      name = self.names[v] = name + v.suffix
     return name
+
+  def suggest(self, for_vars, like_vars):
+    """Name `for_vars` (a sub-jaxpr's binders) like `like_vars` (the equation's operands or
+    results) where possible, as JAX prints `jit`."""
+    if len(for_vars) != len(like_vars):
+      return
+    used = set()
+    for f, like in zip(for_vars, like_vars):
+      if (isinstance(like, Var) and like not in used and type(f) is Var
+          and f not in self.names):
+        used.add(like)
+        self.names[f] = self(like)
+
+  def is_shared(self, jaxpr):
+    return jaxpr in self.shared
 
 
 _WIDTH = 80  # JAX's printer breaks a group onto several lines when it passes 80 columns
@@ -720,6 +746,8 @@ def _pp_param(v, names, indent):
   """A param value; `indent` is the column where the value starts its own lines."""
   if isinstance(v, ClosedJaxpr):
     v = v.jaxpr
+  if isinstance(v, Jaxpr) and v in names.shared:
+    return names.shared[v]
   if isinstance(v, Jaxpr):
     return _pp_jaxpr(v, names, indent, start_col=indent + 8)
   if isinstance(v, np.dtype):
@@ -738,11 +766,13 @@ def _pp_param(v, names, indent):
 
 def _pp_eqn(eqn, names, indent):
   """One equation starting at column `indent` (the caller adds the indentation)."""
+  rule = getattr(eqn.primitive, "pp_params", None)  # may pre-name binders (jit)
+  custom = rule(eqn, names) if rule is not None else None
   outs = " ".join("_" if isinstance(v, DropVar) else f"{names(v)}:{v.aval.str_short()}"
                   for v in eqn.outvars)
   hidden = eqn.primitive.hidden_params
   params = [(k, eqn.params[k]) for k in sorted(eqn.params)
-            if not k.startswith("_") and k not in hidden]
+            if not k.startswith("_") and k not in hidden] if custom is None else custom
   names_p = _Names() if eqn.primitive.fresh_names_in_params else names
   ins = " ".join(names(v) for v in eqn.invars)
   head = f"{outs} = {eqn.primitive.name}"
@@ -786,8 +816,52 @@ def _pp_jaxpr(jaxpr, names, indent, start_col=None):
   return f"{head}{body}\n{' ' * (indent + 2)}{tail}"
 
 
+def _shared_jaxprs(top: Jaxpr) -> list:
+  """Sub-jaxprs JAX 0.10.2 prints once at the top: those met more than once, and those
+  with more than 10 equations. Named after the equation's `name` param, else `jaxpr`."""
+  counts: dict = {}
+  names: dict = {}
+  queue = [top]
+  while queue:
+    j = queue.pop(0)
+    counts[j] = counts.get(j, 0) + 1
+    if j is not top and len(j.eqns) > 10:
+      counts[j] += 1
+    for e in j.eqns:
+      nm = e.params.get("name")
+      for sub in subjaxprs(e.params):
+        sub = sub.jaxpr if isinstance(sub, ClosedJaxpr) else sub
+        queue.append(sub)
+        if isinstance(nm, str):
+          names.setdefault(sub, nm.strip("<>"))
+  used: dict = {}
+  out = []
+  for j, c in counts.items():
+    if c == 1 or j is top:
+      continue
+    name = names.get(j, "jaxpr")
+    k = used.get(name, 0)
+    if k:
+      used[name] = k + 1
+      name = f"{name}{k}"
+    used[name] = used.get(name, 0) + 1
+    out.append((name, j))
+  return out
+
+
 def pp_jaxpr(jaxpr: Jaxpr) -> str:
-  return _pp_jaxpr(jaxpr, _Names(), 0)
+  names = _Names()
+  shared = _shared_jaxprs(jaxpr)
+  for nm, j in shared:
+    names.shared[j] = nm
+    names.shared_names.add(nm)
+  parts = []
+  for nm, j in shared:
+    del names.shared[j]  # print its body (it may itself use the shared ones before it)
+    body = _pp_jaxpr(j, names, 0, start_col=len(f"let {nm} = ") + 3)
+    names.shared[j] = nm
+    parts.append(f"let {nm} = {body} in\n")
+  return "".join(parts) + _pp_jaxpr(jaxpr, names, 0)
 
 
 # ---------------------------------------------------------------------------------------

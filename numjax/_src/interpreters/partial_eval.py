@@ -11,13 +11,34 @@ control flow to separate residual computation from linear tangent computation).
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import sys
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
 from numjax._src import core
 from numjax._src.core import (ClosedJaxpr, Jaxpr, JaxprEqn, Literal, ShapedArray, Tracer,
                               Var)
+
+
+class TracingDebugInfo(NamedTuple):
+  """What is being traced, for error messages: 'the function f at file:line for jit'."""
+  traced_for: str            # "jit", "make_jaxpr", ...
+  func_name: str
+  func_src: str              # "file:line" of the definition
+  arg_names: list | None     # one per flat input
+
+
+def source_info(_getframe=sys._getframe):
+  """(file, line, function) of the innermost user frame (cheap: no frame is kept)."""
+  f = _getframe(2)
+  d = core._NUMJAX_DIR
+  while f is not None:
+    fn = f.f_code.co_filename
+    if not fn.startswith(d) and not fn.endswith(("contextlib.py", "functools.py")):
+      return (fn, f.f_lineno, f.f_code.co_name)
+    f = f.f_back
+  return None
 
 
 class StagingTracer(Tracer):
@@ -32,14 +53,73 @@ class StagingTracer(Tracer):
   def aval(self):
     return self._aval
 
+  def __repr__(self):
+    a = self._aval
+    return f"JitTracer({'~' if a.weak_type else ''}{a.str_short(False)})"
+
+  def _var(self):
+    b = self._trace.main.global_data
+    return b.tracer_to_var.get(id(self)) if isinstance(b, JaxprBuilder) else None
+
   def _provenance(self):
-    d = self._debug
-    if d is None:
+    """Which function was being traced and which of its arguments this value depends on,
+    and (for derived values) the operations that made it a tracer."""
+    b = self._trace.main.global_data
+    if not isinstance(b, JaxprBuilder):
       return ""
-    return f"\nThe value depends on {d}."
+    info = b.debug_info
+    var = self._var()
+    deps, ops = b.dependencies(var) if var is not None else ([], [])
+    msg = ""
+    if isinstance(info, TracingDebugInfo):
+      msg += (f"\nThe error occurred while tracing the function {info.func_name} at "
+              f"{info.func_src} for {info.traced_for}.")
+      names = info.arg_names
+      if deps and names and all(i < len(names) for i in deps):
+        args = [names[i] for i in deps]
+        if len(args) == 1:
+          msg += (" This concrete value was not available in Python because it depends on "
+                  f"the value of the argument {args[0]}.")
+        else:
+          msg += (" This concrete value was not available in Python because it depends on "
+                  f"the values of the arguments {', '.join(args[:-1])} and {args[-1]}.")
+    elif self._debug:
+      msg += f"\nThe value depends on {self._debug}."
+    if ops:
+      lines = []
+      for e in ops[-5:]:
+        si = e.source_info
+        where = f"\n    from line {si[0]}:{si[1]} ({si[2]})" if si else ""
+        lines.append(f"  operation {_pp_short_eqn(e)}{where}")
+      msg += ("\nThis value became a tracer due to JAX operations on these lines:\n\n"
+              + "\n\n".join(lines) + "\n")
+    return msg
+
+  @property
+  def _creation_site(self):
+    b = self._trace.main.global_data
+    if not isinstance(b, JaxprBuilder):
+      return None
+    var = self._var()
+    for e in b.eqns:
+      if var in e.outvars and e.source_info:
+        si = e.source_info
+        return f"{si[0]}:{si[1]} (in {si[2]}), by `{e.primitive.name}`"
+    info = b.debug_info
+    if isinstance(info, TracingDebugInfo):
+      return (f"the start of tracing {info.func_name} (defined at {info.func_src}) for "
+              f"{info.traced_for}: it is one of its arguments")
+    return None
 
   def _short_repr(self):
     return f"traced array with shape {self._aval.str_short(False)}"
+
+
+def _pp_short_eqn(e):
+  names = core._Names()
+  outs = " ".join(f"{names(v)}:{v.aval.str_short()}" for v in e.outvars)
+  ins = " ".join(names(v) for v in e.invars)
+  return f"{outs} = {e.primitive.name} {ins}"
 
 
 class JaxprBuilder:
@@ -52,6 +132,31 @@ class JaxprBuilder:
     self.constvar_to_val: dict[Var, object] = {}
     self.tracers: list[StagingTracer] = []  # keeps ids stable while staging
     self.debug_info = debug_info
+    self.invars: list[Var] = []
+
+  def dependencies(self, var):
+    """(indices of the inputs `var` depends on, the equations on the way) - error paths only."""
+    producer = {}
+    for e in self.eqns:
+      for v in e.outvars:
+        producer[v] = e
+    pos = {v: i for i, v in enumerate(self.invars)}
+    deps, ops, seen, stack = set(), [], set(), [var]
+    while stack:
+      v = stack.pop()
+      if v in seen or type(v) is not Var:
+        continue
+      seen.add(v)
+      if v in pos:
+        deps.add(pos[v])
+      e = producer.get(v)
+      if e is not None:
+        ops.append(e)
+        stack.extend(e.invars)
+    order = {id(e): i for i, e in enumerate(self.eqns)}
+    uniq = {id(e): e for e in ops}
+    ops = sorted(uniq.values(), key=lambda e: order[id(e)])
+    return sorted(deps), ops
 
   def new_tracer(self, trace, aval, debug=None) -> StagingTracer:
     t = StagingTracer(trace, aval, debug)
@@ -119,7 +224,7 @@ class StagingTrace(core.Trace):
   def new_arg(self, aval, debug=None) -> StagingTracer:
     b = self.builder
     t = b.new_tracer(self, aval, debug)
-    b.add_var(t)
+    b.invars.append(b.add_var(t))
     return t
 
   def pure(self, val):
@@ -147,7 +252,7 @@ class StagingTrace(core.Trace):
       outs = b.new_tracer(self, out)
       outvars = [b.add_var(outs)]
     invars = [b.getvar(t) for t in tracers]
-    b.add_eqn(JaxprEqn(primitive, invars, params, outvars))
+    b.add_eqn(JaxprEqn(primitive, invars, params, outvars, source_info()))
     return outs
 
 

@@ -1,0 +1,367 @@
+"""Jaxpr-to-jaxpr optimisation passes run before any tier generates code.
+
+    inline  -> simplify (substitution, bounded constant folding, algebraic rules, CSE) -> DCE
+
+Every pass is linear in the number of equations (dict lookups only), so that a
+1000-equation function compiles in milliseconds. Passes never mutate their input: jaxprs
+are shared with the tracing caches and with printing.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from numjax._src import core
+from numjax._src.core import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var
+
+# ---------------------------------------------------------------------------------------
+# Which equations are calls whose body can be spliced into the caller.
+# name -> params -> ClosedJaxpr (its invars line up with the equation's operands).
+
+inline_rules: dict[str, Callable[[dict], ClosedJaxpr | None]] = {}
+
+
+def _param(name):
+  def get(params):
+    j = params.get(name)
+    if isinstance(j, Jaxpr):
+      return ClosedJaxpr(j, [])
+    return j
+  return get
+
+
+for _n, _p in (("jit", "jaxpr"), ("pjit", "jaxpr"), ("closed_call", "call_jaxpr"),
+               ("core_call", "call_jaxpr"), ("custom_jvp_call", "call_jaxpr"),
+               ("custom_vjp_call", "call_jaxpr"), ("custom_vjp_call_jaxpr", "fun_jaxpr"),
+               ("checkpoint", "jaxpr"), ("remat", "jaxpr"), ("named_call", "call_jaxpr")):
+  inline_rules[_n] = _param(_p)
+
+
+def has_effects(eqn) -> bool:
+  return bool(getattr(eqn.primitive, "has_effects", False))
+
+
+def _is_var(v) -> bool:
+  return type(v) is Var
+
+
+# ---------------------------------------------------------------------------------------
+# inline
+
+def inline_calls(jaxpr: Jaxpr, consts) -> tuple[Jaxpr, list]:
+  """Splice the bodies of nested call equations (jit, custom_jvp/vjp calls, ...) in place."""
+  if not any(e.primitive.name in inline_rules for e in jaxpr.eqns):
+    return jaxpr, list(consts)
+  constvars, constvals = list(jaxpr.constvars), list(consts)
+  const_ids = {id(c): v for v, c in zip(constvars, constvals)}
+  subst: dict = {}
+  eqns: list = []
+
+  def r(v):
+    return subst.get(v, v) if type(v) is Var else v
+
+  for eqn in jaxpr.eqns:
+    rule = inline_rules.get(eqn.primitive.name)
+    closed = rule(eqn.params) if rule is not None else None
+    if closed is None or len(closed.jaxpr.invars) != len(eqn.invars):
+      eqns.append(eqn._replace(invars=[r(v) for v in eqn.invars]))
+      continue
+    inner, inner_consts = inline_calls(closed.jaxpr, closed.consts)
+    env: dict = {}
+    for cv, c in zip(inner.constvars, inner_consts):
+      known = const_ids.get(id(c))
+      if known is None:
+        known = Var(cv.aval)
+        constvars.append(known)
+        constvals.append(c)
+        const_ids[id(c)] = known
+      env[cv] = known
+    for iv, arg in zip(inner.invars, eqn.invars):
+      env[iv] = r(arg)
+    for e in inner.eqns:
+      outs = []
+      for ov in e.outvars:
+        if type(ov) is DropVar:
+          outs.append(ov)
+        else:
+          nv = env[ov] = Var(ov.aval)
+          outs.append(nv)
+      eqns.append(e._replace(invars=[env.get(v, v) if type(v) is Var else v for v in e.invars],
+                             outvars=outs))
+    for ov, iv in zip(eqn.outvars, inner.outvars):
+      if type(ov) is not DropVar:
+        subst[ov] = env.get(iv, iv) if type(iv) is Var else iv
+  outvars = [r(v) for v in jaxpr.outvars]
+  return Jaxpr(constvars, jaxpr.invars, outvars, eqns, jaxpr.effects, jaxpr.debug_info), constvals
+
+
+# ---------------------------------------------------------------------------------------
+# simplify: one forward pass doing substitution, constant folding, algebra and CSE
+
+FOLD_MAX_ELEMENTS = 1 << 16   # bounded constant folding: results up to this size
+_NEVER_FOLD = {"rng_bit_generator", "rng_uniform"}
+
+
+def _literal_value(v):
+  """The NumPy value of a Literal (0-d)."""
+  val = v.val
+  if hasattr(val, "_value"):
+    val = val._value
+  return np.asarray(val)
+
+
+def _lit_key(v):
+  val = _literal_value(v)
+  return ("lit", v.aval, val.tobytes())
+
+
+def _is_scalar_const(v, x) -> bool:
+  """Is atom v a literal whose value equals x (any dtype)?"""
+  if type(v) is not Literal:
+    return False
+  val = _literal_value(v)
+  if val.dtype.kind not in "biufc":
+    return False
+  try:
+    return bool(val == x)
+  except Exception:
+    return False
+
+
+def _params_key(params):
+  try:
+    items = tuple(sorted(params.items()))
+    hash(items)
+    return items
+  except TypeError:
+    return None
+
+
+def _same_aval(a, b) -> bool:
+  return a.shape == b.shape and a.dtype == b.dtype and a.weak_type == b.weak_type
+
+
+def _identity_of(eqn, read):
+  """If the equation returns one of its operands unchanged, that operand; else None."""
+  name = eqn.primitive.name
+  ins = [read(v) for v in eqn.invars]
+  if eqn.primitive.multiple_results or len(eqn.outvars) != 1:
+    return None
+  out_aval = eqn.outvars[0].aval
+  p = eqn.params
+
+  def ok(x):
+    return x if _same_aval(x.aval, out_aval) else None
+
+  if name in ("add", "sub") and len(ins) == 2:
+    if _is_scalar_const(ins[1], 0):
+      return ok(ins[0])
+    if name == "add" and _is_scalar_const(ins[0], 0):
+      return ok(ins[1])
+  elif name == "mul" and len(ins) == 2:
+    if _is_scalar_const(ins[1], 1):
+      return ok(ins[0])
+    if _is_scalar_const(ins[0], 1):
+      return ok(ins[1])
+  elif name == "div" and len(ins) == 2:
+    if _is_scalar_const(ins[1], 1):
+      return ok(ins[0])
+  elif name == "integer_pow":
+    if p.get("y") == 1:
+      return ok(ins[0])
+  elif name == "convert_element_type":
+    return ok(ins[0])
+  elif name == "reshape":
+    if p.get("dimensions") is None:
+      return ok(ins[0])
+  elif name == "transpose":
+    perm = tuple(p.get("permutation", ()))
+    if perm == tuple(range(len(perm))):
+      return ok(ins[0])
+  elif name == "broadcast_in_dim":
+    dims = tuple(p.get("broadcast_dimensions", ()))
+    if dims == tuple(range(len(dims))):
+      return ok(ins[0])
+  elif name in ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and",
+                "reduce_or"):
+    if not tuple(p.get("axes", (0,))):
+      return ok(ins[0])
+  elif name in ("stop_gradient", "copy", "optimization_barrier"):
+    return ok(ins[0])
+  elif name == "select_n" and len(ins) >= 2 and type(ins[0]) is Literal:
+    which = int(_literal_value(ins[0]))
+    if 0 <= which < len(ins) - 1:
+      return ok(ins[1 + which])
+  return None
+
+
+def _double_negation(eqn, read, producers):
+  if eqn.primitive.name != "neg":
+    return None
+  x = read(eqn.invars[0])
+  prod = producers.get(x)
+  if prod is not None and prod.primitive.name == "neg":
+    inner = prod.invars[0]
+    if type(inner) is Var and _same_aval(inner.aval, eqn.outvars[0].aval):
+      return inner
+  return None
+
+
+class _Folder:
+  """Evaluates constant equations at compile time with the primitives' eager paths."""
+
+  def __init__(self, constvars, consts):
+    self.values = {v: c for v, c in zip(constvars, consts)}
+
+  def value(self, atom):
+    if type(atom) is Literal:
+      val = atom.val
+      if not hasattr(val, "_value"):
+        from numjax._src.array import _make
+        val = _make(np.asarray(val, dtype=atom.aval.dtype), atom.aval.weak_type)
+      return val
+    return self.values.get(atom)
+
+  def foldable(self, eqn) -> bool:
+    p = eqn.primitive
+    if p.name in _NEVER_FOLD or has_effects(eqn) or p.name in inline_rules:
+      return False
+    if any(isinstance(x, (Jaxpr, ClosedJaxpr)) for x in core.subjaxprs(eqn.params)):
+      return False
+    for v in eqn.outvars:
+      if math.prod(v.aval.shape) > FOLD_MAX_ELEMENTS:
+        return False
+    for v in eqn.invars:
+      if type(v) is Literal:
+        continue
+      if v not in self.values:
+        return False
+      if math.prod(v.aval.shape) > 4 * FOLD_MAX_ELEMENTS:
+        return False
+    return True
+
+  def fold(self, eqn):
+    """Returns the output values (Arrays), or None if evaluation failed."""
+    args = [self.value(v) for v in eqn.invars]
+    try:
+      with core.new_base_main():
+        out = eqn.primitive.bind(*args, **eqn.params)
+    except Exception:
+      return None
+    outs = out if eqn.primitive.multiple_results else [out]
+    for o, v in zip(outs, eqn.outvars):
+      if isinstance(o, core.Tracer) or not hasattr(o, "_value"):
+        return None
+      if tuple(o.shape) != tuple(v.aval.shape) or o.dtype != v.aval.dtype:
+        return None
+    return outs
+
+
+def simplify(jaxpr: Jaxpr, consts, *, fold=True, cse=True, algebra=True) -> tuple[Jaxpr, list]:
+  """Substitute, fold constants, apply algebraic identities and eliminate common
+  subexpressions in one forward pass."""
+  constvars, constvals = list(jaxpr.constvars), list(consts)
+  subst: dict = {}
+  producers: dict = {}
+  seen: dict = {}
+  eqns: list = []
+  folder = _Folder(constvars, constvals) if fold else None
+
+  def read(v):
+    if type(v) is Var:
+      while v in subst:
+        v = subst[v]
+    return v
+
+  def key_of(atom):
+    return _lit_key(atom) if type(atom) is Literal else atom
+
+  for eqn in jaxpr.eqns:
+    invars = [read(v) for v in eqn.invars]
+    eqn = eqn._replace(invars=invars)
+    if algebra:
+      ident = _identity_of(eqn, read)
+      if ident is None:
+        ident = _double_negation(eqn, read, producers)
+      if ident is not None:
+        subst[eqn.outvars[0]] = ident
+        continue
+    if folder is not None and folder.foldable(eqn):
+      outs = folder.fold(eqn)
+      if outs is not None:
+        for ov, o in zip(eqn.outvars, outs):
+          if type(ov) is DropVar:
+            continue
+          if ov.aval.shape == ():
+            subst[ov] = Literal(o, ov.aval)
+          else:
+            constvars.append(ov)
+            constvals.append(o)
+            folder.values[ov] = o
+        continue
+    if cse and not has_effects(eqn):
+      pk = _params_key(eqn.params)
+      if pk is not None:
+        try:
+          key = (eqn.primitive, tuple(key_of(v) for v in invars), pk)
+          hash(key)
+        except TypeError:
+          key = None
+        if key is not None:
+          prev = seen.get(key)
+          if prev is not None:
+            for ov, pv in zip(eqn.outvars, prev.outvars):
+              if type(ov) is not DropVar and type(pv) is not DropVar:
+                subst[ov] = pv
+            if all(type(pv) is not DropVar or type(ov) is DropVar
+                   for ov, pv in zip(eqn.outvars, prev.outvars)):
+              continue
+          else:
+            seen[key] = eqn
+    for ov in eqn.outvars:
+      producers[ov] = eqn
+    eqns.append(eqn)
+  outvars = [read(v) for v in jaxpr.outvars]
+  return Jaxpr(constvars, jaxpr.invars, outvars, eqns, jaxpr.effects, jaxpr.debug_info), constvals
+
+
+# ---------------------------------------------------------------------------------------
+# DCE
+
+def dce(jaxpr: Jaxpr, consts) -> tuple[Jaxpr, list]:
+  """Drop equations whose results are never used (effects are kept), and unused consts."""
+  live = set(v for v in jaxpr.outvars if type(v) is Var)
+  kept = []
+  for e in reversed(jaxpr.eqns):
+    if has_effects(e) or any(type(v) is Var and v in live for v in e.outvars):
+      kept.append(e)
+      live.update(v for v in e.invars if type(v) is Var)
+  kept.reverse()
+  cv, cs = [], []
+  for v, c in zip(jaxpr.constvars, consts):
+    if v in live:
+      cv.append(v)
+      cs.append(c)
+  return Jaxpr(cv, jaxpr.invars, jaxpr.outvars, kept, jaxpr.effects, jaxpr.debug_info), cs
+
+
+# ---------------------------------------------------------------------------------------
+
+PIPELINE = ("inline", "simplify", "dce")
+
+
+def optimize(closed: ClosedJaxpr, passes=PIPELINE) -> tuple[Jaxpr, list]:
+  """Run the pass pipeline; returns (jaxpr, consts) ready for a tier's code generator."""
+  jaxpr, consts = closed.jaxpr, list(closed.consts)
+  for name in passes:
+    if name == "inline":
+      jaxpr, consts = inline_calls(jaxpr, consts)
+    elif name == "simplify":
+      jaxpr, consts = simplify(jaxpr, consts)
+    elif name == "dce":
+      jaxpr, consts = dce(jaxpr, consts)
+    else:
+      raise ValueError(f"unknown pass {name!r}")
+  return jaxpr, consts
