@@ -933,7 +933,7 @@ def _gather_transpose(ct, operand, indices, *, dimension_numbers, slice_sizes, u
   zeros = lax_.full(operand.aval.shape, 0, core.get_aval(ct).dtype)
   out = scatter_add(zeros, indices, ct, _scatter_dnums_of(dimension_numbers),
                     indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
-                    mode=mode)
+                    mode=_CLIP if mode is _PROMISE else mode)
   return [out, None]
 
 
@@ -1075,8 +1075,6 @@ def _scatter_impl_for(name):
         _scatter_apply_impl(out, idx, update_jaxpr, update_consts)
       return out
     ufunc = _SCATTER_UFUNC[name]
-    if operand.dtype == np.bool_ and name in ("scatter-add", "scatter-sub"):
-      ufunc = np.logical_or if name == "scatter-add" else np.logical_xor
     with np.errstate(all="ignore"):
       ufunc.at(out, idx, upd)
     return out
@@ -1237,11 +1235,14 @@ def _gather_slice_sizes(operand_shape, updates_shape, dn):
   return tuple(sizes)
 
 
-def _gather_back(x, indices, dn, updates_shape, mode=None, fill_value=None):
-  """The windows a scatter with dnums `dn` writes, read back from x (shape of updates)."""
+def _gather_back(x, indices, dn, updates_shape, scatter_mode):
+  """The windows a scatter with dnums `dn` and `scatter_mode` writes, read back from x
+  (shape of updates). Windows the scatter drops read as zeros; clamped ones are clamped
+  alike, so the pair stays consistent (and transposes are exact)."""
+  mode = _CLIP if scatter_mode is _CLIP else _FILL
   return gather(x, indices, _gather_dnums_of(dn),
                 _gather_slice_sizes(core.get_aval(x).shape, updates_shape, dn), mode=mode,
-                fill_value=fill_value)
+                fill_value=0)
 
 
 def _zeros_of(x):
@@ -1279,8 +1280,7 @@ def _scatter_addsub_transpose(prim, ct, operand, indices, updates, *, dimension_
     return [Zero(operand.aval) if uo else None, None, Zero(ua) if uu else None]
   ct_up = None
   if uu:
-    ct_up = _gather_back(ct, indices, dimension_numbers, ua.shape, mode=params["mode"],
-                         fill_value=0)
+    ct_up = _gather_back(ct, indices, dimension_numbers, ua.shape, params["mode"])
     if prim is scatter_sub_p:
       ct_up = lax_.neg(ct_up)
   return [ct if uo else None, None, ct_up]
@@ -1320,7 +1320,7 @@ def _scatter_mul_transpose(ct, operand, indices, updates, *, dimension_numbers, 
       raise NotImplementedError(
           "scatter_mul gradients are only implemented if `unique_indices=True`")
     ct_up = _gather_back(lax_.mul(ct, operand), indices, dimension_numbers, ua.shape,
-                         mode=params["mode"], fill_value=0)
+                         params["mode"])
   return [ct_op, None, ct_up]
 
 
@@ -1341,19 +1341,23 @@ def _scatter_extremal_jvp(prim, primals, tangents, *, dimension_numbers, **param
   if type(g_op) is Zero and type(g_up) is Zero:
     return out, Zero(ad.tangent_aval(core.get_aval(out)))
   g_op, g_up = ad.instantiate_zeros(g_op), ad.instantiate_zeros(g_up)
+  sp = _scatter_params(params)
   ushape = core.get_aval(updates).shape
-  back = lambda x: _gather_back(x, indices, dn, ushape)
+  back = lambda x: _gather_back(x, indices, dn, ushape, params["mode"])
   initial, target = back(operand), back(out)
   won = lax_.eq(updates, target)          # this update is the extremum at its position
   kept = lax_.eq(initial, target)         # the operand value is (one of) the extrema
   zeros_up, ones_up = _zeros_of(updates), _ones_of(updates)
-  n_won = back(scatter_add(_zeros_of(operand), indices, lax_.select(won, ones_up, zeros_up), dn))
-  n_refs = back(scatter_add(_zeros_of(operand), indices, ones_up, dn))
+  count = lambda v: back(scatter_add(_zeros_of(operand), indices, v, dn, **sp))
+  # (counts are at least 1 wherever an update lands; max() keeps dropped windows finite)
+  n_won = count(lax_.select(won, ones_up, zeros_up))
+  n_refs = lax_.max(count(ones_up), ones_up)
   share_kept = lax_.div(ones_up, lax_.add(n_won, ones_up))
-  up_coef = lax_.select(won, lax_.select(kept, share_kept, lax_.div(ones_up, n_won)), zeros_up)
+  share = lax_.div(ones_up, lax_.max(n_won, ones_up))
+  up_coef = lax_.select(won, lax_.select(kept, share_kept, share), zeros_up)
   op_coef = lax_.div(lax_.sub(lax_.select(kept, share_kept, zeros_up), ones_up), n_refs)
   t_up = lax_.add(lax_.mul(back(g_op), op_coef), lax_.mul(g_up, up_coef))
-  return out, scatter_add(g_op, indices, t_up, dn, **_scatter_params(params))
+  return out, scatter_add(g_op, indices, t_up, dn, **sp)
 
 
 for _p in (scatter_min_p, scatter_max_p):
@@ -1389,7 +1393,7 @@ def _scatter_jvp(primals, tangents, *, dimension_numbers, update_jaxpr, update_c
   ids = lax_.broadcast_in_dim(ids, ushape, tuple(range(len(ushape))))
   scattered = scatter(lax_.full(core.get_aval(operand).shape, 0, id_dt), indices, ids, dn,
                       **_scatter_params(params))
-  gathered = _gather_back(scattered, indices, dn, ushape)
+  gathered = _gather_back(scattered, indices, dn, ushape, params["mode"])
   untouched = lax_.eq(scattered, _make(np.zeros((), id_dt), False))
   wins = lax_.eq(ids, gathered)
   sp = _scatter_params(params)
@@ -1416,8 +1420,7 @@ def _scatter_transpose(ct, operand, indices, updates, *, dimension_numbers, upda
                            dimension_numbers=dimension_numbers, update_jaxpr=None,
                            update_consts=(), **params)
   if uu:
-    ct_up = _gather_back(ct, indices, dimension_numbers, ua.shape, mode=params["mode"],
-                         fill_value=0)
+    ct_up = _gather_back(ct, indices, dimension_numbers, ua.shape, params["mode"])
   return [ct_op, None, ct_up]
 
 
@@ -1500,3 +1503,22 @@ def scatter_apply(operand, scatter_indices, func, dimension_numbers, *, update_s
                         unique_indices=bool(unique_indices),
                         mode=GatherScatterMode.from_any(mode), update_jaxpr=closed.jaxpr,
                         update_consts=tuple(closed.consts))
+
+
+# ---------------------------------------------------------------------------------------
+# Eager paths: run the shape rule first, so eager calls raise JAX's errors (the NumPy
+# kernels would otherwise accept many invalid parameter sets silently).
+
+def _checked_eager(p):
+  impl, rule = p.impl, p.abstract_eval
+
+  def eager(*args, **params):
+    aval = rule(*[a.aval for a in args], **params)
+    return _make(impl(*[a._value for a in args], **params), aval.weak_type)
+  p.eager = eager
+
+
+for _p in (slice_p, concatenate_p, pad_p, rev_p, dynamic_slice_p, dynamic_update_slice_p,
+           gather_p, scatter_p, scatter_add_p, scatter_sub_p, scatter_mul_p, scatter_min_p,
+           scatter_max_p):
+  _checked_eager(_p)
