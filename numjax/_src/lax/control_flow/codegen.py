@@ -114,6 +114,11 @@ class _Gen:
 
     for eqn in jaxpr.eqns:
       prim = eqn.primitive
+      expr = _fast_expr(eqn, [read(v) for v in eqn.invars])
+      if expr is not None:
+        env[eqn.outvars[0]] = name = self.fresh()
+        self.emit(f"{name} = {expr}", indent)
+        continue
       fn = self.impl(prim, eqn.params)
       args = [read(v) for v in eqn.invars]
       if not getattr(prim, "elementwise", False):
@@ -135,14 +140,59 @@ class _Gen:
         self.emit(f"{outs[0]} = {call}", indent)
     return [read(v) for v in jaxpr.outvars]
 
-  def build(self, name, params, ret_lines_fn=None):
-    src = f"def {name}({', '.join(params)}):\n" + "\n".join(self.lines) + "\n"
+  def build(self, name, params, quiet=False, scalars=()):
+    """Define the function. `quiet`: NumPy floating-point warnings off (JAX never warns);
+    `scalars`: rank-0 parameters turned into NumPy scalars first (fast scalar math)."""
+    lines = [f"  {p} = {p}[()]" for p in scalars] + self.lines
+    if quiet:
+      self.glb["_errstate"] = np.errstate
+      lines = ["  with _errstate(all='ignore'):"] + ["  " + l for l in lines]
+    src = f"def {name}({', '.join(params)}):\n" + "\n".join(lines) + "\n"
     code = compile(src, f"<numjax control flow: {name}>", "exec")
     ns = dict(self.glb)
     exec(code, ns)
     fn = ns[name]
     fn.__source__ = src
     return fn
+
+
+# Elementwise primitives that Python operators compute exactly as their NumPy ufuncs do
+# (same dtype rules for NumPy scalars and arrays), but without the ufunc call overhead on
+# scalars (~1 us per call versus ~50 ns): this is what makes scalar loop bodies cheap.
+_BINOPS = {"add": "+", "sub": "-", "mul": "*", "lt": "<", "le": "<=", "gt": ">", "ge": ">=",
+           "eq": "==", "ne": "!="}
+_BITOPS = {"and": "&", "or": "|", "xor": "^"}
+_IDENTITY = {"stop_gradient", "optimization_barrier"}
+
+
+def _fast_expr(eqn, args):
+  name = eqn.primitive.name
+  if eqn.primitive.multiple_results or len(eqn.outvars) != 1:
+    return None
+  out = eqn.outvars[0].aval
+  in_avals = [v.aval for v in eqn.invars]
+  if name in _BINOPS and len(args) == 2:
+    return f"({args[0]} {_BINOPS[name]} {args[1]})"
+  if name in _BITOPS and len(args) == 2 and in_avals[0].dtype.kind in "biu":
+    return f"({args[0]} {_BITOPS[name]} {args[1]})"
+  if name == "div" and out.dtype.kind in "fc" and len(args) == 2:
+    return f"({args[0]} / {args[1]})"
+  if name == "neg" and out.dtype.kind in "fciu":
+    return f"(-{args[0]})"
+  if name == "not" and out.dtype.kind in "biu":
+    return f"(~{args[0]})"
+  if name == "integer_pow" and out.dtype.kind in "fc" and eqn.params.get("y") == 2:
+    return f"({args[0]} * {args[0]})"
+  if name == "square" and out.dtype.kind in "fc":
+    return f"({args[0]} * {args[0]})"
+  if name in _IDENTITY and len(args) == 1:
+    return args[0]
+  if name == "convert_element_type" and in_avals[0].dtype == out.dtype:
+    return args[0]
+  if (name == "select_n" and len(args) == 3 and in_avals[0].dtype == np.bool_
+      and in_avals[0].ndim == 0):
+    return f"({args[2]} if {args[0]} else {args[1]})"
+  return None
 
 
 def _tuple(exprs):
@@ -205,7 +255,8 @@ def _build_scan(closed, num_consts, num_carry, length, reverse):
     g.emit(f"{_tuple(carry)} = {_tuple(outs[:num_carry])}", 2)
   g.emit("pass", 2)
   g.emit(f"return {_tuple(carry + ys)}", 1)
-  return g.build("scan_loop", consts + carry + xs)
+  rank0 = [n for n, a in zip(consts + carry, closed.in_avals) if a.ndim == 0]
+  return g.build("scan_loop", consts + carry + xs, quiet=True, scalars=rank0)
 
 
 def while_fn(cond_closed, body_closed, *, cond_nconsts, body_nconsts):
@@ -257,4 +308,6 @@ def _build_while(cond_closed, body_closed, cond_nconsts, body_nconsts):
   if carry:
     g.emit(f"{_tuple(carry)} = {_tuple(outs)}", 2)
   g.emit(f"return {_tuple(carry)}", 1)
-  return g.build("while_loop", cconsts + bconsts + carry)
+  rank0 = [n for n, a in zip(cconsts, cond_closed.in_avals) if a.ndim == 0]
+  rank0 += [n for n, a in zip(bconsts + carry, body_closed.in_avals) if a.ndim == 0]
+  return g.build("while_loop", cconsts + bconsts + carry, quiet=True, scalars=rank0)
