@@ -23,6 +23,7 @@ from numjax._src.interpreters import ad, batching
 from numjax._src.lax import lax
 from numjax._src.random import keys as _keys
 from numjax._src.random import prng
+from numjax._src.random.fma import fma
 from numjax._src.random.samplers import (
     _exponential, _normal_real, _rademacher, _uniform, bcast, canonicalize_shape,
     check_all_safe_to_cast, check_broadcast_shapes, check_shape, const, convert, float_dtype,
@@ -114,7 +115,7 @@ def _gamma_lanes(keys, alpha, log_space):
   def accept_pending(X, V, U, d):
     # still rejecting: U >= 1 - 0.0331 X^2  and  log U >= X/2 + d (1 - V + log V)
     return lax.bitwise_and(
-        lax.ge(U, lax.sub(one, lax.mul(c(0.0331), lax.mul(X, X)))),
+        lax.ge(U, fma(c(-0.0331), lax.mul(X, X), one)),
         lax.ge(lax.log(U), lax.add(lax.mul(X, c(0.5)),
                                    lax.mul(d, lax.add(lax.sub(one, V), lax.log(V))))))
 
@@ -139,7 +140,7 @@ def _gamma_lanes(keys, alpha, log_space):
       kk = _keys.PRNGKeyArray(keys._impl, _make(xk._value[j]))
       kk_next, kk_sub = _keys.split_n(kk, 2)
       xj = _normal_real(kk_sub, (), dtype)
-      vj = lax.add(one, lax.mul(xj, _make(c_sub._value[j])))
+      vj = fma(xj, _make(c_sub._value[j]), one)  # XLA fuses 1 + x * c
       xk = _set(xk, j, kk_next._base_array)
       x = _set(x, j, xj)
       v = _set(v, j, vj)

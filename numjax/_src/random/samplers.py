@@ -19,6 +19,7 @@ from numjax._src.array import Array
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.random import keys as _keys
+from numjax._src.random.fma import fma
 from numjax._src.random.prng import UINT_DTYPES
 
 # ---------------------------------------------------------------------------------------
@@ -179,7 +180,8 @@ def _uniform(key, minval, maxval, shape, dtype):
   # that float minus one is exactly mantissa * 2**-nmant, which is what is computed here.
   mant = lax.shift_right_logical(bits_, lax.full((), rng_bits - nmant, uint_dtype))
   floats = lax.mul(convert(mant, dtype), lax.full((), 2.0 ** -nmant, dtype))
-  out = lax.add(lax.mul(floats, lax.sub(maxval, minval)), minval)
+  # XLA fuses `floats * (maxval - minval) + minval` into one fused multiply-add
+  out = fma(floats, lax.sub(maxval, minval), minval)
   return lax.max(minval, out)
 
 
