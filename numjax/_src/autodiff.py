@@ -442,9 +442,9 @@ def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
       _check_input_dtype_jacfwd(holomorphic, x)
     x_avals = [core.get_aval(x) for x in x_flat]
 
-    def f(*xs):
+    def f(*dargs):
       full = list(args)
-      for i, d in zip(nums, tree_util.tree_unflatten(in_tree, xs)):
+      for i, d in zip(nums, dargs):
         full[i] = d
       return fun(*full, **kwargs)
     ff, store = _flatten_fun(f, in_tree, has_aux)
