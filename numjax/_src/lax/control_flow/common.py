@@ -431,12 +431,12 @@ def invariant_outputs(closed, variant_inputs):
 
 
 def is_linearizing(tangents):
-  """True when the tangents are being staged by `linearize` (reverse mode): the rules
-  must then split primal work (run now) from the linear tangent program (staged)."""
-  for t in tangents:
-    if isinstance(t, pe.StagingTracer) and t._trace.main is not core.dynamic_trace:
-      return True
-  return False
+  """True when the tangents are being staged (by `linearize`, or into a jaxpr such as a jit
+  body or an enclosing loop's jvp body that may later be split into known and unknown
+  parts). The rules then emit the primal work and the linear tangent program as separate
+  equations (a single combined loop could not be split). Concrete tangents (plain forward
+  mode) get one combined loop."""
+  return any(isinstance(t, pe.StagingTracer) for t in tangents)
 
 
 # ---------------------------------------------------------------------------------------

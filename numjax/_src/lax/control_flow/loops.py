@@ -556,7 +556,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
     if length == 0:
       raise ValueError("zero-length scan is not supported in disable_jit() mode because "
                        "the output type is unknown.")
-    carry, ys = init, []
+    carry, ys = tree_util.tree_unflatten(init_tree, init_flat), []
     idx = range(length - 1, -1, -1) if reverse else range(length)
     sl = lax_slicing()
     for i in idx:
