@@ -29,6 +29,53 @@ _ERFINV_W_GE_5 = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844
                   0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
 
 
+def _bits_f32(h):
+  return np.array([h], np.uint32).view(_f32)[0]
+
+
+def _fma32(a, b, c, out=None):
+  """float32 fused multiply-add: the float32 product is exact in float64, so the float64
+  sum rounded to float32 is a*b+c rounded once (bar exact float32 midpoints)."""
+  tmp = np.multiply(a, _f64(b) if np.ndim(b) == 0 else b.astype(_f64), dtype=_f64)
+  return np.add(tmp, c, out=out, dtype=_f64, casting="same_kind") if out is not None else \
+      np.add(tmp, c, dtype=_f64).astype(_f32)
+
+
+# XLA's CPU log (a Cephes-style polynomial, as LLVM fuses it on x86 with FMA3)
+_LOG_P = [_bits_f32(h) for h in (0x3D9021BB, 0xBDEBD1B8, 0xBDFE5D4F, 0x3E11E9BF, 0x3E4CCEAC,
+                                  0xBE7FFFFC, 0x3DEF251A, 0xBE2AAE50, 0x3EAAAAAA)]
+_LOG_Q1, _LOG_Q2 = _bits_f32(0xB95E8083), _bits_f32(0x3F318000)   # -2.12194440e-4, 0.693359375
+_SQRTHF = _bits_f32(0x3F3504F3)
+_MIN_NORMAL = _bits_f32(0x00800000)
+
+
+def log_f32(x: np.ndarray) -> np.ndarray:
+  """float32 log rounded as XLA's CPU code computes it (denormal inputs count as zero)."""
+  with np.errstate(all="ignore"):
+    b = np.maximum(x, _MIN_NORMAL).view(np.uint32)
+    e = ((b >> np.uint32(23)).astype(np.int32) - 126).astype(_f32)
+    m = ((b & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(_f32)   # in [0.5, 1)
+    small = m < _SQRTHF
+    e -= small
+    t = m - _f32(1)
+    t += np.where(small, m, _f32(0))
+    t64 = t.astype(_f64)
+    t3 = t * t * t
+    t3_64 = t3.astype(_f64)
+    p = _LOG_P
+    y1 = _fma32(_fma32(t64, p[0], p[1]), t64, p[6])
+    y2 = _fma32(_fma32(t64, p[2], p[3]), t64, p[7])
+    y3 = _fma32(_fma32(t64, p[4], p[5]), t64, p[8])
+    y = _fma32(_fma32(y1, t3_64, y2), t3_64, y3)
+    y = _fma32(y, t3_64, _LOG_Q1 * e)
+    y += t - _f32(0.5) * (t * t)
+    out = _fma32(e, _LOG_Q2, y)
+    out[~(x > 0)] = np.nan
+    out[np.abs(x) < _MIN_NORMAL] = -np.inf
+    out[x == np.inf] = np.inf
+    return out
+
+
 def _horner_fma(x64, coeffs, out, tmp):
   """A float32 polynomial by Horner's rule with fused multiply-adds (XLA contracts a*b+c):
   the float32 product is exact in float64 and the sum is rounded once to float32."""
@@ -53,8 +100,10 @@ def _erf_inv_f32_block(x, out):
   np.multiply(np.multiply(y, y2, out=b), a, out=a)
   np.add(np.multiply(_f32(-0.5), y2, out=b), a, out=a)
   np.add(y, a, out=a)                          # log1p(y), small |y|
-  large = np.log(np.add(y, _f32(1)).astype(_f64)).astype(_f32)
-  w = np.where(np.abs(y) < _f32(0.41421356237309504880), a, large)
+  w = a.copy()
+  big = ~(np.abs(y) < _f32(0.41421356237309504880))
+  if big.any():  # log(1 + y) on the lanes that need it
+    w[big] = log_f32(np.add(y[big], _f32(1)))
   np.negative(w, out=w)
   lt = w < _f32(5)
   _horner_fma((w - _f32(2.5)).astype(_f64), _ERFINV_W_LT_5, a, tmp)
