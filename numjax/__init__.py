@@ -10,7 +10,9 @@ from numjax._src.array import Array  # noqa: F401
 from numjax._src.devices import (devices, local_devices, device_count,  # noqa: F401
                                  local_device_count, default_backend, process_index,
                                  process_count)
-from numjax._src.jit import (jit, make_jaxpr, eval_shape, ShapeDtypeStruct)  # noqa: F401
+from numjax._src.jit import (jit, make_jaxpr, eval_shape, ShapeDtypeStruct,  # noqa: F401
+                             clear_caches, ensure_compile_time_eval, named_call, named_scope)
+from numjax._src.debugging import pure_callback, effects_barrier  # noqa: F401
 from numjax._src.autodiff import (jvp, vjp, grad, value_and_grad, linearize,  # noqa: F401
                                   jacfwd, jacrev, jacobian, hessian, linear_transpose,
                                   fwd_and_bwd)
@@ -28,3 +30,5 @@ from numjax import errors  # noqa: F401,E402
 from numjax import lax  # noqa: F401,E402
 from numjax import numpy  # noqa: F401,E402
 from numjax import random  # noqa: F401,E402
+from numjax import debug  # noqa: F401,E402
+from numjax import stages  # noqa: F401,E402

@@ -775,7 +775,7 @@ def _pp_eqn(eqn, names, indent):
             if not k.startswith("_") and k not in hidden] if custom is None else custom
   names_p = _Names() if eqn.primitive.fresh_names_in_params else names
   ins = " ".join(names(v) for v in eqn.invars)
-  head = f"{outs} = {eqn.primitive.name}"
+  head = f"{outs} = {eqn.primitive.name}" if eqn.outvars else eqn.primitive.name
   if not params:
     return f"{head} {ins}".rstrip()
   rendered = [(k, _pp_param(v, names_p, indent + 2)) for k, v in params]

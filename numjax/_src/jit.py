@@ -54,6 +54,7 @@ def _on_config(name, value):
 config.on_change(_on_config)
 
 _flatten = tree_util.tree_flatten
+_ndarray = np.ndarray
 _unflatten = tree_util.tree_unflatten
 _LEAF = tree_util.tree_structure(0)
 
@@ -525,16 +526,20 @@ class JitWrapped:
       flat, tree = _flatten(args)
       key = [tree, _ctx[0]]
       bufs = []
+      add, addb = key.append, bufs.append
       for x in flat:
         if type(x) is not Array:
           break
-        b = x._value
-        bufs.append(b)
-        key += (b.shape, b.dtype, x.weak_type)
+        b = x._buf
+        if type(b) is not _ndarray:
+          b = x._value   # deleted (raises) or pending
+        addb(b)
+        add(b.shape)
+        add(b.dtype)
+        add(x.weak_type)
       else:
         entry = self._cache.get(tuple(key))
         if entry is not None and entry.exe is not None:
-          del b
           try:
             return entry.unflatten(entry.exe.fn(*bufs))
           except Exception as e:

@@ -1,5 +1,6 @@
 """numjax.experimental."""
 from numjax._src.config import enable_x64  # noqa: F401
+from numjax._src.debugging import io_callback  # noqa: F401
 
 
 def disable_x64():

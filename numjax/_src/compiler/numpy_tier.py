@@ -323,8 +323,11 @@ def generate(jaxpr: Jaxpr, consts, *, name="f", donated=(), wrap=True, guarded=F
     if not done:
       fn = _callable_for(eqn)
       fname = glob("F", fn)
-      lhs = outs[0] if single else (", ".join(outs) + ("," if len(outs) == 1 else ""))
-      body(f"  {lhs} = {fname}({', '.join(ins)})")
+      if not outs:
+        body(f"  {fname}({', '.join(ins)})")
+      else:
+        lhs = outs[0] if single else (", ".join(outs) + ("," if len(outs) == 1 else ""))
+        body(f"  {lhs} = {fname}({', '.join(ins)})")
     # fix-ups
     for v, o in zip(eqn.outvars, outs):
       if type(v) is DropVar:

@@ -1,0 +1,208 @@
+"""jit benchmarks: dispatch cost, an MLP train step (first call and steady state), and
+compile time versus program size. Prints numjax beside JAX when JAX is importable.
+
+    PYTHONPATH=. python benchmarks/bench_jit.py            # numjax only
+    PYTHONPATH=. /work/jaxenv/bin/python benchmarks/bench_jit.py   # beside JAX
+
+Figures are medians (and minima) over repeated runs, in microseconds or milliseconds.
+"""
+from __future__ import annotations
+
+import gc
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import numjax
+import numjax.numpy as njnp
+from numjax import lax as nlax
+
+try:  # JAX is optional: only benchmarks import it
+  import jax
+  import jax.numpy as jjnp
+  from jax import lax as jlax
+except ImportError:  # pragma: no cover
+  jax = None
+
+
+def _repeat(fn, number, repeat=7):
+  """Per-call times (seconds) of `repeat` rounds of `number` calls."""
+  out = []
+  for _ in range(repeat):
+    gc.disable()
+    t0 = time.perf_counter()
+    for _ in range(number):
+      fn()
+    out.append((time.perf_counter() - t0) / number)
+    gc.enable()
+  return out
+
+
+def _fmt(ts, unit):
+  scale = {"us": 1e6, "ms": 1e3, "s": 1.0}[unit]
+  return f"{statistics.median(ts) * scale:9.2f} {unit} (min {min(ts) * scale:.2f})"
+
+
+def _row(name, nj, jx, unit):
+  line = f"{name:<46} numjax {_fmt(nj, unit)}"
+  if jx is not None:
+    line += f"   JAX {_fmt(jx, unit)}"
+  print(line, flush=True)
+
+
+def _block(x):
+  if jax is not None and hasattr(x, "block_until_ready"):
+    x.block_until_ready()
+  return x
+
+
+# ---------------------------------------------------------------------------------------
+# dispatch
+
+def bench_dispatch():
+  print("== cached-jit dispatch (small arrays) ==")
+  cases = [
+      ("small array: f(x) = x * 2 + 1, f32[8]", lambda m: lambda x: x * 2.0 + 1.0,
+       lambda m: m.ones(8, dtype=np.float32)),
+      ("dict of 20 arrays -> sum of values", lambda m: lambda d: sum(d.values()),
+       lambda m: {f"k{i}": m.ones(8, dtype=np.float32) for i in range(20)}),
+      ("dict of 20 arrays -> dict of 20 (v + 1)", lambda m: lambda d: {k: v + 1.0 for k, v
+                                                                     in d.items()},
+       lambda m: {f"k{i}": m.ones(8, dtype=np.float32) for i in range(20)}),
+  ]
+  for name, make_f, make_x in cases:
+    f, x = numjax.jit(make_f(njnp)), make_x(njnp)
+    f(x)
+    f(x)
+    nj = _repeat(lambda: f(x), 3000)
+    jx = None
+    if jax is not None:
+      g, y = jax.jit(make_f(jjnp)), make_x(jjnp)
+      _block(g(y))
+      jx = _repeat(lambda: g(y), 3000)
+    _row(name, nj, jx, "us")
+
+
+# ---------------------------------------------------------------------------------------
+# MLP train step: 784-512-512-10, batch 128, grad + SGD over a list of (W, b)
+
+def _mlp(m, tree_map, grad, jit):
+  def predict(params, x):
+    h = x
+    for w, b in params[:-1]:
+      h = m.tanh(m.dot(h, w) + b)
+    w, b = params[-1]
+    return m.dot(h, w) + b
+
+  def loss(params, x, y):
+    return m.mean((predict(params, x) - y) ** 2)
+
+  def step(params, x, y):
+    g = grad(loss)(params, x, y)
+    return tree_map(lambda p, gp: p - 0.01 * gp, params, g)
+  return step
+
+
+def _mlp_data(asarray):
+  rng = np.random.default_rng(0)
+  sizes = [784, 512, 512, 10]
+  params = [(asarray((rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32)),
+             asarray(np.zeros(b, np.float32))) for a, b in zip(sizes[:-1], sizes[1:])]
+  x = asarray(rng.standard_normal((128, 784)).astype(np.float32))
+  y = asarray(rng.standard_normal((128, 10)).astype(np.float32))
+  return params, x, y
+
+
+def bench_mlp():
+  print("== MLP train step (784-512-512-10, batch 128, grad + SGD) ==")
+  params, x, y = _mlp_data(njnp.asarray)
+  firsts = []
+  for _ in range(3):
+    numjax.clear_caches()
+    step = numjax.jit(_mlp(njnp, numjax.tree.map, numjax.grad, numjax.jit))
+    t0 = time.perf_counter()
+    out = step(params, x, y)
+    np.asarray(out[0][0])
+    firsts.append(time.perf_counter() - t0)
+  jfirst = None
+  if jax is not None:
+    jparams, jx_, jy = _mlp_data(jjnp.asarray)
+    jfirst = []
+    for _ in range(3):
+      jax.clear_caches()
+      jstep = jax.jit(_mlp(jjnp, jax.tree.map, jax.grad, jax.jit))
+      t0 = time.perf_counter()
+      jout = jstep(jparams, jx_, jy)
+      jax.block_until_ready(jout)
+      jfirst.append(time.perf_counter() - t0)
+  _row("first call (trace + compile + run)", firsts, jfirst, "ms")
+
+  p = params
+  for _ in range(3):
+    p = step(p, x, y)
+  nj = _repeat(lambda: step(params, x, y), 20, repeat=7)
+  jx = None
+  if jax is not None:
+    for _ in range(3):
+      jax.block_until_ready(jstep(jparams, jx_, jy))
+    jx = _repeat(lambda: jax.block_until_ready(jstep(jparams, jx_, jy)), 20, repeat=7)
+  _row("steady-state step", nj, jx, "ms")
+  if jx is not None:
+    print(f"   steady-state ratio numjax/JAX = "
+          f"{statistics.median(nj) / statistics.median(jx):.2f}")
+
+
+# ---------------------------------------------------------------------------------------
+# compile time versus size
+
+def _chain(lax_mod, n_eqns):
+  def f(x):
+    for i in range(n_eqns // 3):
+      x = lax_mod.sin(x)
+      x = lax_mod.mul(x, np.float32(1.0 + 1e-3 * (i % 7)))
+      x = lax_mod.add(x, np.float32(0.5))
+    return x
+  return f
+
+
+def bench_compile_scaling():
+  print("== compile time vs program size (trace + passes + codegen + first run) ==")
+  x = np.ones(16, np.float32)
+  for n in (250, 500, 1000, 2000):
+    f = _chain(nlax, n)
+    ts_nj = []
+    neqn = None
+    for _ in range(3):
+      t0 = time.perf_counter()
+      jf = numjax.jit(f)
+      np.asarray(jf(x))
+      ts_nj.append(time.perf_counter() - t0)
+      neqn = len(numjax.make_jaxpr(f)(x).eqns)
+    ts_j = None
+    if jax is not None and n <= 1000:
+      g = _chain(jlax, n)
+      ts_j = []
+      for _ in range(2):
+        jax.clear_caches()
+        t0 = time.perf_counter()
+        jax.block_until_ready(jax.jit(g)(x))
+        ts_j.append(time.perf_counter() - t0)
+    _row(f"{neqn} equations: first call", ts_nj, ts_j, "s")
+
+
+def main(argv):
+  which = argv[1:] or ["dispatch", "mlp", "compile"]
+  print(f"numjax {numjax.__version__}" + (f", JAX {jax.__version__}" if jax else
+                                          ", JAX not importable"))
+  if "dispatch" in which:
+    bench_dispatch()
+  if "mlp" in which:
+    bench_mlp()
+  if "compile" in which:
+    bench_compile_scaling()
+
+
+if __name__ == "__main__":
+  main(sys.argv)
