@@ -1511,10 +1511,23 @@ def scatter_apply(operand, scatter_indices, func, dimension_numbers, *, update_s
 
 def _checked_eager(p):
   impl, rule = p.impl, p.abstract_eval
+  checked = {}  # (input types, params) -> result weak type: each signature is checked once
 
   def eager(*args, **params):
-    aval = rule(*[a.aval for a in args], **params)
-    return _make(impl(*[a._value for a in args], **params), aval.weak_type)
+    vals = [a._value for a in args]
+    key = (tuple((v.shape, v.dtype, a.weak_type) for v, a in zip(vals, args)),
+           tuple(params.items()))
+    try:
+      weak = checked.get(key)
+    except TypeError:  # an unhashable parameter: check every time
+      key, weak = None, None
+    if weak is None:
+      weak = rule(*[a.aval for a in args], **params).weak_type
+      if key is not None:
+        if len(checked) > 2048:
+          checked.clear()
+        checked[key] = weak
+    return _make(impl(*vals, **params), weak)
   p.eager = eager
 
 

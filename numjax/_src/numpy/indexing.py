@@ -219,13 +219,12 @@ def _mode_allows_slicing(mode):
       slicing.GatherScatterMode.PROMISE_IN_BOUNDS, slicing.GatherScatterMode.CLIP)
 
 
-def _try_static_slice(arr, entries, normalize):
-  """x[idx] by lax.slice/rev/reshape when idx has only static ints, slices, None, ...;
-  None if it does not apply."""
-  shape = arr.shape
+def _static_slice_plan(shape, entries, normalize):
+  """(start, limit, strides, rev_axes, new_shape) for x[idx] by lax.slice/rev/reshape when
+  idx has only static ints, slices, None and Ellipsis; None if it does not apply."""
   if any(e.kind not in (_NONE, _ELLIPSIS, _INT, _SLICE) for e in entries):
     return None
-  starts, limits, strides, rev_axes, squeeze_axes, new_shape = [], [], [], [], [], []
+  starts, limits, strides, rev_axes, new_shape = [], [], [], [], []
   for pos, e in enumerate(_ellipsis_expanded(entries, len(shape))):
     if e.kind == _NONE:
       new_shape.append(1)
@@ -242,7 +241,6 @@ def _try_static_slice(arr, entries, normalize):
       starts.append(i)
       limits.append(i + 1)
       strides.append(1)
-      squeeze_axes.append(a)
       continue
     s = _static_slice_or_raise(e.value, pos)
     start, step, size = _slice_range(s, n)
@@ -256,19 +254,32 @@ def _try_static_slice(arr, entries, normalize):
       limits.append(start + (size - 1) * step + 1)
       strides.append(step)
     else:  # read the same elements in increasing order, then reverse
-      last = start + (size - 1) * step
-      starts.append(last)
+      starts.append(start + (size - 1) * step)
       limits.append(start + 1)
       strides.append(-step)
       rev_axes.append(a)
+  trivial = starts == [0] * len(shape) and limits == list(shape) and all(k == 1 for k in strides)
+  return (None if trivial else (tuple(starts), tuple(limits),
+                                None if all(k == 1 for k in strides) else tuple(strides)),
+          tuple(rev_axes), tuple(new_shape))
+
+
+def _apply_static_plan(arr, plan):
+  window, rev_axes, new_shape = plan
   out = arr
-  if starts != [0] * len(shape) or limits != list(shape) or any(k != 1 for k in strides):
-    out = slicing.slice(out, starts, limits, None if all(k == 1 for k in strides) else strides)
+  if window is not None:
+    start, limit, strides = window
+    out = slicing.slice_p.bind(out, start_indices=start, limit_indices=limit, strides=strides)
   if rev_axes:
-    out = slicing.rev(out, rev_axes)
-  if squeeze_axes or len(new_shape) != len(shape):
-    out = lax.reshape(out, tuple(new_shape))
+    out = slicing.rev_p.bind(out, dimensions=rev_axes)
+  if new_shape != core.get_aval(out).shape:
+    out = lax.reshape(out, new_shape)
   return out
+
+
+def _try_static_slice(arr, entries, normalize):
+  plan = _static_slice_plan(arr.shape, entries, normalize)
+  return None if plan is None else _apply_static_plan(arr, plan)
 
 
 def _try_dynamic_slice(arr, entries, normalize):
@@ -516,7 +527,40 @@ def rewriting_take(arr, idx, *, indices_are_sorted=False, unique_indices=False, 
   return y
 
 
+_plan_cache: dict = {}
+
+
+def _static_key(idx):
+  """A hashable form of a purely static basic index (ints, int slices, None, ...), or None."""
+  parts = idx if type(idx) is tuple else (idx,)
+  key = []
+  for i in parts:
+    t = type(i)
+    if t is int:
+      key.append(i)
+    elif t is slice:
+      if not all(type(v) is int or v is None for v in (i.start, i.stop, i.step)):
+        return None
+      key.append(("s", i.start, i.stop, i.step))
+    elif i is None or i is Ellipsis:
+      key.append(i)
+    else:
+      return None
+  return tuple(key)
+
+
 def _getitem(self, idx):
+  # Fast path for repeated static basic indices: the slicing plan is cached per shape.
+  key = _static_key(idx)
+  if key is not None:
+    shape = self.shape
+    plan = _plan_cache.get((shape, key))
+    if plan is None:
+      plan = _static_slice_plan(shape, _parse(idx, shape), True)
+      if len(_plan_cache) > 4096:
+        _plan_cache.clear()
+      _plan_cache[(shape, key)] = plan
+    return _apply_static_plan(self, plan)
   return rewriting_take(self, idx)
 
 
