@@ -114,6 +114,14 @@ class _Rule:
   __str__ = __repr__
 
 
+class _Name(str):
+  """A function name as a jaxpr parameter: printed bare (name=f), as JAX prints it."""
+  __slots__ = ()
+
+  def __repr__(self):
+    return str(self)
+
+
 def _fun_name(f):
   f = getattr(f, "func", f)  # functools.partial
   return getattr(f, "__name__", type(f).__name__)
@@ -294,8 +302,8 @@ def _check_tangent(primal_aval, tangent_aval, rule_name, fun_name):
     raise TypeError(
         f"Custom JVP rule {rule_name} for function {fun_name} must produce primal and "
         "tangent outputs with corresponding shapes and dtypes. Expected "
-        f"{expected.str_short()} (tangent type of {primal_aval.str_short()}) but got "
-        f"{tangent_aval.str_short()}.")
+        f"{expected.str_short(False)} (tangent type of {primal_aval.str_short(False)}) but "
+        f"got {tangent_aval.str_short(False)}.")
 
 
 def _bind_custom_jvp(fun, jvp, args, symbolic_zeros):
@@ -332,7 +340,7 @@ def _custom_jvp_as_primitive(trace, prim, fun, jvp, tracers, symbolic_zeros):
   call_jaxpr, consts = _closure_convert_call(fun, tracers)
   return prim.bind(*consts, *tracers, call_jaxpr=call_jaxpr, jvp=jvp,
                    num_consts=len(consts), symbolic_zeros=symbolic_zeros,
-                   name=getattr(fun, "__name__", "fun"))
+                   name=_Name(getattr(fun, "__name__", "fun")))
 
 
 def _eval_call(call_jaxpr, *args):
@@ -589,8 +597,8 @@ def _check_bwd_output(out, in_tree, in_avals, bwd_name, name):
       raise ValueError(
           "Custom VJP bwd rule must produce an output with the same type as the args "
           f"tuple of the primal function, but at output[{i}] the bwd rule produced an "
-          f"output of type {ca.str_short()} corresponding to an input of type "
-          f"{aval.str_short()}, so the shapes do not match")
+          f"output of type {ca.str_short(False)} corresponding to an input of type "
+          f"{aval.str_short(False)}, so the shapes do not match")
     if expected.dtype == _dtypes.float0:
       result.append(Zero(expected))
       continue
@@ -637,7 +645,7 @@ def _custom_vjp_as_primitive(trace, prim, fun, fwd, bwd, tracers, out_trees,
   call_jaxpr, consts = _closure_convert_call(fun, tracers)
   return prim.bind(*consts, *tracers, call_jaxpr=call_jaxpr, fwd=fwd, bwd=bwd,
                    num_consts=len(consts), out_trees=out_trees,
-                   symbolic_zeros=symbolic_zeros, name=getattr(fun, "__name__", "fun"))
+                   symbolic_zeros=symbolic_zeros, name=_Name(getattr(fun, "__name__", "fun")))
 
 
 custom_vjp_call_p = Primitive("custom_vjp_call")
