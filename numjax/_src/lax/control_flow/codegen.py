@@ -11,6 +11,7 @@ the body runner with its own executables.
 """
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import weakref
@@ -32,6 +33,9 @@ def set_jaxpr_compiler(fn):
 
 
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# Eager control flow re-traces its body on every call: equal jaxprs share generated code.
+_by_structure: "collections.OrderedDict" = collections.OrderedDict()
+_STRUCTURE_CACHE_SIZE = 512
 
 
 def _cached(closed, key, build):
@@ -40,8 +44,88 @@ def _cached(closed, key, build):
     per = _cache[closed] = {}
   fn = per.get(key)
   if fn is None:
-    fn = per[key] = build()
+    fp = fingerprint(closed)
+    skey = None if fp is None else (fp, _key_fingerprint(key))
+    if skey is not None and None not in skey:
+      fn = _by_structure.get(skey)
+      if fn is not None:
+        _by_structure.move_to_end(skey)
+    if fn is None:
+      fn = build()
+      if skey is not None and None not in skey:
+        _by_structure[skey] = fn
+        if len(_by_structure) > _STRUCTURE_CACHE_SIZE:
+          _by_structure.popitem(last=False)
+    per[key] = fn
   return fn
+
+
+def _key_fingerprint(key):
+  if isinstance(key, core.ClosedJaxpr):
+    return fingerprint(key)
+  if isinstance(key, tuple):
+    parts = tuple(_key_fingerprint(k) for k in key)
+    return None if None in parts else parts
+  return key
+
+
+def fingerprint(closed):
+  """A hashable description of a closed jaxpr's computation (equal for re-traces of the
+  same function), or None when it has constants or unhashable parameters."""
+  fp = _fp_cache.get(closed)
+  if fp is None and closed not in _fp_cache:
+    fp = _fp_cache[closed] = _fingerprint(closed)
+  return fp
+
+
+_fp_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(closed):
+  if closed.consts:
+    return None
+  j = closed.jaxpr
+  ids: dict = {}
+
+  def var(v):
+    if type(v) is core.Literal:
+      val = np.asarray(v.val._value if hasattr(v.val, "_value") else v.val)
+      return ("lit", v.aval, val.tobytes())
+    if isinstance(v, core.DropVar):
+      return ("drop", v.aval)
+    i = ids.get(v)
+    if i is None:
+      i = ids[v] = len(ids)
+    return (i, v.aval)
+
+  def param(x):
+    if isinstance(x, (core.ClosedJaxpr, core.Jaxpr)):
+      sub = fingerprint(x if isinstance(x, core.ClosedJaxpr) else core.ClosedJaxpr(x, []))
+      if sub is None:
+        raise _Unhashable
+      return ("jaxpr", sub)
+    if isinstance(x, (tuple, list)):
+      return tuple(param(y) for y in x)
+    try:
+      hash(x)
+    except TypeError:
+      raise _Unhashable from None
+    return x
+
+  try:
+    parts = [tuple(var(v) for v in j.invars)]
+    for e in j.eqns:
+      ps = tuple((k, param(e.params[k])) for k in sorted(e.params))
+      parts.append((e.primitive, tuple(var(v) for v in e.invars),
+                    tuple(var(v) for v in e.outvars), ps))
+    parts.append(tuple(var(v) for v in j.outvars))
+  except _Unhashable:
+    return None
+  return tuple(parts)
+
+
+class _Unhashable(Exception):
+  pass
 
 
 def _np_value(x, aval=None):
@@ -265,7 +349,7 @@ def while_fn(cond_closed, body_closed, *, cond_nconsts, body_nconsts):
   A predicate of rank > 0 (a batched loop) runs until no lane is true; lanes whose
   predicate is false keep their carry (the predicate's shape is a prefix of every carry's).
   """
-  key = ("while", id(body_closed), cond_nconsts, body_nconsts)
+  key = ("while", body_closed, cond_nconsts, body_nconsts)
   return _cached(cond_closed, key, lambda: _build_while(cond_closed, body_closed,
                                                          cond_nconsts, body_nconsts))
 

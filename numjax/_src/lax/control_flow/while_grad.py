@@ -282,7 +282,8 @@ def _t_abstract(*avals, **params):
 def _t_pieces(params):
   """The known step, the transposed tangent step and their NumPy runners (cached)."""
   body = params["body_jaxpr"]
-  key = ("while_T", params["body_nconsts"], params["num_lin_consts"], params["num_lin_carry"])
+  key = ("while_T", params["cond_jaxpr"], params["body_nconsts"], params["num_lin_consts"],
+         params["num_lin_carry"])
   return codegen._cached(body, key, lambda: _build_t_pieces(params))
 
 
