@@ -28,6 +28,10 @@ from numjax._src.numpy import util
 _NONE, _ELLIPSIS, _INT, _SLICE, _ARRAY, _BOOL = "none", "ellipsis", "int", "slice", "array", "bool"
 
 
+# Slicing / gather plans of static basic indices, per (shape, index): x[3], x.at[1:].set(...)
+_plan_cache: dict = {}
+
+
 class _Entry(NamedTuple):
   kind: str
   value: object
@@ -478,11 +482,6 @@ def _normalized(e, shape):
     if dtypes.issubdtype(v.dtype, np.unsignedinteger):
       return e
     n = shape[e.axes[0]]
-    if isinstance(v, Array):  # concrete: normalise without staging ops
-      val = v._value
-      if not (val < 0).any():
-        return e
-      return e._replace(value=_make(np.where(val < 0, val + n, val).astype(val.dtype), False))
     v = lax.asarray(v)
     zero = _make(np.zeros((), v.dtype), False)
     return e._replace(value=lax.select(lax.lt(v, zero), lax.add(v, lax.convert_element_type(
@@ -527,9 +526,6 @@ def rewriting_take(arr, idx, *, indices_are_sorted=False, unique_indices=False, 
   return y
 
 
-_plan_cache: dict = {}
-
-
 def _static_key(idx):
   """A hashable form of a purely static basic index (ints, int slices, None, ...), or None."""
   parts = idx if type(idx) is tuple else (idx,)
@@ -549,6 +545,12 @@ def _static_key(idx):
   return tuple(key)
 
 
+def _cache_plan(key, plan):
+  if len(_plan_cache) > 4096:
+    _plan_cache.clear()
+  _plan_cache[key] = plan
+
+
 def _getitem(self, idx):
   # Fast path for repeated static basic indices: the slicing plan is cached per shape.
   key = _static_key(idx)
@@ -557,9 +559,7 @@ def _getitem(self, idx):
     plan = _plan_cache.get((shape, key))
     if plan is None:
       plan = _static_slice_plan(shape, _parse(idx, shape), True)
-      if len(_plan_cache) > 4096:
-        _plan_cache.clear()
-      _plan_cache[(shape, key)] = plan
+      _cache_plan((shape, key), plan)
     return _apply_static_plan(self, plan)
   return rewriting_take(self, idx)
 
@@ -578,14 +578,23 @@ def _scatter_update(x, idx, y, scatter_op, indices_are_sorted, unique_indices, m
     y = _make(np.asarray(y, dtype=x.dtype), False)
   else:
     y = lax.asarray(y)
-  entries = _expand_bool_masks(_parse(idx, x.shape), x.shape)
   dtype, weak = x.dtype, x.weak_type
+  key = _static_key(idx)
+  if key is None:
+    plan = _index_to_gather(x.shape, _expand_bool_masks(_parse(idx, x.shape), x.shape),
+                            normalize_indices)
+  else:  # a static index: its gather plan (constant indices) is cached per shape
+    ckey = ("scatter", x.shape, key, normalize_indices)
+    plan = _plan_cache.get(ckey)
+    if plan is None:
+      with core.new_base_main():  # constants, even when called under a transformation
+        plan = _index_to_gather(x.shape, _parse(idx, x.shape), normalize_indices)
+      _cache_plan(ckey, plan)
   if not dtypes.safe_to_cast(y, x):
     warnings.warn(
         "scatter inputs have incompatible types: cannot safely cast value from "
         f"dtype={y.dtype} to dtype={x.dtype} with jax_numpy_dtype_promotion=standard. "
         "In future JAX releases this will result in an error.", FutureWarning, stacklevel=3)
-  plan = _index_to_gather(x.shape, entries, normalize_indices)
   if 0 in plan.slice_shape:
     return x
   x, y = util.promote_dtypes(x, y)
