@@ -742,14 +742,15 @@ class _Names:
 _WIDTH = 80  # JAX's printer breaks a group onto several lines when it passes 80 columns
 
 
-def _pp_param(v, names, indent):
-  """A param value; `indent` is the column where the value starts its own lines."""
+def _pp_param(v, names, indent, key_len=6):
+  """A param value; `indent` is the column where the value starts its own lines and
+  `key_len` the width of the `key=` before it (a jaxpr fits on one line when the line does)."""
   if isinstance(v, ClosedJaxpr):
     v = v.jaxpr
   if isinstance(v, Jaxpr) and v in names.shared:
     return names.shared[v]
   if isinstance(v, Jaxpr):
-    return _pp_jaxpr(v, names, indent, start_col=indent + 8)
+    return _pp_jaxpr(v, names, indent, start_col=indent + 2 + key_len)
   if isinstance(v, np.dtype):
     return v.name
   if isinstance(v, type) and issubclass(v, np.generic):
@@ -778,7 +779,7 @@ def _pp_eqn(eqn, names, indent):
   head = f"{outs} = {eqn.primitive.name}" if eqn.outvars else eqn.primitive.name
   if not params:
     return f"{head} {ins}".rstrip()
-  rendered = [(k, _pp_param(v, names_p, indent + 2)) for k, v in params]
+  rendered = [(k, _pp_param(v, names_p, indent + 2, len(k) + 1)) for k, v in params]
   one = f"{head}[{' '.join(f'{k}={r}' for k, r in rendered)}] {ins}".rstrip()
   if "\n" not in one and indent + len(one) <= _WIDTH:
     return one
