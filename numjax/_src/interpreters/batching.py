@@ -183,9 +183,10 @@ def batched_aval(aval, d, size):
 # Rule helpers
 
 def broadcast_batcher(prim):
-  """Elementwise n-ary rule. Operands have equal shapes or rank 0 (as lax allows); the
-  batched ones get their batch axis at the front, and the others are broadcast to match
-  unless they are rank 0."""
+  """Elementwise n-ary rule. Operands have equal shapes or rank 0 (as lax allows). The
+  batch axis stays where a full-rank batched operand has it (no transpose of the big
+  operand); other batched operands are moved there and unbatched ones broadcast into that
+  layout, unless they are rank 0."""
   def rule(vals, dims, **params):
     avals = [core.get_aval(v) for v in vals]
     if all(d == dims[0] for d in dims) and all(a.shape == avals[0].shape for a in avals):
@@ -197,21 +198,23 @@ def broadcast_batcher(prim):
       s = a.shape if d is not_mapped else a.shape[:d] + a.shape[d + 1:]
       if s:
         elem_shape = s
-    full = (size,) + elem_shape
+    target = 0
+    for a, d in zip(avals, dims):
+      if d is not not_mapped and a.ndim == len(elem_shape) + 1:
+        target = d
+        break
+    full = elem_shape[:target] + (size,) + elem_shape[target:]
+    others = tuple(i for i in range(len(full)) if i != target)
     new = []
     for v, a, d in zip(vals, avals, dims):
       if d is not_mapped:
-        if a.ndim == 0:
-          new.append(v)
-        else:
-          new.append(_lax().broadcast_in_dim(v, full, tuple(range(1, len(full)))))
+        new.append(v if a.ndim == 0 else _lax().broadcast_in_dim(v, full, others))
+      elif a.ndim == 1 and elem_shape:
+        new.append(_lax().broadcast_in_dim(v, full, (target,)))
       else:
-        v = moveaxis(v, d, 0)
-        if a.ndim == 1 and elem_shape:
-          v = _lax().broadcast_in_dim(v, full, (0,))
-        new.append(v)
+        new.append(moveaxis(v, d, target))
     out = prim.bind(*new, **params)
-    return out, ([0] * len(out) if prim.multiple_results else 0)
+    return out, ([target] * len(out) if prim.multiple_results else target)
   primitive_batchers[prim] = rule
   return rule
 
