@@ -933,7 +933,8 @@ def _gather_transpose(ct, operand, indices, *, dimension_numbers, slice_sizes, u
   zeros = lax_.full(operand.aval.shape, 0, core.get_aval(ct).dtype)
   out = scatter_add(zeros, indices, ct, _scatter_dnums_of(dimension_numbers),
                     indices_are_sorted=indices_are_sorted, unique_indices=unique_indices,
-                    mode=_CLIP if mode is _PROMISE else mode)
+                    mode=mode)  # as JAX: with PROMISE_IN_BOUNDS, out-of-bounds reads get no
+                                # cotangent (the scatter drops them)
   return [out, None]
 
 
@@ -1235,11 +1236,10 @@ def _gather_slice_sizes(operand_shape, updates_shape, dn):
   return tuple(sizes)
 
 
-def _gather_back(x, indices, dn, updates_shape, scatter_mode):
-  """The windows a scatter with dnums `dn` and `scatter_mode` writes, read back from x
-  (shape of updates). Windows the scatter drops read as zeros; clamped ones are clamped
-  alike, so the pair stays consistent (and transposes are exact)."""
-  mode = _CLIP if scatter_mode is _CLIP else _FILL
+def _gather_back(x, indices, dn, updates_shape, mode):
+  """The windows a scatter with dnums `dn` and `mode` writes, read back from x (shape of
+  updates). FILL_OR_DROP windows the scatter drops read as zeros; CLIP ones are clamped
+  alike; PROMISE_IN_BOUNDS reads clamp while its scatters drop (as JAX)."""
   return gather(x, indices, _gather_dnums_of(dn),
                 _gather_slice_sizes(core.get_aval(x).shape, updates_shape, dn), mode=mode,
                 fill_value=0)
