@@ -105,16 +105,24 @@ def test_while_loop_errors():
 def test_while_loop_jaxpr_text():
   def g(x):
     return lax.while_loop(lambda c: c[0] < 10, lambda c: (c[0] + 1, c[1] * x), (0, x))
-  text = str(jax.make_jaxpr(g)(2.0))
   # as printed by JAX 0.10.2 (the body closes over x: body_nconsts=1)
-  assert "b:i32[] c:f32[] = while[" in text
-  assert ("body_jaxpr={ lambda ; d:f32[] e:i32[] f:f32[]. let\n"
-          "          g:i32[] = add e 1:i32[]\n"
-          "          h:f32[] = mul f d\n"
-          "        in (g, h) }") in text
-  assert "body_nconsts=1" in text and "cond_nconsts=0" in text
-  assert "lt i 10:i32[]" in text
-  assert "] a 0:i32[] a" in text
+  assert str(jax.make_jaxpr(g)(2.0)) == (
+      "{ lambda ; a:f32[]. let\n"
+      "    b:i32[] c:f32[] = while[\n"
+      "      body_jaxpr={ lambda ; d:f32[] e:i32[] f:f32[]. let\n"
+      "          g:i32[] = add e 1:i32[]\n"
+      "          h:f32[] = mul f d\n"
+      "        in (g, h) }\n"
+      "      body_nconsts=1\n"
+      "      cond_jaxpr={ lambda ; i:i32[] j:f32[]. let\n"
+      "          k:bool[] = lt i 10:i32[]\n"
+      "        in (k,) }\n"
+      "      cond_nconsts=0\n"
+      "    ] a 0:i32[] a\n"
+      "  in (b, c) }")
+  text = str(jax.make_jaxpr(lambda: lax.while_loop(lambda c: c < 10, lambda c: c + 1.0, 0))())
+  assert "cond_jaxpr={ lambda ; d:f32[]. let e:bool[] = lt d 10.0:f32[] in (e,) }" in text
+  assert "] 0.0:f32[]" in text  # the weakly typed int init was promoted to float
 
 
 # ---------------------------------------------------------------------------------------

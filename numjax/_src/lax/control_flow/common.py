@@ -231,12 +231,16 @@ def check_branch_outputs(api_name, name1, name2, f1, f2, tree1, avals1, tree2, a
 def promote_weak_typed_inputs(vals, in_avals, out_avals):
   """A weakly typed initial carry takes the type the body gives it (as JAX): returns
   (new_vals, changed)."""
+  from numjax._src.array import Array, _make
   from numjax._src.lax.lax import convert_element_type
   new, changed = [], False
   for v, a, b in zip(vals, in_avals, out_avals):
     if a.weak_type and not core.typematch(a, b):
-      dt = _dtypes.result_type(v, b.dtype) if hasattr(_dtypes, "result_type") else b.dtype
-      new.append(convert_element_type(v, dt, weak_type=b.weak_type and a.weak_type))
+      dt = _dtypes.result_type(v, b.dtype)
+      if isinstance(v, Array):  # a constant: convert now, as JAX does for Python scalars
+        new.append(_make(v._value.astype(dt), False))
+      else:
+        new.append(convert_element_type(v, dt))
       changed = True
     else:
       new.append(v)
