@@ -247,6 +247,28 @@ def _jit_jvp(primals, tangents, *, jaxpr, name, **params):
 ad.primitive_jvps[jit_p] = _jit_jvp
 
 
+def _jit_partial_eval_rule(eqn, unk_in):
+  """Split a jit equation with some known operands into a known jit (known operands ->
+  known results + residuals) and an unknown one (residuals + unknown operands -> the rest)."""
+  closed = eqn.params["jaxpr"]
+  known, unknown, out_unk, num_res = pe.partial_eval_jaxpr(closed.jaxpr, unk_in)
+  res_vars = [core.Var(v.aval) for v in known.outvars[len(known.outvars) - num_res:]]
+  known_outs = [v for v, u in zip(eqn.outvars, out_unk) if not u]
+  p = eqn.params
+  kin = [v for v, u in zip(eqn.invars, unk_in) if not u]
+  uin = res_vars + [v for v, u in zip(eqn.invars, unk_in) if u]
+  known_e = eqn._replace(invars=kin, outvars=known_outs + res_vars,
+                         params=dict(p, jaxpr=ClosedJaxpr(known, closed.consts),
+                                     donated_invars=(False,) * len(kin)))
+  unk_e = eqn._replace(invars=uin, outvars=[v for v, u in zip(eqn.outvars, out_unk) if u],
+                       params=dict(p, jaxpr=ClosedJaxpr(unknown, []),
+                                   donated_invars=(False,) * len(uin)))
+  return known_e, unk_e, out_unk
+
+
+pe.partial_eval_jaxpr_rules[jit_p] = _jit_partial_eval_rule
+
+
 # ---- transpose ----------------------------------------------------------------------------
 
 _transpose_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -488,11 +510,11 @@ class JitWrapped:
                donate_argnames=None, keep_unused=False, inline=False):
     if not callable(fun):
       raise TypeError(f"Expected a callable value, got {fun!r}")
-    self._fun = fun
-    try:
-      functools.update_wrapper(self, fun)
+    try:  # name/doc/__wrapped__ only: copying fun.__dict__ could clobber our state
+      functools.update_wrapper(self, fun, updated=())
     except (AttributeError, TypeError):
       pass
+    self._fun = fun
     self._name = _fun_name(fun)
     sig = _signature(fun)
     self._sig = sig
@@ -639,8 +661,10 @@ class JitWrapped:
     return entry.unflatten(entry.exe.fn(*[x._value for x in flat]))
 
   def _trace_entry(self, key, args, kwargs, flat, in_tree, form, statics, donated):
-    if _verbose[0]:
-      self._explain_miss(key, flat, in_tree, statics)
+    if _verbose[0] and config.jax_explain_cache_misses:
+      dyn, dkw, st, static_pos = self._split(args, kwargs)
+      names = _flat_arg_names(self._sig, args, kwargs, static_pos, form, st)
+      self._explain_miss(key, flat, in_tree, statics, names)
     t0 = time.perf_counter()
     closed, out_tree = self._trace(args, kwargs, flat, in_tree, form)
     if config.jax_log_compiles:
@@ -687,7 +711,7 @@ class JitWrapped:
     closed = pe.trace_to_jaxpr(flat_fun, [core.get_aval(x) for x in flat], debug_info=info)
     return closed, box[0]
 
-  def _explain_miss(self, key, flat, in_tree, statics):
+  def _explain_miss(self, key, flat, in_tree, statics, arg_names=None):
     f = core.user_frame()
     where = f"{f.f_code.co_filename}:{f.f_lineno} ({f.f_code.co_name})" if f else "?"
     if not self._seen_keys:
@@ -695,11 +719,16 @@ class JitWrapped:
                      "defined at %s", where, self._name, id(self._fun), _fun_source(self._fun))
       return
     avals = [core.get_aval(x) for x in flat]
+
+    def aval_diff(a, b):
+      return (a.shape != b.shape) + (a.dtype != b.dtype) + (a.weak_type != b.weak_type)
+
     best, best_score = None, None
-    for k, pav, ptree, pstat in self._seen_keys:
+    for k, pav, ptree, pstat in self._seen_keys:   # the closest; the latest on ties
       score = (ptree != in_tree) * 1000 + (pstat != statics) * 100 + \
-          (sum(a != b for a, b in zip(avals, pav)) if len(avals) == len(pav) else 50)
-      if best_score is None or score < best_score:
+          (sum(aval_diff(a, b) for a, b in zip(avals, pav)) if len(avals) == len(pav)
+           else 50)
+      if best_score is None or score <= best_score:
         best, best_score = (k, pav, ptree, pstat), score
     _, pav, ptree, pstat = best
     lines = [f"TRACING CACHE MISS at {where}:",
@@ -721,16 +750,12 @@ class JitWrapped:
                        f"{old.get(k, '<absent>')!r}")
     else:
       lines.append("  different input types:")
-      try:
-        names = [str(p) for p, _ in tree_util.tree_flatten_with_path(
-            _unflatten(in_tree, list(range(len(flat)))))[0]]
-      except Exception:
-        names = [f"arg {i}" for i in range(len(flat))]
+      names = arg_names or [f"argument {i}" for i in range(len(flat))]
       for nm, a, b in zip(names, avals, pav):
         if a != b:
           what = "weak type" if (a.shape == b.shape and a.dtype == b.dtype) else (
               "dtype" if a.shape == b.shape else "shape")
-          lines.append(f"  * at {_pretty_path(nm)}, now {_aval_str(a)} and before "
+          lines.append(f"  * at {nm}, now {_aval_str(a)} and before "
                        f"{_aval_str(b)} (the {what} changed)")
     lines.append("  (the config part of the key: "
                  + ("unchanged" if best[0][1] == _ctx[0] else "changed") + ")")
@@ -798,10 +823,6 @@ def _run_donated(entry, flat):
       if d and type(x) is Array:
         x._buf = bufs[flat.index(x)]
     raise
-
-
-def _pretty_path(p):
-  return p
 
 
 def _aval_str(a):

@@ -393,7 +393,9 @@ def generate(jaxpr: Jaxpr, consts, *, name="f", donated=(), wrap=True, guarded=F
 def _pick_candidate(eqn, i, last_use, donated_vars, temp_ids, fixes, pool, produced_fresh):
   """A dead buffer of the output's shape and dtype: an operand dying here, else a pooled one."""
   out_aval = eqn.outvars[0].aval
-  for v in eqn.invars:
+  # donated inputs first: a donated buffer left unused is wasted, a temp can serve later
+  ordered = sorted(eqn.invars, key=lambda v: type(v) is not Var or v not in donated_vars)
+  for v in ordered:
     if type(v) is not Var or last_use.get(v) != i:
       continue
     if not (v in temp_ids or v in donated_vars):

@@ -292,6 +292,11 @@ def dce_jaxpr(jaxpr: Jaxpr, used_outputs: Sequence[bool], instantiate=False):
                jaxpr.debug_info), used_inputs
 
 
+# primitive -> rule(eqn, unknown_inputs) -> (known eqn or None, unknown eqn, out_unknowns) or
+# None: how partial_eval_jaxpr splits an equation with some known inputs (call primitives).
+partial_eval_jaxpr_rules: dict = {}
+
+
 def partial_eval_jaxpr(jaxpr: Jaxpr, unknowns: Sequence[bool], instantiate=False):
   """Split `jaxpr` by which inputs are unknown.
 
@@ -303,7 +308,17 @@ def partial_eval_jaxpr(jaxpr: Jaxpr, unknowns: Sequence[bool], instantiate=False
   unk = set(v for v, u in zip(jaxpr.invars, unknowns) if u)
   known_eqns, unk_eqns = [], []
   for e in jaxpr.eqns:
-    if any(type(v) is Var and v in unk for v in e.invars):
+    unk_in = [type(v) is Var and v in unk for v in e.invars]
+    if any(unk_in):
+      rule = partial_eval_jaxpr_rules.get(e.primitive)
+      split = rule(e, unk_in) if rule is not None and not all(unk_in) else None
+      if split is not None:  # e.g. a nested jit: split its body too
+        known_e, unk_e, out_unk = split
+        if known_e is not None:
+          known_eqns.append(known_e)
+        unk_eqns.append(unk_e)
+        unk.update(v for v, u in zip(e.outvars, out_unk) if u)
+        continue
       unk_eqns.append(e)
       unk.update(e.outvars)
     else:
