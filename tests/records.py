@@ -92,7 +92,7 @@ def _ids(rec, shapes, dt):
   return f"{rec.name}-{dt}-{'x'.join(str(s) for s in shapes)}"
 
 
-def assert_close(actual, expected, rtol, atol=None, check_dtype=False):
+def assert_close(actual, expected, rtol, atol=None, check_dtype=False, err_msg=""):
   actual = np.asarray(actual)
   expected = np.asarray(expected)
   assert actual.shape == expected.shape, (actual.shape, expected.shape)
@@ -104,9 +104,9 @@ def assert_close(actual, expected, rtol, atol=None, check_dtype=False):
                                expected.astype(np.complex128 if expected.dtype.kind == "c"
                                                else np.float64),
                                rtol=rtol, atol=rtol if atol is None else atol,
-                               equal_nan=True)
+                               equal_nan=True, err_msg=err_msg)
   else:
-    np.testing.assert_array_equal(actual, expected)
+    np.testing.assert_array_equal(actual, expected, err_msg=err_msg)
 
 
 def _canonical(dt):
@@ -158,25 +158,29 @@ def make_tests(records):
     import numjax
     nb = 3
     base = rec.args(shapes, dtype)
-    # batch every argument along every axis position in turn (and one argument unbatched)
+    # Batch each argument along every axis position in turn, the others unbatched; then,
+    # with several arguments, all of them at once (at axis 0 and at their last axis).
+    plans = []
     for which in range(len(base)):
-      s = base[which].shape
-      for ax in range(len(s) + 1):
-        stacked = rec.args([s] * 1, dtype, seed=1)[0]
-        lanes = [rec.args([s], dtype, seed=10 + i)[0] for i in range(nb)]
-        batched = np.stack(lanes, axis=ax)
-        in_axes = [None] * len(base)
-        in_axes[which] = ax
-        args = list(base)
-        args[which] = batched
-        out = numjax.vmap(rec.fn, in_axes=tuple(in_axes))(*args)
-        for i in range(nb):
-          a2 = list(base)
-          a2[which] = lanes[i]
-          ref = rec.fn(*a2)
-          for o, r in zip(_flat(out), _flat(ref)):
-            assert_close(np.asarray(o)[i], r, rec.rtol(dtype))
-        del stacked
+      for ax in range(base[which].ndim + 1):
+        plans.append({which: ax})
+    if len(base) > 1:
+      plans.append({i: 0 for i in range(len(base))})
+      plans.append({i: base[i].ndim for i in range(len(base))})
+    for plan in plans:
+      lanes = [rec.args([b.shape for b in base], dtype, seed=10 + k) for k in range(nb)]
+      args = list(base)
+      in_axes = [None] * len(base)
+      for i, ax in plan.items():
+        args[i] = np.stack([lane[i] for lane in lanes], axis=ax)
+        in_axes[i] = ax
+      out = numjax.vmap(rec.fn, in_axes=tuple(in_axes))(*args)
+      for k in range(nb):
+        a2 = [lanes[k][i] if i in plan else base[i] for i in range(len(base))]
+        ref = rec.fn(*a2)
+        for o, r in zip(_flat(out), _flat(ref)):
+          assert_close(np.asarray(o)[k], r, rec.rtol(dtype),
+                       err_msg=f"vmap in_axes={tuple(in_axes)}, lane {k}")
 
   grad_cases = [(r, s, d) for r in records if r.grad for s, _ in r.cases()
                 for d in r.grad_dtypes]
@@ -186,6 +190,7 @@ def make_tests(records):
                            ids=[_ids(r, s, d) for r, s, d in grad_cases])
   def test_grad(rec, shapes, dtype):
     import numjax
+    import numjax.experimental  # noqa: F401  (enable_x64)
     from numjax.test_util import check_grads
     ctx = numjax.experimental.enable_x64() if dtype == "float64" else _null()
     with ctx:
