@@ -16,7 +16,7 @@ from numjax._src.lax import lax
 from numjax._src.random import keys as _keys
 from numjax._src.random.prng import UINT_DTYPES
 from numjax._src.random.samplers import (
-    _gumbel, _uniform, bcast, canonicalize_shape, check_broadcast_shapes, check_shape, const,
+    _gumbel, _uniform, bcast, broadcast_shapes, canonicalize_shape, check_broadcast_shapes, check_shape, const,
     convert, int_dtype, key_arg, random_bits, shape_of, split2)
 
 
@@ -139,7 +139,7 @@ def categorical(key, logits, axis=-1, shape=None, replace=True, mode=None, *,
     logits = convert(logits, _dtypes.default_float_dtype())
   nd = logits.ndim
   if not -nd <= axis < nd:
-    raise ValueError(f"axis {axis} is out of bounds for array of dimension {nd}")
+    raise IndexError(f"index {axis} is out of bounds for axis 0 with size {nd}")
   ax = axis % nd
   batch_shape = tuple(s for i, s in enumerate(logits.shape) if i != ax)
   if shape is None:
@@ -489,9 +489,14 @@ def binomial(key, n, p, shape=None, dtype=None):
 
 
 def _binomial(key, count, prob, shape, dtype):
+  with np.errstate(all="ignore"):  # NaN/inf counts and probabilities are handled below
+    return _binomial_quiet(key, count, prob, shape, dtype)
+
+
+def _binomial_quiet(key, count, prob, shape, dtype):
   from numjax._src.numpy.util import promote_dtypes_inexact
   if shape is None:
-    shape = lax.broadcast_shapes(shape_of(count), shape_of(prob))
+    shape = broadcast_shapes(shape_of(count), shape_of(prob))
   else:
     check_shape("binomial", shape, shape_of(count), shape_of(prob))
   prob, = promote_dtypes_inexact(prob)

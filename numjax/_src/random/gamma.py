@@ -26,7 +26,7 @@ from numjax._src.random import prng
 from numjax._src.random.fma import fma
 from numjax._src.random.samplers import (
     _exponential, _normal_real, _rademacher, _uniform, bcast, canonicalize_shape,
-    check_all_safe_to_cast, check_broadcast_shapes, check_shape, const, convert, float_dtype,
+    broadcast_shapes, check_all_safe_to_cast, check_broadcast_shapes, check_shape, const, convert, float_dtype,
     key_arg, shape_of, split2)
 
 _u32 = np.dtype(np.uint32)

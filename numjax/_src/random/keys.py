@@ -66,15 +66,16 @@ def _key_aval(shape, dtype) -> ShapedArray:
 
 def _binary_op_error(name):
   def op(self, other=None):
-    other_dt = _dtypes.dtype(other) if other is not None and not isinstance(
-        other, PRNGKeyArray) else self.dtype
+    other_dt = _dtypes.dtype(other, canonicalize=True) if other is not None and not \
+        isinstance(other, PRNGKeyArray) else self.dtype
     raise TypeError(f"{name} does not accept dtypes {self.dtype}, {other_dt}.")
   return op
 
 
 def _rbinary_op_error(name):
   def op(self, other):
-    other_dt = _dtypes.dtype(other) if not isinstance(other, PRNGKeyArray) else self.dtype
+    other_dt = _dtypes.dtype(other, canonicalize=True) if not isinstance(
+        other, PRNGKeyArray) else self.dtype
     raise TypeError(f"{name} does not accept dtypes {other_dt}, {self.dtype}.")
   return op
 
@@ -215,7 +216,8 @@ class PRNGKeyArray(Array):
 
   def __getitem__(self, idx):
     if self._is_scalar():
-      raise IndexError("Too many indices for key array: array is 0-dimensional.")
+      n = len(idx) if isinstance(idx, tuple) else 1
+      raise IndexError(f"Too many indices: array is 0-dimensional, but {n} were indexed")
     return PRNGKeyArray(self._impl, self._base_array[self._data_index(idx)])
 
   def reshape(self, *shape, order="C"):
@@ -270,13 +272,15 @@ class PRNGKeyArray(Array):
   # ---- comparison: keys are equal when their data are -------------------------------
   def __eq__(self, other):
     if not isinstance(other, PRNGKeyArray):
-      raise TypeError(f"eq does not accept dtypes {self.dtype}, {_dtypes.dtype(other)}.")
+      raise TypeError(f"eq does not accept dtypes {self.dtype}, "
+                      f"{_dtypes.dtype(other, canonicalize=True)}.")
     import numjax.numpy as jnp
     return jnp.all(jnp.equal(self._base_array, other._base_array), axis=-1)
 
   def __ne__(self, other):
     if not isinstance(other, PRNGKeyArray):
-      raise TypeError(f"ne does not accept dtypes {self.dtype}, {_dtypes.dtype(other)}.")
+      raise TypeError(f"ne does not accept dtypes {self.dtype}, "
+                      f"{_dtypes.dtype(other, canonicalize=True)}.")
     import numjax.numpy as jnp
     return jnp.any(jnp.not_equal(self._base_array, other._base_array), axis=-1)
 
@@ -495,7 +499,7 @@ def _fold_in_msg(data):
     return lax.convert_element_type(data, _u32)
   if isinstance(data, (int, np.integer)) and not isinstance(data, (bool, np.bool_)):
     if not 0 <= int(data) <= 0xFFFFFFFF:
-      raise OverflowError(f"Python int {int(data)} too large to convert to uint32")
+      raise OverflowError(f"Python integer {int(data)} out of bounds for uint32")
     return lax.asarray(np.uint32(data))
   return lax.convert_element_type(lax.asarray(np.asarray(data)), _u32)
 

@@ -9,7 +9,7 @@ from numjax._src import core
 from numjax._src import dtypes as _dtypes
 from numjax._src.lax import lax
 from numjax._src.random.samplers import (
-    _normal, canonicalize_shape, check_shape, float_dtype, key_arg, shape_of)
+    _normal, broadcast_shapes, canonicalize_shape, check_shape, float_dtype, key_arg, shape_of)
 
 
 def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky", *,
@@ -41,7 +41,7 @@ def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky
     raise ValueError(f"multivariate_normal requires cov.shape == (..., n, n) for n={n}, but "
                      f"got cov.shape == {tuple(cov.shape)}.")
   if shape is None:
-    shape = lax.broadcast_shapes(tuple(mean.shape[:-1]), tuple(cov.shape[:-2]))
+    shape = broadcast_shapes(tuple(mean.shape[:-1]), tuple(cov.shape[:-2]))
   else:
     check_shape("normal", shape, tuple(mean.shape[:-1]), tuple(cov.shape[:-2]))
   if method == "svd":

@@ -30,8 +30,7 @@ def canonicalize_shape(shape, name="shape") -> tuple:
   """A tuple of concrete non-negative ints (TypeError as JAX for anything else)."""
   if not isinstance(shape, (tuple, list)):
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-      raise TypeError("Shapes must be 1D sequences of concrete values of integer type, got "
-                      f"{shape}.")
+      shape = (shape,)  # JAX accepts a single dimension
     try:
       shape = tuple(shape)
     except TypeError:
@@ -56,9 +55,18 @@ def shape_of(x) -> tuple:
   return np.shape(x)
 
 
+def broadcast_shapes(*shapes) -> tuple:
+  """NumPy broadcasting of shapes, with JAX's error."""
+  try:
+    return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+  except ValueError:
+    raise ValueError("Incompatible shapes for broadcasting: shapes="
+                     f"{[tuple(s) for s in shapes]}") from None
+
+
 def check_shape(name: str, shape: tuple, *param_shapes) -> None:
   if param_shapes:
-    shape_ = lax.broadcast_shapes(shape, *param_shapes)
+    shape_ = broadcast_shapes(shape, *param_shapes)
     if tuple(shape) != shape_:
       raise ValueError(f"{name} parameter shapes must be broadcast-compatible with shape "
                        "argument, and the result of broadcasting the shapes must equal the "
@@ -69,7 +77,7 @@ def check_broadcast_shapes(name: str, shape, *args) -> tuple:
   """`shape` (checked against the params' shapes), or the params' broadcast shape."""
   arg_shapes = [shape_of(a) for a in args]
   if shape is None:
-    return lax.broadcast_shapes(*arg_shapes) if arg_shapes else ()
+    return broadcast_shapes(*arg_shapes) if arg_shapes else ()
   shape = canonicalize_shape(shape)
   check_shape(name, shape, *arg_shapes)
   return shape
@@ -109,8 +117,8 @@ def bcast(x, shape):
   if x.shape == shape:
     return x
   nd = len(shape) - x.ndim
-  if nd < 0:
-    raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
+  if nd < 0 or any(s not in (1, shape[nd + i]) for i, s in enumerate(x.shape)):
+    raise TypeError(f"incompatible shapes for broadcasting: {shape}, {tuple(x.shape)}.")
   keep = [i for i, s in enumerate(x.shape) if s == shape[nd + i]]
   if len(keep) != x.ndim:  # squeeze the size-1 axes that broadcast
     x = lax.reshape(x, tuple(x.shape[i] for i in keep))
@@ -218,7 +226,7 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None, *, out_sharding=
   key = key_arg("truncated_normal", key)
   dtype = float_dtype(dtype, "truncated_normal")
   if shape is None:
-    shape = lax.broadcast_shapes(shape_of(lower), shape_of(upper))
+    shape = broadcast_shapes(shape_of(lower), shape_of(upper))
   else:
     check_shape("truncated_normal", shape, shape_of(lower), shape_of(upper))
   sqrt2 = lax.full((), np.sqrt(2), dtype)
@@ -464,7 +472,7 @@ def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
   key = key_arg("double_sided_maxwell", key)
   dtype = float_dtype(dtype, "double_sided_maxwell")
   shape = canonicalize_shape(shape)
-  params_shapes = lax.broadcast_shapes(shape_of(loc), shape_of(scale))
+  params_shapes = broadcast_shapes(shape_of(loc), shape_of(scale))
   if not shape:
     shape = params_shapes
   shape = shape + params_shapes
