@@ -103,16 +103,20 @@ def add_tangents(a, b):
 # JVP interpreter
 
 class JVPTracer(Tracer):
-  __slots__ = ("primal", "tangent")
+  __slots__ = ("primal", "tangent", "_aval")
 
   def __init__(self, trace, primal, tangent):
     self._trace = trace
     self.primal = primal
     self.tangent = tangent
+    self._aval = None
 
   @property
   def aval(self):
-    return core.get_aval(self.primal)
+    a = self._aval  # the primal never changes: compute its aval once
+    if a is None:
+      a = self._aval = core.get_aval(self.primal)
+    return a
 
   def full_lower(self):
     if type(self.tangent) is Zero:
