@@ -1048,7 +1048,8 @@ _SCATTER_UFUNC = {"scatter-add": np.add, "scatter-sub": np.subtract, "scatter-mu
                   "scatter-min": np.minimum, "scatter-max": np.maximum}
 
 
-def _scatter_impl_for(name):
+def _scatter_impl_for(name, inplace=False):
+  # inplace: write into `operand` (the compiler's buffer planning calls this on dead buffers)
   def impl(operand, indices, updates, *, dimension_numbers, indices_are_sorted, unique_indices,
            mode, update_jaxpr, update_consts):
     dn = dimension_numbers
@@ -1068,7 +1069,7 @@ def _scatter_impl_for(name):
         idx = [a[m] for a in idx]
         upd = upd[m]
     idx = tuple(idx)
-    out = np.array(operand, copy=True)
+    out = operand if inplace else np.array(operand, copy=True)
     if name == "scatter":
       if update_jaxpr is None:
         out[idx] = upd
@@ -1174,6 +1175,7 @@ def _make_scatter_p(name):
   p = Primitive(name)
   p.numpy_tier_only = True
   p.impl = _scatter_impl_for(name)
+  p.impl_inplace = _scatter_impl_for(name, inplace=True)
 
   def abstract(operand, indices, updates, *, dimension_numbers, indices_are_sorted,
                unique_indices, mode, update_jaxpr, update_consts):
