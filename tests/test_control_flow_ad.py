@@ -325,3 +325,20 @@ def test_jacrev_and_hessian_through_loops():
   jr_jit = jax.jit(jax.jacrev(lambda a: jnp.stack([newton_sqrt(a[0]), newton_sqrt(a[1])])))(
       jnp.array([4.0, 9.0]))
   close(jr_jit, np.diag([0.25, 1 / 6.0]))
+
+
+def test_while_higher_order_under_jit():
+  # forward-over-reverse through the traced-trip-count path (the reverse sweep's jvp is a
+  # reverse sweep over the jvp'd loop)
+  for a in (2.0, 9.0):
+    close(jax.jit(jax.hessian(newton_sqrt))(a), -0.25 * a ** -1.5)
+    close(jax.jit(jax.jacfwd(jax.jacfwd(jax.jacrev(newton_sqrt))))(a), 3 / 8 * a ** -2.5)
+  h = jax.jit(jax.hessian(_fixed_point, argnums=(0, 1)))(0.7, 0.3)
+  h_eager = jax.hessian(_fixed_point, argnums=(0, 1))(0.7, 0.3)
+  for i in range(2):
+    for j in range(2):
+      close(h[i][j], h_eager[i][j], 1e-3)
+  close(jax.vmap(jax.jit(jax.hessian(newton_sqrt)))(jnp.array([2.0, 9.0])),
+        -0.25 * np.array([2.0, 9.0]) ** -1.5)
+  # reverse-over-reverse needs the trip count: eagerly it is known
+  close(jax.grad(jax.grad(newton_sqrt))(4.0), -0.25 * 4.0 ** -1.5)

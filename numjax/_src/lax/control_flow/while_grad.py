@@ -371,14 +371,85 @@ cf.def_eager_with_avals(while_lin_transpose_p, _t_avals)
 
 
 def _t_jvp(primals, tangents, **params):
-  raise NotImplementedError(
-      "Differentiating the reverse-mode derivative of a while_loop whose trip count is only "
-      "known at run time (e.g. grad(grad(f)) under jit) is not supported. Use eager "
-      "grad-of-grad, fori_loop with static bounds, or scan.")
+  """The jvp of the reversed sweep is itself a reversed sweep, over the jvp of the loop.
+
+  The tangent program maps (bdots, t0) to t_N linearly, through a matrix A that depends on
+  the primal operands; this op computes A^T ct. Differentiating the loop once more gives a
+  loop over (t, t_dot) whose linear map is [[A, 0], [A_dot, A]]; its transpose applied to
+  (ct_dot, ct) yields (A^T ct_dot + A_dot^T ct, A^T ct): the tangent and the primal output.
+  """
+  ncc, nb = params["cond_nconsts"], params["body_nconsts"]
+  nlc, nlt = params["num_lin_consts"], params["num_lin_carry"]
+  body, cond = params["body_jaxpr"], params["cond_jaxpr"]
+  ncar = len(body.out_avals)
+  nbn, ncn = nb - nlc, ncar - nlt
+  cc, bc, init, cts = _split(primals, ncc, nbn, ncn)
+  _, bc_t, init_t, cts_t = _split(tangents, ncc, nbn, ncn)
+  if cf.is_linearizing([t for t in (*bc_t, *init_t) if type(t) is not Zero]):
+    if any(type(t) is not Zero for t in (*bc_t, *init_t)):
+      raise NotImplementedError(
+          "Reverse-over-reverse differentiation (e.g. grad(grad(f)) under jit) through a "
+          "while_loop whose trip count is only known at run time is not supported. Use "
+          "jax.hessian / jacfwd(jacrev(f)) (forward-over-reverse works), run it eagerly "
+          "(the trip count is then known), or use fori_loop with static bounds / scan.")
+    # only the cotangent input varies: this op is linear in it
+    out = while_lin_transpose_p.bind(*primals, **params)
+    t_out = while_lin_transpose_p.bind(*cc, *bc, *init, *[ad.instantiate_zeros(t)
+                                                         for t in cts_t], **params)
+    return out, t_out
+  in_avals = body.in_avals
+  diff = [ad.is_differentiable_aval(a) if hasattr(ad, "is_differentiable_aval") else
+          a.dtype.kind in "fc" for a in in_avals]
+  bcf, _, cf_, _ = _split(diff, nbn, nlc, ncn)
+  nz = bcf + [True] * nlc + cf_ + [True] * nlt
+  b2, _ = cf.jvp_jaxpr(body, nz, [a.dtype.kind in "fc" for a in body.out_avals])
+  nbf, ncf = sum(bcf), sum(cf_)
+  n_in = nb + ncar
+  # b2 inputs: [bc, bd, c, t, bc_dot(float), bd_dot, c_dot(float), t_dot]
+  i_bc, i_bd = list(range(nbn)), list(range(nbn, nb))
+  i_c, i_t = list(range(nb, nb + ncn)), list(range(nb + ncn, n_in))
+  j = n_in
+  i_bcd, i_bdd = list(range(j, j + nbf)), list(range(j + nbf, j + nbf + nlc))
+  j += nbf + nlc
+  i_cd, i_td = list(range(j, j + ncf)), list(range(j + ncf, j + ncf + nlt))
+  b2 = cf.permute_invars(b2, i_bc + i_bcd + i_bd + i_bdd + i_c + i_cd + i_t + i_td)
+  # b2 outputs: [c', t', c_dot'(float), t_dot'] -> [c', c_dot', t', t_dot']
+  o_c, o_t = list(range(ncn)), list(range(ncn, ncar))
+  o_cd = list(range(ncar, ncar + ncf))
+  o_td = list(range(ncar + ncf, ncar + ncf + nlt))
+  b2 = cf.permute_outvars(b2, o_c + o_cd + o_t + o_td)
+  cj = cond.jaxpr.invars
+  c_dot_avals = [ad.tangent_aval(a) for a, f in zip(in_avals[nb:nb + ncn], cf_) if f]
+  t_avals = in_avals[nb + ncn:]
+  cond2 = cf.rebind(cond, invars=list(cj[:ncc + ncn]) + [core.Var(a) for a in c_dot_avals]
+                    + list(cj[ncc + ncn:]) + [core.Var(a) for a in t_avals])
+  inst = lambda t, x: ad.instantiate_zeros(t) if type(t) is Zero else t
+  bc_dot = [inst(t, x) for t, x, f in zip(bc_t, bc, bcf) if f]
+  init_dot = [inst(t, x) for t, x, f in zip(init_t, init, cf_) if f]
+  cts_dot = [inst(t, x) for t, x in zip(cts_t, cts)]
+  outs = while_lin_transpose_p.bind(
+      *cc, *bc, *bc_dot, *init, *init_dot, *cts_dot, *cts, cond_jaxpr=cond2, body_jaxpr=b2,
+      cond_nconsts=ncc, body_nconsts=2 * nlc + nbn + nbf, num_lin_consts=2 * nlc,
+      num_lin_carry=2 * nlt)
+  ct_bd, _, ct_t, _ = _split(outs, nlc, nlc, nlt)
+  # The doubled sweep also yields the primal output, but batched like the tangents under
+  # vmap; computing the primal on its own keeps it exactly as batched as its inputs.
+  return while_lin_transpose_p.bind(*primals, **params), ct_bd + ct_t
 
 
 def _t_transpose(cts, *args, **params):
-  raise NotImplementedError("while_lin_transpose is not transposable.")
+  # while_lin_transpose computes A^T ct; its transpose is the forward tangent loop A.
+  ncc, nb = params["cond_nconsts"], params["body_nconsts"]
+  nlc, nlt = params["num_lin_consts"], params["num_lin_carry"]
+  ncn = len(params["body_jaxpr"].out_avals) - nlt
+  cc, bc, init, ct_in = _split(args, ncc, nb - nlc, ncn)
+  if any(ad.is_undefined_primal(x) for x in (*cc, *bc, *init)):
+    raise NotImplementedError("while_lin_transpose: the primal operands must be known.")
+  avals = _t_avals(**params)
+  cts = [ad.zeros_like_aval(a) if type(c) is Zero else c for c, a in zip(cts, avals)]
+  outs = while_lin_p.bind(*cc, *bc, *cts[:nlc], *init, *cts[nlc:], **params)
+  return [None] * (len(args) - len(ct_in)) + [o if ad.is_undefined_primal(x) else None
+                                              for o, x in zip(outs, ct_in)]
 
 
 ad.primitive_jvps[while_lin_transpose_p] = _t_jvp
