@@ -10,14 +10,11 @@
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Sequence
-
-import numpy as np
 
 from numjax._src import core
 from numjax._src import dtypes as _dtypes
 from numjax._src import tree_util
-from numjax._src.core import ClosedJaxpr, Jaxpr, ShapedArray
+from numjax._src.core import ClosedJaxpr, Jaxpr
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters import partial_eval as pe
 from numjax._src.interpreters.ad import Zero

@@ -17,7 +17,7 @@ from numjax._src import core
 from numjax._src import dtypes as _dtypes
 from numjax._src import tree_util
 from numjax._src.config import config
-from numjax._src.core import ClosedJaxpr, Primitive, ShapedArray
+from numjax._src.core import Primitive
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters import partial_eval as pe
 from numjax._src.interpreters.ad import Zero
@@ -163,8 +163,6 @@ def _cond_batch(axis_data, vals, dims, *, branches):
     for j in range(n_out):
       cases = [o[j] for o in branch_outs]
       which = _bcast_to(index, core.get_aval(cases[0]).shape)
-      if len(cases) == 2 and False:
-        which = lax.convert_element_type(which, np.bool_)
       out.append(lax.select_n(which, *cases))
     return out, [0] * n_out
   ops_bat = [d is not None for d in op_dims]

@@ -19,7 +19,7 @@ from numjax._src import core
 from numjax._src import errors
 from numjax._src import tree_util
 from numjax._src.config import config
-from numjax._src.core import ClosedJaxpr, Jaxpr, Primitive, ShapedArray
+from numjax._src.core import ClosedJaxpr, Jaxpr, Primitive
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters import partial_eval as pe
 from numjax._src.interpreters.ad import Zero
