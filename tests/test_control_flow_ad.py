@@ -342,3 +342,20 @@ def test_while_higher_order_under_jit():
         -0.25 * np.array([2.0, 9.0]) ** -1.5)
   # reverse-over-reverse needs the trip count: eagerly it is known
   close(jax.grad(jax.grad(newton_sqrt))(4.0), -0.25 * 4.0 ** -1.5)
+
+
+def test_check_grads_map_fori_associative_scan_while():
+  x = jnp.array([0.5, 1.2, -0.3, 2.0, 0.7])
+  check_grads(lambda x: jnp.sum(lax.associative_scan(jnp.multiply, x) ** 2), (x,), order=2)
+  check_grads(lambda x: lax.map(lambda r: jnp.sin(r) * r, x), (x,), order=2)
+  check_grads(lambda x: lax.fori_loop(0, 3, lambda i, c: jnp.sin(c) * x, x), (x,), order=2)
+
+  def wl(x):
+    return lax.while_loop(lambda c: c[1] < 3, lambda c: (jnp.sin(c[0]) * x, c[1] + 1), (x, 0))[0]
+  check_grads(wl, (x,), order=2)
+  check_grads(jax.jit(wl), (x,), order=1)
+
+
+def test_reverse_over_reverse_with_traced_trip_count_is_a_clear_error():
+  with pytest.raises(NotImplementedError, match="Reverse-over-reverse"):
+    jax.jit(jax.grad(jax.grad(newton_sqrt)))(2.0)
