@@ -86,27 +86,34 @@ def _horner_fma(x64, coeffs, out, tmp):
   return out
 
 
-def _erf_inv_f32_block(x, out):
-  n = x.size
+def _log1p_small(y):
+  """XLA's log1p for |y| < sqrt(2) - 1: y - y^2/2 + y^3 P(y)/Q(y), FMAs as XLA's."""
+  n = y.size
   tmp = np.empty(n, _f64)
-  a = np.empty(n, _f32)
-  b = np.empty(n, _f32)
-  y = np.negative(x * x)                       # w = -log1p(y), y in (-1, 0]
   y64 = y.astype(_f64)
-  _horner_fma(y64, _LOG1P_NUM, a, tmp)
-  _horner_fma(y64, _LOG1P_DEN, b, tmp)
+  a = _horner_fma(y64, _LOG1P_NUM, np.empty(n, _f32), tmp)
+  b = _horner_fma(y64, _LOG1P_DEN, np.empty(n, _f32), tmp)
   y2 = y * y
   np.divide(a, b, out=a)
   np.multiply(np.multiply(y, y2, out=b), a, out=a)
   np.add(np.multiply(_f32(-0.5), y2, out=b), a, out=a)
-  np.add(y, a, out=a)                          # log1p(y), small |y|
-  w = a.copy()
-  big = ~(np.abs(y) < _f32(0.41421356237309504880))
-  if big.any():  # log(1 + y) on the lanes that need it
+  return np.add(y, a, out=a)
+
+
+def _erf_inv_f32_block(x, out):
+  y = np.negative(x * x)                       # w = -log1p(y), y in (-1, 0]
+  small = np.abs(y) < _f32(0.41421356237309504880)
+  if small.all():
+    w = _log1p_small(y)
+  else:  # each branch of log1p on its own lanes
+    w = np.empty_like(y)
+    w[small] = _log1p_small(y[small])
+    big = ~small
     w[big] = log_f32(np.add(y[big], _f32(1)))
   np.negative(w, out=w)
   lt = w < _f32(5)
-  _horner_fma((w - _f32(2.5)).astype(_f64), _ERFINV_W_LT_5, a, tmp)
+  a = _horner_fma((w - _f32(2.5)).astype(_f64), _ERFINV_W_LT_5, np.empty_like(y),
+                  np.empty(y.size, _f64))
   if not lt.all():  # the tails (|x| > 0.9966): the second polynomial, on the few
     ge = ~lt
     wg = (np.sqrt(w[ge]) - _f32(3)).astype(_f64)

@@ -187,10 +187,32 @@ def _uniform(key, minval, maxval, shape, dtype):
   # JAX keeps the top `nmant` bits as the mantissa of a float in [1, 2) and subtracts 1;
   # that float minus one is exactly mantissa * 2**-nmant, which is what is computed here.
   mant = lax.shift_right_logical(bits_, lax.full((), rng_bits - nmant, uint_dtype))
-  floats = lax.mul(convert(mant, dtype), lax.full((), 2.0 ** -nmant, dtype))
+  mant = convert(mant, dtype)
+  lo, span = _static_bounds(minval, maxval, dtype)
+  if span is not None:
+    # Static bounds with a power-of-two span: mant * 2**-nmant * span is exact, so the one
+    # multiply-add below rounds exactly as XLA's fused one, and max(minval, .) is a no-op.
+    out = lax.mul(mant, lax.full((), 2.0 ** -nmant * float(span), dtype))
+    return out if lo == 0 else lax.add(out, lax.full((), lo, dtype))
+  floats = lax.mul(mant, lax.full((), 2.0 ** -nmant, dtype))
   # XLA fuses `floats * (maxval - minval) + minval` into one fused multiply-add
   out = fma(floats, lax.sub(maxval, minval), minval)
   return lax.max(minval, out)
+
+
+def _static_bounds(minval, maxval, dtype):
+  """(minval, maxval - minval) as `dtype` numbers when both bounds are concrete scalars and
+  the span is a positive power of two; else (None, None)."""
+  vals = []
+  for v in (minval, maxval):
+    if isinstance(v, Tracer) or np.shape(v) != ():
+      return None, None
+    vals.append(np.asarray(v._value if isinstance(v, Array) else v).astype(dtype))
+  span = vals[1] - vals[0]
+  s = float(span)
+  if not (np.isfinite(s) and s > 0 and math.frexp(s)[0] == 0.5):
+    return None, None
+  return vals[0], span
 
 
 def normal(key, shape=(), dtype=None, *, out_sharding=None):
