@@ -842,7 +842,10 @@ ad.primitive_transposes[convert_element_type_p] = _convert_transpose
 
 def convert_element_type(x, new_dtype, weak_type: bool = False):
   """lax.convert_element_type: cast x to new_dtype (canonicalised)."""
-  if hasattr(new_dtype, "dtype") and not isinstance(new_dtype, np.dtype):
+  # arrays and jnp scalar types carry a .dtype; NumPy scalar types (np.bool_) only a
+  # descriptor there, and np.dtype() understands them directly
+  if not isinstance(new_dtype, np.dtype) and isinstance(getattr(new_dtype, "dtype", None),
+                                                        np.dtype):
     new_dtype = new_dtype.dtype
   new_dtype = _dtypes.canonicalize_dtype(new_dtype)
   if isinstance(x, _py_scalars) and not isinstance(x, np.generic):

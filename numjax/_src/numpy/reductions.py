@@ -23,6 +23,7 @@ from numjax._src.lax import reductions as lax_red
 from numjax._src.numpy import util
 
 _all, _any, _max, _min, _sum = builtins.all, builtins.any, builtins.max, builtins.min, builtins.sum
+_BOOL = np.dtype(bool)
 
 
 # ---------------------------------------------------------------------------------------
@@ -193,7 +194,7 @@ def _cast_to_numeric(a):
 
 
 def _cast_to_bool(a):
-  return lax.convert_element_type(a, np.bool_) if a.dtype != np.bool_ else a
+  return lax.convert_element_type(a, _BOOL) if a.dtype != np.bool_ else a
 
 
 # ---------------------------------------------------------------------------------------
@@ -574,11 +575,11 @@ def _cumulative_reduction(name, op, a, axis, dtype, out, *, fill_nan=False, fill
     result_type = _promote_integer_dtype(result_type)
   result_type = dtypes.canonicalize_dtype(result_type)
   if a.dtype != np.bool_ and dtype == np.bool_:
-    a = lax.convert_element_type(a, np.bool_)
+    a = lax.convert_element_type(a, _BOOL)
   a = lax.convert_element_type(a, result_type)
   result = getattr(lax_red, _CUMULATIVE[op])(a, axis=axis)
   if dtype is not None and dtype == np.bool_:
-    result = lax.convert_element_type(result, np.bool_)
+    result = lax.convert_element_type(result, _BOOL)
   return result
 
 
@@ -618,7 +619,8 @@ def _cumulative_array_api(name, op, x, axis, dtype, include_initial):
                        "one-dimensional arrays.")
   axis = util.canonicalize_axis(_static_axis(axis, name), x.ndim)
   dtypes.check_user_dtype_supported(dtype, name)
-  out = _cumulative_reduction(name, op, x, axis, dtype, None, promote_integers=True)
+  # (as JAX 0.10.2: cumulative_sum promotes narrow integers, cumulative_prod does not)
+  out = _cumulative_reduction(name, op, x, axis, dtype, None, promote_integers=op == "add")
   if include_initial:
     shape = list(x.shape)
     shape[axis] = 1

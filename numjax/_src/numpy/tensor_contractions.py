@@ -32,6 +32,8 @@ def _result_dtype(name, args, preferred_element_type):
 
 
 def _dot_general(lhs, rhs, dims, precision, pet):
+  # validate here too: the eager path of dot_general skips its shape rule
+  lax._dot_general_shape(lhs.shape, rhs.shape, dims)
   return lax.dot_general(lhs, rhs, dims, precision=precision, preferred_element_type=pet)
 
 
@@ -234,7 +236,7 @@ def vdot(a, b, *, precision=None, preferred_element_type=None):
 def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
   """Implementation of numpy.vecdot: conj(x1) . x2 along `axis`, batch axes broadcast."""
   x1, x2 = util.ensure_arraylike("jnp.vecdot", x1, x2)
-  if x1.ndim == 0 or x2.ndim == 0 or x1.shape[axis] != x2.shape[axis]:
+  if x1.shape[axis] != x2.shape[axis]:
     raise ValueError(f"axes must match; got shapes {x1.shape} and {x2.shape} with "
                      f"axis={axis}")
   pet, weak = _result_dtype("vecdot", (x1, x2), preferred_element_type)
@@ -260,7 +262,7 @@ def kron(a, b):
   shape = tuple(d for pair in zip(a.shape, b.shape) for d in pair)
   a2 = lax.broadcast_in_dim(a, shape, tuple(range(0, 2 * nd, 2)))
   b2 = lax.broadcast_in_dim(b, shape, tuple(range(1, 2 * nd, 2)))
-  prod = lax.bitwise_and(a2, b2) if a.dtype == np.bool_ else lax.mul(a2, b2)
+  prod = lax.mul(a2, b2)   # bool is refused, as JAX
   return lax.reshape(prod, tuple(x * y for x, y in zip(a.shape, b.shape)))
 
 
@@ -301,7 +303,7 @@ def _eye_mask(n, m, k):
   """bool[n, m]: True where column - row == k."""
   i = lax.broadcasted_iota(np.int32, (n, m), 0)
   j = lax.broadcasted_iota(np.int32, (n, m), 1)
-  return lax.eq(lax.sub(j, i), lax.full((n, m), k, np.int32))
+  return lax.eq(lax.add(i, lax._const(i, k)), j)
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
