@@ -422,3 +422,25 @@ def test_loop_body_compiled_once_per_jaxpr():
   assert fn is codegen.scan_fn(eqn.params["jaxpr"], num_consts=eqn.params["num_consts"],
                                num_carry=eqn.params["num_carry"], length=10, reverse=False)
   assert "for it in range(10)" in fn.__source__
+
+
+def test_loop_codegen_counters_wrap_and_shared_expressions():
+  # an int carry stepped by a constant is advanced after the loop in one step; int32
+  # wrap-around must match step-by-step arithmetic
+  def f(c, _):
+    i, k, x = c
+    return (i + 3, k + i, x * 2.0 + 1.0), None
+  init = (jnp.int32(2 ** 31 - 5), jnp.int32(0), jnp.float32(1.0))
+  (i, k, x), _ = lax.scan(f, init, None, length=4)
+  ri, rk, rx = np.int32(2 ** 31 - 5), np.int32(0), np.float32(1.0)
+  with np.errstate(over="ignore"):
+    for _ in range(4):
+      ri, rk, rx = ri + np.int32(3), rk + ri, rx * np.float32(2.0) + np.float32(1.0)
+  assert int(i) == int(ri) and int(k) == int(rk) and float(x) == float(rx)
+  # a value used twice is computed once; carries swapping places
+  (a, b), _ = lax.scan(lambda c, _: ((c[1] * c[1], c[0] + c[1] * c[1]), None),
+                       (1.0, 2.0), None, length=3)
+  ra, rb = 1.0, 2.0
+  for _ in range(3):
+    ra, rb = rb * rb, ra + rb * rb
+  assert (float(a), float(b)) == (ra, rb)

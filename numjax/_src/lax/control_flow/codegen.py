@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import functools
 import itertools
+import re
 import weakref
 
 import numpy as np
@@ -180,11 +181,20 @@ class _Gen:
   def emit(self, line, indent):
     self.lines.append("  " * indent + line)
 
-  def jaxpr(self, closed, in_exprs, indent):
+  def jaxpr(self, closed, in_exprs, indent, inline_outputs=True):
     """Emit the equations of `closed` reading inputs from `in_exprs`; returns the output
-    expressions (names or constants)."""
+    expressions. An operator expression whose value is used once is not assigned but
+    inlined where it is used (outputs too, when each is consumed once)."""
     jaxpr = closed.jaxpr
     jaxpr, _ = pe.dce_jaxpr(jaxpr, [True] * len(jaxpr.outvars), instantiate=True)
+    uses: dict = {}
+    for e in jaxpr.eqns:
+      for v in e.invars:
+        if type(v) is core.Var:
+          uses[v] = uses.get(v, 0) + 1
+    for v in jaxpr.outvars:
+      if type(v) is core.Var:
+        uses[v] = uses.get(v, 0) + (1 if inline_outputs else 2)
     env = {}
     for v, c in zip(jaxpr.constvars, closed.consts):
       env[v] = self.const(_np_value(c, v.aval))
@@ -200,8 +210,12 @@ class _Gen:
       prim = eqn.primitive
       expr = _fast_expr(eqn, [read(v) for v in eqn.invars])
       if expr is not None:
-        env[eqn.outvars[0]] = name = self.fresh()
-        self.emit(f"{name} = {expr}", indent)
+        out = eqn.outvars[0]
+        if uses.get(out, 0) == 1 and expr.startswith("("):
+          env[out] = expr  # pure and used once: evaluated where it is used
+        else:
+          env[out] = name = self.fresh()
+          self.emit(f"{name} = {expr}", indent)
         continue
       fn = self.impl(prim, eqn.params)
       args = [read(v) for v in eqn.invars]
@@ -231,7 +245,12 @@ class _Gen:
     if quiet:
       self.glb["_errstate"] = np.errstate
       lines = ["  with _errstate(all='ignore'):"] + ["  " + l for l in lines]
-    src = f"def {name}({', '.join(params)}):\n" + "\n".join(lines) + "\n"
+    # constants and kernels as keyword defaults: local-variable reads inside the loop
+    text = "\n".join(lines)
+    locs = [k for k in self.glb if k not in ("np",) and re.search(rf"\b{k}\b", text)]
+    sig = ", ".join(list(params) + ([f"*, {', '.join(f'{k}={k}' for k in locs)}"]
+                                    if locs else []))
+    src = f"def {name}({sig}):\n" + text + "\n"
     code = compile(src, f"<numjax control flow: {name}>", "exec")
     ns = dict(self.glb)
     exec(code, ns)
@@ -308,10 +327,47 @@ def scan_fn(closed, *, num_consts, num_carry, length, reverse):
                                                   reverse))
 
 
+def _counter_carries(closed, num_consts, num_carry):
+  """Integer carries the body only steps by a constant (`c + k`, as fori_loop's index when
+  the body ignores it): {carry index: literal step}. Their final value is computed after
+  the loop in one step (integer wrap-around is the same), keeping the loop body minimal."""
+  j = closed.jaxpr
+  uses: dict = {}
+  for e in j.eqns:
+    for v in e.invars:
+      if type(v) is core.Var:
+        uses[v] = uses.get(v, 0) + 1
+  for v in j.outvars:
+    if type(v) is core.Var:
+      uses[v] = uses.get(v, 0) + 1
+  producer = {e.outvars[0]: e for e in j.eqns if len(e.outvars) == 1}
+  found = {}
+  for i in range(num_carry):
+    inv, outv = j.invars[num_consts + i], j.outvars[i]
+    e = producer.get(outv) if type(outv) is core.Var else None
+    if (e is None or e.primitive.name != "add" or inv.aval.dtype.kind not in "iu"
+        or uses.get(inv, 0) != 1 or uses.get(outv, 0) != 1):
+      continue
+    a, b = e.invars
+    lit = b if a is inv else a if b is inv else None
+    if type(lit) is core.Literal and lit.aval.shape == ():
+      found[i] = np.asarray(lit.val._value if hasattr(lit.val, "_value") else lit.val,
+                            inv.aval.dtype)
+  return found
+
+
 def _build_scan(closed, num_consts, num_carry, length, reverse):
   n_in = len(closed.jaxpr.invars)
   num_xs = n_in - num_consts - num_carry
   ys_avals = closed.out_avals[num_carry:]
+  counters = {} if _compiler_hook is not None else _counter_carries(closed, num_consts,
+                                                                      num_carry)
+  if counters:
+    j = closed.jaxpr
+    outvars = [j.invars[num_consts + i] if i in counters else v
+               for i, v in enumerate(j.outvars)]
+    closed = core.ClosedJaxpr(core.Jaxpr(j.constvars, j.invars, outvars, j.eqns, j.effects,
+                                         j.debug_info), closed.consts)
   g = _Gen()
   consts = [f"k_in{i}" for i in range(num_consts)]
   carry = [f"c{i}" for i in range(num_carry)]
@@ -335,9 +391,16 @@ def _build_scan(closed, num_consts, num_carry, length, reverse):
     outs = g.jaxpr(closed, consts + carry + x_names, 2)
   for y, o in zip(ys, outs[num_carry:]):
     g.emit(f"{y}[it] = {o}", 2)
-  if carry:
-    g.emit(f"{_tuple(carry)} = {_tuple(outs[:num_carry])}", 2)
+  moved = [(c, o) for i, (c, o) in enumerate(zip(carry, outs[:num_carry]))
+           if c != o and i not in counters]
+  if len(moved) == 1:
+    g.emit(f"{moved[0][0]} = {moved[0][1]}", 2)
+  elif moved:
+    g.emit(f"{', '.join(c for c, _ in moved)} = {', '.join(o for _, o in moved)}", 2)
   g.emit("pass", 2)
+  for i, step in counters.items():
+    total = g.const((np.asarray(length, step.dtype) * step)[()])
+    g.emit(f"{carry[i]} = {carry[i]} + {total}", 1)
   g.emit(f"return {_tuple(carry + ys)}", 1)
   rank0 = [n for n, a in zip(consts + carry, closed.in_avals) if a.ndim == 0]
   return g.build("scan_loop", consts + carry + xs, quiet=True, scalars=rank0)
@@ -371,7 +434,7 @@ def _build_while(cond_closed, body_closed, cond_nconsts, body_nconsts):
     g.emit(f"p, = {cf}({', '.join(cconsts + carry)})", 2)
     pred = "p"
   else:
-    pred, = g.jaxpr(cond_closed, cconsts + carry, 2)
+    pred, = g.jaxpr(cond_closed, cconsts + carry, 2, inline_outputs=not batched)
   if batched:
     g.emit(f"if not _any({pred}): break", 2)
   else:
