@@ -31,6 +31,7 @@ from numjax import lax  # noqa: F401,E402
 from numjax import numpy  # noqa: F401,E402
 from numjax import custom_derivatives  # noqa: F401,E402
 from numjax import ad_checkpoint  # noqa: F401,E402
+from numjax import experimental  # noqa: F401,E402  (jax.experimental is an attribute too)
 from numjax import random  # noqa: F401,E402
 from numjax import debug  # noqa: F401,E402
 from numjax import stages  # noqa: F401,E402
