@@ -356,6 +356,21 @@ def test_check_grads_map_fori_associative_scan_while():
   check_grads(jax.jit(wl), (x,), order=1)
 
 
-def test_reverse_over_reverse_with_traced_trip_count_is_a_clear_error():
-  with pytest.raises(NotImplementedError, match="Reverse-over-reverse"):
-    jax.jit(jax.grad(jax.grad(newton_sqrt)))(2.0)
+def test_reverse_over_reverse_with_traced_trip_count():
+  # grad of grad under jit: the reverse sweep's derivative splits into a sweep linear in
+  # the cotangent and `while_sweep_tangent`, transposed through the forward tangent loop
+  for a in (2.0, 9.0):
+    close(jax.jit(jax.grad(jax.grad(newton_sqrt)))(a), -0.25 * a ** -1.5)
+  a = jnp.array([2.0, 9.0, 16.0])
+  close(jax.jit(jax.vmap(jax.grad(jax.grad(newton_sqrt))))(a),
+        -0.25 * np.asarray(a) ** -1.5, 1e-3)
+  h = jax.jit(jax.jacrev(jax.grad(_fixed_point, argnums=(0, 1)), argnums=(0, 1)))(0.7, 0.3)
+  h_eager = jax.hessian(_fixed_point, argnums=(0, 1))(0.7, 0.3)
+  for i in range(2):
+    for j in range(2):
+      close(h[i][j], h_eager[i][j], 1e-3)
+
+  def wl(x):
+    return lax.while_loop(lambda c: c[1] < 3, lambda c: (jnp.sin(c[0]) * x, c[1] + 1), (x, 0))[0]
+  check_grads(jax.jit(wl), (jnp.array([0.5, 1.2, -0.3]),), order=2)
+  close(jax.jit(jax.grad(jax.grad(jax.grad(newton_sqrt))))(9.0), 3 / 8 * 9.0 ** -2.5)

@@ -370,36 +370,25 @@ while_lin_transpose_p.abstract_eval = _t_abstract
 cf.def_eager_with_avals(while_lin_transpose_p, _t_avals)
 
 
-def _t_jvp(primals, tangents, **params):
-  """The jvp of the reversed sweep is itself a reversed sweep, over the jvp of the loop.
+def _doubled(params):
+  """The loop differentiated once more, as while_lin_transpose params: body consts
+  [bc, bc_dot(float), bd, bd_dot], carries [c, c_dot(float), t, t_dot]; the cond ignores the
+  new carries. Returns (params, float mask of bc, float mask of c)."""
+  return codegen._cached(params["body_jaxpr"], ("doubled", params["cond_jaxpr"],
+                                                params["body_nconsts"],
+                                                params["num_lin_consts"],
+                                                params["num_lin_carry"]),
+                         lambda: _build_doubled(params))
 
-  The tangent program maps (bdots, t0) to t_N linearly, through a matrix A that depends on
-  the primal operands; this op computes A^T ct. Differentiating the loop once more gives a
-  loop over (t, t_dot) whose linear map is [[A, 0], [A_dot, A]]; its transpose applied to
-  (ct_dot, ct) yields (A^T ct_dot + A_dot^T ct, A^T ct): the tangent and the primal output.
-  """
+
+def _build_doubled(params):
   ncc, nb = params["cond_nconsts"], params["body_nconsts"]
   nlc, nlt = params["num_lin_consts"], params["num_lin_carry"]
   body, cond = params["body_jaxpr"], params["cond_jaxpr"]
   ncar = len(body.out_avals)
   nbn, ncn = nb - nlc, ncar - nlt
-  cc, bc, init, cts = _split(primals, ncc, nbn, ncn)
-  _, bc_t, init_t, cts_t = _split(tangents, ncc, nbn, ncn)
-  if cf.is_linearizing([t for t in (*bc_t, *init_t) if type(t) is not Zero]):
-    if any(type(t) is not Zero for t in (*bc_t, *init_t)):
-      raise NotImplementedError(
-          "Reverse-over-reverse differentiation (e.g. grad(grad(f)) under jit) through a "
-          "while_loop whose trip count is only known at run time is not supported. Use "
-          "jax.hessian / jacfwd(jacrev(f)) (forward-over-reverse works), run it eagerly "
-          "(the trip count is then known), or use fori_loop with static bounds / scan.")
-    # only the cotangent input varies: this op is linear in it
-    out = while_lin_transpose_p.bind(*primals, **params)
-    t_out = while_lin_transpose_p.bind(*cc, *bc, *init, *[ad.instantiate_zeros(t)
-                                                         for t in cts_t], **params)
-    return out, t_out
   in_avals = body.in_avals
-  diff = [ad.is_differentiable_aval(a) if hasattr(ad, "is_differentiable_aval") else
-          a.dtype.kind in "fc" for a in in_avals]
+  diff = [a.dtype.kind in "fc" for a in in_avals]
   bcf, _, cf_, _ = _split(diff, nbn, nlc, ncn)
   nz = bcf + [True] * nlc + cf_ + [True] * nlt
   b2, _ = cf.jvp_jaxpr(body, nz, [a.dtype.kind in "fc" for a in body.out_avals])
@@ -423,18 +412,54 @@ def _t_jvp(primals, tangents, **params):
   t_avals = in_avals[nb + ncn:]
   cond2 = cf.rebind(cond, invars=list(cj[:ncc + ncn]) + [core.Var(a) for a in c_dot_avals]
                     + list(cj[ncc + ncn:]) + [core.Var(a) for a in t_avals])
-  inst = lambda t, x: ad.instantiate_zeros(t) if type(t) is Zero else t
-  bc_dot = [inst(t, x) for t, x, f in zip(bc_t, bc, bcf) if f]
-  init_dot = [inst(t, x) for t, x, f in zip(init_t, init, cf_) if f]
-  cts_dot = [inst(t, x) for t, x in zip(cts_t, cts)]
+  p2 = dict(cond_jaxpr=cond2, body_jaxpr=b2, cond_nconsts=ncc,
+            body_nconsts=2 * nlc + nbn + nbf, num_lin_consts=2 * nlc, num_lin_carry=2 * nlt)
+  return p2, bcf, cf_
+
+
+def _t_jvp(primals, tangents, **params):
+  """The jvp of the reversed sweep is itself a reversed sweep, over the jvp of the loop.
+
+  The tangent program maps (bdots, t0) to t_N linearly, through a matrix A that depends on
+  the primal operands; this op computes A^T ct. Differentiating the loop once more gives a
+  loop over (t, t_dot) whose linear map is [[A, 0], [A_dot, A]]; its transpose applied to
+  (ct_dot, ct) yields (A^T ct_dot + A_dot^T ct, A^T ct): the tangent and the primal output.
+  Under linearize the two terms are kept apart, so that each is transposable:
+  A^T ct_dot is this op again, and A_dot^T ct is `while_sweep_tangent`.
+  """
+  ncc, nb = params["cond_nconsts"], params["body_nconsts"]
+  nlc, nlt = params["num_lin_consts"], params["num_lin_carry"]
+  ncn = len(params["body_jaxpr"].out_avals) - nlt
+  nbn = nb - nlc
+  cc, bc, init, cts = _split(primals, ncc, nbn, ncn)
+  _, bc_t, init_t, cts_t = _split(tangents, ncc, nbn, ncn)
+  p2, bcf, cf_ = _doubled(params)
+  bc_dot = [t for t, f in zip(bc_t, bcf) if f]
+  init_dot = [t for t, f in zip(init_t, cf_) if f]
+  out = while_lin_transpose_p.bind(*primals, **params)
+  live = [t for t in (*bc_dot, *init_dot, *cts_t) if type(t) is not Zero]
+  if cf.is_linearizing(live):
+    terms = []
+    if any(type(t) is not Zero for t in cts_t):
+      terms.append(while_lin_transpose_p.bind(*cc, *bc, *init,
+                                              *[ad.instantiate_zeros(t) for t in cts_t],
+                                              **params))
+    if any(type(t) is not Zero for t in (*bc_dot, *init_dot)):
+      terms.append(while_sweep_tangent_p.bind(
+          *cc, *bc, *init, *cts, *[ad.instantiate_zeros(t) for t in (*bc_dot, *init_dot)],
+          **params))
+    if not terms:
+      return out, [Zero(ad.tangent_aval(core.get_aval(o))) for o in out]
+    tan = terms[0] if len(terms) == 1 else [ad.add_tangents(a, b) for a, b in zip(*terms)]
+    return out, tan
+  inst = lambda t: ad.instantiate_zeros(t) if type(t) is Zero else t
   outs = while_lin_transpose_p.bind(
-      *cc, *bc, *bc_dot, *init, *init_dot, *cts_dot, *cts, cond_jaxpr=cond2, body_jaxpr=b2,
-      cond_nconsts=ncc, body_nconsts=2 * nlc + nbn + nbf, num_lin_consts=2 * nlc,
-      num_lin_carry=2 * nlt)
+      *cc, *bc, *[inst(t) for t in bc_dot], *init, *[inst(t) for t in init_dot],
+      *[inst(t) for t in cts_t], *cts, **p2)
   ct_bd, _, ct_t, _ = _split(outs, nlc, nlc, nlt)
   # The doubled sweep also yields the primal output, but batched like the tangents under
-  # vmap; computing the primal on its own keeps it exactly as batched as its inputs.
-  return while_lin_transpose_p.bind(*primals, **params), ct_bd + ct_t
+  # vmap; the primal computed on its own stays exactly as batched as its inputs.
+  return out, ct_bd + ct_t
 
 
 def _t_transpose(cts, *args, **params):
@@ -480,3 +505,127 @@ def _t_batch(axis_data, args, dims, **params):
 
 
 batching.axis_primitive_batchers[while_lin_transpose_p] = _t_batch
+
+
+# =======================================================================================
+# while_sweep_tangent: A_dot^T ct, the part of the reverse sweep's derivative that is
+# linear in the tangents of the primal operands (reverse-over-reverse, e.g. grad of grad
+# under jit). Operands (cconsts, bconsts, init, ct, float bconst tangents, float init
+# tangents); params those of while_lin_transpose; outputs its outputs' tangents.
+# Transposing it needs the gradient of <ct, A(p) w> with respect to p: the reverse mode of
+# the forward tangent loop `while_lin`, which is again a while loop.
+
+while_sweep_tangent_p = Primitive("while_sweep_tangent")
+while_sweep_tangent_p.multiple_results = True
+while_sweep_tangent_p.numpy_tier_only = True
+
+
+def _st_layout(args, params):
+  ncc, nb = params["cond_nconsts"], params["body_nconsts"]
+  nlc, nlt = params["num_lin_consts"], params["num_lin_carry"]
+  ncn = len(params["body_jaxpr"].out_avals) - nlt
+  _, bcf, cf_ = _doubled(params)
+  return _split(args, ncc, nb - nlc, ncn, nlt, sum(bcf))
+
+
+def _st_impl(*args, **params):
+  cc, bc, init, ct, bc_dot, c_dot = _st_layout(args, params)
+  p2, _, _ = _doubled(params)
+  nlc = params["num_lin_consts"]
+  zeros = [np.zeros(np.shape(c), np.asarray(c).dtype) for c in ct]
+  outs = _t_impl(*cc, *bc, *bc_dot, *init, *c_dot, *zeros, *ct, **p2)
+  nlt = params["num_lin_carry"]
+  ct_bd, _, ct_t, _ = _split(outs, nlc, nlc, nlt)
+  return ct_bd + ct_t
+
+
+while_sweep_tangent_p.impl = _st_impl
+while_sweep_tangent_p.abstract_eval = _t_abstract
+cf.def_eager_with_avals(while_sweep_tangent_p, _t_avals)
+
+
+def _st_transpose(cts, *args, **params):
+  cc, bc, init, ct, bc_dot, c_dot = _st_layout(args, params)
+  if any(ad.is_undefined_primal(x) for x in (*cc, *bc, *init, *ct)):
+    raise NotImplementedError("while_sweep_tangent: only the tangent operands are linear.")
+  _, bcf, cf_ = _doubled(params)
+  nlc = params["num_lin_consts"]
+  avals = _t_avals(**params)
+  w = [ad.zeros_like_aval(a) if type(c) is Zero else c for c, a in zip(cts, avals)]
+  w_bd, w_t0 = w[:nlc], w[nlc:]
+  bcf_idx = [i for i, f in enumerate(bcf) if f]
+  cf_idx = [i for i, f in enumerate(cf_) if f]
+
+  def forward_tangent(*p):
+    bc_full, init_full = list(bc), list(init)
+    for i, v in zip(bcf_idx, p[:len(bcf_idx)]):
+      bc_full[i] = v
+    for i, v in zip(cf_idx, p[len(bcf_idx):]):
+      init_full[i] = v
+    return while_lin_p.bind(*cc, *bc_full, *w_bd, *init_full, *w_t0, **params)
+  # <ct, A(p) w> differentiated with respect to p
+  _, pullback, _ = ad.vjp_flat(forward_tangent, [bc[i] for i in bcf_idx]
+                               + [init[i] for i in cf_idx])
+  grads = pullback(list(ct))
+  grads = [None if type(g) is Zero else g for g in grads]
+  lin = [ad.is_undefined_primal(x) for x in (*bc_dot, *c_dot)]
+  return ([None] * (len(cc) + len(bc) + len(init) + len(ct))
+          + [g if l else None for g, l in zip(grads, lin)])
+
+
+def _st_jvp(primals, tangents, **params):
+  raise NotImplementedError(
+      "Third-order reverse-mode differentiation through a while_loop whose trip count is "
+      "only known at run time is not supported; differentiate eagerly or use scan.")
+
+
+ad.primitive_jvps[while_sweep_tangent_p] = _st_jvp
+ad.primitive_transposes[while_sweep_tangent_p] = _st_transpose
+
+
+def _st_batch(axis_data, args, dims, **params):
+  ncc, nb = params["cond_nconsts"], params["body_nconsts"]
+  nlc, nlt = params["num_lin_consts"], params["num_lin_carry"]
+  ncn = len(params["body_jaxpr"].out_avals) - nlt
+  _, bcf, cf_ = _doubled(params)
+  cc, bc, init, ct, bc_dot, c_dot = _st_layout(args, params)
+  cc_d, bc_d, init_d, ct_d, bcd_d, cd_d = _st_layout(dims, params)
+  size = axis_data.size
+  # a value and its tangent must be batched alike (the doubled loop pairs them)
+  bc, bc_d = list(bc), list(bc_d)
+  it = iter(bcd_d)
+  new_bc_dot = []
+  for i, f in enumerate(bcf):
+    if not f:
+      continue
+    td, x = next(it), bc_dot[len(new_bc_dot)]
+    if bc_d[i] is not None or td is not None:
+      bc[i] = batching.bdim_at_front(bc[i], bc_d[i], size)
+      bc_d[i] = 0
+      x = batching.bdim_at_front(x, td, size)
+    new_bc_dot.append(x)
+  force = [False] * ncn
+  it = iter(cd_d)
+  for i, f in enumerate(cf_):
+    if f and next(it) is not None:
+      force[i] = True
+  full_dims = cc_d + bc_d + [0] * nlc + list(init_d) + [None] * nlt
+  wparams, carry_dims = loops.batch_while_jaxprs(
+      axis_data, full_dims, **_while_params(params), force_carry=force + [True] * nlt)
+  new_init = [x if nd is None else batching.matchaxis(d, nd, size, x)
+              for x, d, nd in zip(init, init_d, carry_dims[:ncn])]
+  new_ct = [batching.matchaxis(d, nd, size, x)
+            for x, d, nd in zip(ct, ct_d, carry_dims[ncn:])]
+  new_c_dot = []
+  it = iter(zip(c_dot, cd_d))
+  for i, f in enumerate(cf_):
+    if f:
+      x, d = next(it)
+      nd = carry_dims[i]
+      new_c_dot.append(x if nd is None and d is None else batching.matchaxis(d, nd, size, x))
+  outs = while_sweep_tangent_p.bind(*cc, *bc, *new_init, *new_ct, *new_bc_dot, *new_c_dot,
+                                    **wparams, num_lin_consts=nlc, num_lin_carry=nlt)
+  return outs, [0] * nlc + carry_dims[ncn:]
+
+
+batching.axis_primitive_batchers[while_sweep_tangent_p] = _st_batch
