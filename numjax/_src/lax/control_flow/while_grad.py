@@ -575,8 +575,10 @@ def _st_transpose(cts, *args, **params):
 
 def _st_jvp(primals, tangents, **params):
   raise NotImplementedError(
-      "Third-order reverse-mode differentiation through a while_loop whose trip count is "
-      "only known at run time is not supported; differentiate eagerly or use scan.")
+      "Forward-mode differentiation of a second-order reverse-mode derivative (e.g. "
+      "jacfwd(grad(grad(f))) under jit) through a while_loop whose trip count is only known "
+      "at run time is not supported; use reverse mode (grad of grad of grad works), "
+      "differentiate eagerly, or use scan / fori_loop with static bounds.")
 
 
 ad.primitive_jvps[while_sweep_tangent_p] = _st_jvp
