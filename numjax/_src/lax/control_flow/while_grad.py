@@ -17,6 +17,11 @@ linearized, records what the backward pass needs:
 
 A batched predicate (vmap) keeps its meaning: finished lanes are frozen, and the backward
 pass applies each iteration only to the lanes that were active in it.
+
+Higher orders with a traced trip count: the jvp of the reverse sweep is a reverse sweep over
+the loop differentiated once more (forward-over-reverse, `jit(hessian(f))`); under
+linearize its part linear in the primal tangents is `while_sweep_tangent`, whose transpose
+is the reverse mode of the forward tangent loop (reverse-over-reverse, `jit(grad(grad(f)))`).
 """
 from __future__ import annotations
 
