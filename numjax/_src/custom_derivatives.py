@@ -398,22 +398,10 @@ ad.primitive_jvps[custom_jvp_call_p] = _custom_jvp_call_jvp
 
 
 def _batch_call_jaxpr(call_jaxpr, axis_data, dims):
-  """call_jaxpr vmapped over `dims` (all outputs batched at 0), as a new ClosedJaxpr."""
-  def f(*xs):
-    return batching.vmap_flat(lambda *ys: _eval_call(call_jaxpr, *ys), dims,
-                              lambda: [0] * len(call_jaxpr.out_avals), axis_data.size,
-                              axis_data.name, axis_data.spmd_name, xs)
-  avals = [_batched_aval(a, d, axis_data.size) for a, d in zip(call_jaxpr.in_avals, dims)]
-  closed = pe.trace_to_jaxpr(f, avals)
+  """call_jaxpr vmapped over `dims` (all outputs batched at 0): (ClosedJaxpr without
+  consts, the consts as operands)."""
+  closed = batching.batch_jaxpr(call_jaxpr, axis_data, dims, 0)
   return ClosedJaxpr(pe.convert_constvars_jaxpr(closed.jaxpr), []), list(closed.consts)
-
-
-def _batched_aval(aval, d, size):
-  if d is batching.not_mapped:
-    return aval
-  shape = list(aval.shape)
-  shape.insert(d, size)
-  return aval.update(shape=tuple(shape))
 
 
 def _custom_jvp_call_batch(axis_data, vals, dims, *, call_jaxpr, jvp, num_consts,
@@ -422,8 +410,6 @@ def _custom_jvp_call_batch(axis_data, vals, dims, *, call_jaxpr, jvp, num_consts
   new_call, consts = _batch_call_jaxpr(call_jaxpr, axis_data, dims)
   nc = num_consts
   arg_dims = list(dims[nc:])
-  const_vals = list(vals[:nc])
-  const_dims = list(dims[:nc])
 
   def batched_jvp(primals, tangents):
     # primals/tangents are the batched explicit arguments, laid out as `arg_dims`.
@@ -443,7 +429,6 @@ def _custom_jvp_call_batch(axis_data, vals, dims, *, call_jaxpr, jvp, num_consts
                               size, axis_data.name, axis_data.spmd_name,
                               list(primals) + live_t)
     return outs[:n_out], outs[n_out:]
-  del const_vals, const_dims
   outs = custom_jvp_call_p.bind(*consts, *vals, call_jaxpr=new_call,
                                 jvp=_Rule(batched_jvp, jvp.name), num_consts=len(consts) + nc,
                                 symbolic_zeros=symbolic_zeros, name=name)
@@ -562,7 +547,6 @@ def _check_bwd_output(out, in_tree, in_avals, bwd_name, name):
         f"function, but got bwd output structure {out_tree} for primal input structure "
         f"{in_tree}.")
   # None stands for a zero cotangent of a whole (possibly nested) argument.
-  n_args = in_tree.num_children if hasattr(in_tree, "num_children") else None
   expanded = []
   arg_trees = tree_util.treedef_children(in_tree)
   if len(out) != len(arg_trees):
@@ -573,7 +557,6 @@ def _check_bwd_output(out, in_tree, in_avals, bwd_name, name):
         "produce a tuple of length equal to the number of arguments to the primal "
         f"function, but got bwd output structure {out_tree} for primal input structure "
         f"{in_tree}.")
-  del n_args
   for ct, at in zip(out, arg_trees):
     if ct is None:
       expanded.extend([None] * at.num_leaves)
@@ -617,7 +600,9 @@ def _bind_custom_vjp(fun, fwd, bwd, args, out_trees, symbolic_zeros):
   return [core.full_lower(o) for o in outs]
 
 
-def _custom_lin_outputs(trace_or_none, fwd, bwd, primals, tangents, symbolic_zeros):
+def _custom_lin_outputs(fwd, bwd, primals, tangents, symbolic_zeros):
+  """fwd on the primals; the output tangents are `custom_lin` of the residuals and input
+  tangents (staged by linearize, transposed into a call of bwd)."""
   perturbed = [type(t) is not Zero for t in tangents]
   po, res = fwd(primals, perturbed)
   ts = [ad.instantiate_zeros(t) for t in tangents]
@@ -635,7 +620,7 @@ def _jvp_of_custom_vjp(trace, prim, fun, fwd, bwd, tracers, out_trees, symbolic_
   if all(type(t) is Zero for t in tangents):
     outs = _bind_custom_vjp(fun, fwd, bwd, primals, out_trees, symbolic_zeros)
     return [ad.JVPTracer(trace, o, Zero.from_primal_value(o)) for o in outs]
-  po, res, to = _custom_lin_outputs(trace, fwd, bwd, primals, tangents, symbolic_zeros)
+  po, res, to = _custom_lin_outputs(fwd, bwd, primals, tangents, symbolic_zeros)
   _check_no_leak(trace, list(po) + list(res), f"custom_vjp fwd rule {fwd}")
   return [ad.JVPTracer(trace, p, t) for p, t in zip(po, to)]
 
@@ -667,8 +652,7 @@ def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts,
                                 symbolic_zeros=symbolic_zeros, name=name)
     to = [Zero.from_primal_value(p) for p in po]
   else:
-    po, _, to = _custom_lin_outputs(None, fwd, bwd, list(args_p), list(args_t),
-                                    symbolic_zeros)
+    po, _, to = _custom_lin_outputs(fwd, bwd, list(args_p), list(args_t), symbolic_zeros)
   if any(type(t) is not Zero for t in tangents[:num_consts]):
     extra = _closure_tangents(call_jaxpr, primals, tangents[:num_consts], len(args_p))
     to = [ad.add_tangents(a, b) for a, b in zip(to, extra)]
@@ -682,6 +666,22 @@ def _all_at_front(vals, dims, size):
   return [batching.bdim_at_front(v, d, size) for v, d in zip(vals, dims)]
 
 
+def _vmap_bwd(bwd, axis_data):
+  """bwd vmapped with residuals, cotangents and results all batched at axis 0."""
+  def batched_bwd(res, cts):
+    live = [c for c in cts if type(c) is not Zero]
+    mask = [type(c) is Zero for c in cts]
+
+    def per_example(*xs):
+      it = iter(xs[len(res):])
+      cs = [Zero(_unbatched_tangent_aval(c, 0)) if z else next(it) for c, z in zip(cts, mask)]
+      return [ad.instantiate_zeros(c) for c in bwd(list(xs[:len(res)]), cs)]
+    return batching.vmap_flat(per_example, [0] * (len(res) + len(live)), lambda: 0,
+                              axis_data.size, axis_data.name, axis_data.spmd_name,
+                              list(res) + live)
+  return _Rule(batched_bwd, str(bwd))
+
+
 def _custom_vjp_call_batch(axis_data, vals, dims, *, call_jaxpr, fwd, bwd, num_consts,
                            out_trees, symbolic_zeros, name):
   # Every operand is batched at 0 first (broadcasting unbatched ones outside the call, so
@@ -693,33 +693,19 @@ def _custom_vjp_call_batch(axis_data, vals, dims, *, call_jaxpr, fwd, bwd, num_c
   new_call, consts = _batch_call_jaxpr(call_jaxpr, axis_data, [0] * len(vals))
   vm = functools.partial(batching.vmap_flat, axis_size=size, axis_name=axis_data.name,
                          spmd_axis_name=axis_data.spmd_name)
-  res_count = []
+  n_out = []
 
   def batched_fwd(primals, perturbed):
     def per_example(*xs):
       po, res = fwd(list(xs), perturbed)
-      res_count[:] = [len(po)]
+      n_out[:] = [len(po)]
       return list(po) + list(res)
     outs = vm(per_example, [0] * n, lambda: 0, args=list(primals))
-    k = res_count[0]
-    return outs[:k], outs[k:]
-
-  def batched_bwd(res, cts):
-    live = [c for c in cts if type(c) is not Zero]
-    mask = [type(c) is Zero for c in cts]
-
-    def per_example(*xs):
-      r = list(xs[:len(res)])
-      it = iter(xs[len(res):])
-      cs = [Zero(_unbatched_tangent_aval(c, 0)) if z else next(it)
-            for c, z in zip(cts, mask)]
-      return [ad.instantiate_zeros(c) for c in bwd(r, cs)]
-    return vm(per_example, [0] * (len(res) + len(live)), lambda: [0] * n,
-              args=list(res) + live)
+    return outs[:n_out[0]], outs[n_out[0]:]
 
   outs = custom_vjp_call_p.bind(*consts, *vals, call_jaxpr=new_call,
                                 fwd=_Rule(batched_fwd, fwd.name),
-                                bwd=_Rule(batched_bwd, bwd.name),
+                                bwd=_vmap_bwd(bwd, axis_data),
                                 num_consts=len(consts) + num_consts, out_trees=out_trees,
                                 symbolic_zeros=symbolic_zeros, name=name)
   return outs, [0] * len(outs)
@@ -758,25 +744,10 @@ def _custom_lin_jvp(primals, tangents, **params):
 
 
 def _custom_lin_batch(axis_data, vals, dims, *, num_res, bwd, out_avals, symbolic_zeros):
-  size = axis_data.size
-  vals = _all_at_front(vals, dims, size)
-  vm = functools.partial(batching.vmap_flat, axis_size=size, axis_name=axis_data.name,
-                         spmd_axis_name=axis_data.spmd_name)
-  n_in = len(vals) - num_res
-
-  def batched_bwd(res, cts):
-    live = [c for c in cts if type(c) is not Zero]
-    mask = [type(c) is Zero for c in cts]
-
-    def per_example(*xs):
-      r = list(xs[:len(res)])
-      it = iter(xs[len(res):])
-      cs = [Zero(_unbatched_tangent_aval(c, 0)) if z else next(it) for c, z in zip(cts, mask)]
-      return [ad.instantiate_zeros(c) for c in bwd(r, cs)]
-    return vm(per_example, [0] * (len(res) + len(live)), lambda: [0] * n_in,
-              args=list(res) + live)
-  new_avals = tuple(a.update(shape=(size,) + a.shape) for a in out_avals)
-  outs = custom_lin_p.bind(*vals, num_res=num_res, bwd=_Rule(batched_bwd, str(bwd)),
+  vals = _all_at_front(vals, dims, axis_data.size)
+  new_avals = tuple(a.update(shape=(axis_data.size,) + a.shape) for a in out_avals)
+  outs = custom_lin_p.bind(*vals, num_res=num_res,
+                           bwd=_vmap_bwd(bwd, axis_data),
                            out_avals=new_avals, symbolic_zeros=symbolic_zeros)
   return outs, [0] * len(outs)
 
