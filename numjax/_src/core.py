@@ -780,9 +780,11 @@ def _pp_eqn(eqn, names, indent):
   if not params:
     return f"{head} {ins}".rstrip()
   rendered = [(k, _pp_param(v, names_p, indent + 2, len(k) + 1)) for k, v in params]
-  one = f"{head}[{' '.join(f'{k}={r}' for k, r in rendered)}] {ins}".rstrip()
-  if "\n" not in one and indent + len(one) <= _WIDTH:
-    return one
+  group = f"[{' '.join(f'{k}={r}' for k, r in rendered)}]"
+  # JAX's printer keeps the [params] group flat when the group itself fits in the line;
+  # the operands after it don't count.
+  if "\n" not in group and indent + len(head) + len(group) <= _WIDTH:
+    return f"{head}{group} {ins}".rstrip()
   pad = " " * (indent + 2)
   body = "".join(f"{pad}{k}={r}\n" for k, r in rendered)
   return f"{head}[\n{body}{' ' * indent}] {ins}".rstrip()
