@@ -127,6 +127,9 @@ def transpose(a, axes=None):
     perm = tuple(range(a.ndim))[::-1]
   else:
     perm = tuple(util.canonicalize_axis(i, a.ndim) for i in _index_tuple(axes))
+    if sorted(perm) != list(range(a.ndim)):
+      raise TypeError(f"transpose permutation isn't a permutation of operand dimensions, got "
+                      f"permutation {perm} for operand shape {a.shape}.")
   return lax.transpose(a, perm)
 
 
@@ -263,8 +266,8 @@ def broadcast_to(array, shape, *, out_sharding=None):
                      f"shape={shape}")
   if _any(a not in (1, b) for a, b in zip(s[::-1], shape[::-1])) or _any(d < 0 for d in shape):
     raise ValueError(f"Incompatible types for broadcasting: input type="
-                     f"{arr.aval.str_short()} and requested type="
-                     f"{core.ShapedArray(shape, arr.dtype).str_short()}")
+                     f"{arr.aval.str_short(False)} and requested type="
+                     f"{core.ShapedArray(shape, arr.dtype).str_short(False)}")
   return lax.broadcast_in_dim(arr, shape, tuple(range(nd - len(s), nd)))
 
 
@@ -823,6 +826,9 @@ def _scalar_at(x, i, j):
 
 def _pad_constant(array, pad_width, constant_values):
   nd = array.ndim
+  if isinstance(constant_values, (tuple, list)):
+    from numjax._src.numpy import creation
+    constant_values = creation.asarray(constant_values)
   util.check_arraylike("pad", constant_values)
   cv = lax.convert_element_type(util._asarray(constant_values), array.dtype,
                                 array.weak_type)
@@ -1042,6 +1048,7 @@ def where(condition, x=None, y=None, /, *, size=None, fill_value=None):
   if x is None and y is None:
     util.check_arraylike("where", condition)
     return nonzero(condition, size=size, fill_value=fill_value)
+  util.check_arraylike("where", condition, x, y)
   if size is not None or fill_value is not None:
     raise ValueError("size and fill_value arguments cannot be used in three-term where "
                      "function.")
