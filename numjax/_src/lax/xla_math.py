@@ -8,6 +8,9 @@ on a block that stays in L2 is several times faster than on the whole array).
 """
 from __future__ import annotations
 
+import math
+import struct
+
 import numpy as np
 
 _f32 = np.float32
@@ -125,6 +128,88 @@ def _erf_inv_f32_block(x, out):
   return out
 
 
+# ---- one value at a time, on Python floats (a few values cost less than ~80 NumPy calls)
+
+_F32 = struct.Struct("<f")
+_U32 = struct.Struct("<I")
+
+
+def _r32(v):
+  """v rounded to float32 (round to nearest even), as a Python float."""
+  try:
+    return _F32.unpack(_F32.pack(v))[0]
+  except OverflowError:
+    return math.copysign(math.inf, v)
+
+
+def _bits(v):
+  return _U32.unpack(_F32.pack(v))[0]
+
+
+def _from_bits(b):
+  return _F32.unpack(_U32.pack(b))[0]
+
+
+_LOG_P_F = [float(c) for c in _LOG_P]
+_MIN_NORMAL_F = float(_MIN_NORMAL)
+
+
+def _log_scalar(x):
+  if not x > 0 or x < _MIN_NORMAL_F:
+    return -math.inf if -_MIN_NORMAL_F < x < _MIN_NORMAL_F else math.nan
+  if x == math.inf:
+    return math.inf
+  b = _bits(x)
+  e = float((b >> 23) - 126)
+  m = _from_bits((b & 0x807FFFFF) | 0x3F000000)
+  if m < float(_SQRTHF):
+    e -= 1.0
+    t = _r32(_r32(m - 1.0) + m)
+  else:
+    t = _r32(m - 1.0)
+  t3 = _r32(_r32(t * t) * t)
+  p = _LOG_P_F
+  fma = lambda a, b_, c: _r32(a * b_ + c)
+  y1 = fma(fma(t, p[0], p[1]), t, p[6])
+  y2 = fma(fma(t, p[2], p[3]), t, p[7])
+  y3 = fma(fma(t, p[4], p[5]), t, p[8])
+  y = fma(fma(y1, t3, y2), t3, y3)
+  y = fma(y, t3, _r32(float(_LOG_Q1) * e))
+  y = _r32(y + _r32(t - _r32(0.5 * _r32(t * t))))
+  return fma(e, float(_LOG_Q2), y)
+
+
+def _horner_scalar(x, coeffs):
+  p = float(_f32(coeffs[0]))
+  for c in coeffs[1:]:
+    p = _r32(p * x + float(_f32(c)))
+  return p
+
+
+def _erf_inv_scalar(x):
+  if x != x:
+    return math.nan
+  if abs(x) == 1.0:
+    return math.copysign(math.inf, x)
+  y = -_r32(x * x)
+  if abs(y) < float(_f32(0.41421356237309504880)):
+    a = _r32(_horner_scalar(y, _LOG1P_NUM) / _horner_scalar(y, _LOG1P_DEN))
+    y2 = _r32(y * y)
+    a = _r32(_r32(y * y2) * a)
+    a = _r32(_r32(-0.5 * y2) + a)
+    w = -_r32(y + a)
+  else:
+    w = -_log_scalar(_r32(y + 1.0))
+  if w < 5.0:
+    p = _horner_scalar(_r32(w - 2.5), _ERFINV_W_LT_5)
+  else:
+    p = _horner_scalar(_r32(_r32(math.sqrt(w)) - 3.0), _ERFINV_W_GE_5)
+  return _r32(p * x)
+
+
+_SMALL = 16
+
+
 def erf_inv(x: np.ndarray) -> np.ndarray:
   """erf_inv as XLA computes it: float32 (and float16/bfloat16, via float32) by Giles'
   approximation; float64 by SciPy (correctly rounded to within an ulp)."""
@@ -134,6 +219,9 @@ def erf_inv(x: np.ndarray) -> np.ndarray:
     return sp.erfinv(x)
   xf = np.ascontiguousarray(x, dtype=_f32)
   flat = xf.reshape(-1)
+  if flat.size <= _SMALL:
+    out = np.array([_erf_inv_scalar(v) for v in flat.tolist()], _f32).reshape(x.shape)
+    return out if dt == _f32 else out.astype(dt)
   out = np.empty_like(flat)
   with np.errstate(all="ignore"):
     for s in range(0, flat.size, _BLOCK):

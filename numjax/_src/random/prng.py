@@ -67,6 +67,46 @@ def _rounds(ks, x0, x1, tmp):
       x1 += np.uint32(g + 1)
 
 
+_ROUND_PLAN = tuple((r, 32 - r) for g in range(5) for r in _ROTATIONS[g & 1])
+
+
+def _threefry_scalar(k0, k1, x0, x1):
+  """One Threefry-2x32 hash on Python ints (cheaper than ~100 NumPy calls for a few words)."""
+  ks = (k0, k1, k0 ^ k1 ^ _PARITY)
+  x0 = (x0 + k0) & _M32
+  x1 = (x1 + k1) & _M32
+  plan = _ROUND_PLAN
+  for g in range(5):
+    for r, rr in plan[4 * g:4 * g + 4]:
+      x0 = (x0 + x1) & _M32
+      x1 = (((x1 << r) & _M32) | (x1 >> rr)) ^ x0
+    x0 = (x0 + ks[(g + 1) % 3]) & _M32
+    x1 = (x1 + ks[(g + 2) % 3] + g + 1) & _M32
+  return x0, x1
+
+
+_SMALL = 8  # up to this many words, hash them one by one in Python
+
+
+def _words(v, shape, n):
+  if v.size == 1:
+    return [int(v.reshape(()))] * n
+  return np.broadcast_to(v, shape).reshape(n).tolist()
+
+
+def _threefry_small(k0, k1, x0, x1, shape, n, combine):
+  if x1 is None:  # counter mode
+    x0, x1 = [0] * n, range(n)
+  else:
+    x0, x1 = _words(np.asarray(x0), shape, n), _words(np.asarray(x1), shape, n)
+  k0, k1 = _words(np.asarray(k0), shape, n), _words(np.asarray(k1), shape, n)
+  pairs = [_threefry_scalar(*w) for w in zip(k0, k1, x0, x1)]
+  if combine is not None:
+    return np.array([a ^ b for a, b in pairs], _u32).reshape(shape)
+  return (np.array([a for a, _ in pairs], _u32).reshape(shape),
+          np.array([b for _, b in pairs], _u32).reshape(shape))
+
+
 def _as_flat(x, shape, n):
   """x broadcast to `shape`, flattened; size-1 operands come back as Python ints."""
   if x.size == 1:
@@ -85,6 +125,8 @@ def _threefry_blocks(k0, k1, x0, x1, shape, combine=None):
   returned.
   """
   n = math.prod(shape)
+  if 0 < n <= _SMALL and combine in (None, _xor_into):
+    return _threefry_small(k0, k1, x0, x1, shape, n, combine)
   y0 = np.empty(n, _u32)
   y1 = y0 if combine is not None else np.empty(n, _u32)
   if n == 0:
