@@ -65,3 +65,5 @@ from numjax._src.numpy.tensor_contractions import (  # noqa: F401,E402
 # ---- end of part B ----
 # Indexing (numjax/_src/numpy/indexing.py)
 from numjax._src.numpy.indexing import take, take_along_axis  # noqa: F401,E402
+# Submodules (numjax/numpy/linalg.py, fft.py)
+from numjax.numpy import linalg  # noqa: F401,E402
