@@ -66,4 +66,4 @@ from numjax._src.numpy.tensor_contractions import (  # noqa: F401,E402
 # Indexing (numjax/_src/numpy/indexing.py)
 from numjax._src.numpy.indexing import take, take_along_axis  # noqa: F401,E402
 # Submodules (numjax/numpy/linalg.py, fft.py)
-from numjax.numpy import linalg  # noqa: F401,E402
+from numjax.numpy import linalg, fft  # noqa: F401,E402
