@@ -150,11 +150,13 @@ class Array:
 
   def _scalar_or_raise(self, what):
     v = self._value
-    if v.size != 1:
-      if what == "bool":
+    if what == "bool":
+      if v.size != 1:
         raise ValueError("The truth value of an array with more than one element is "
                          "ambiguous. Use a.any() or a.all()")
-      raise TypeError(f"only length-1 arrays can be converted to Python scalars")
+    elif v.ndim:  # JAX converts only 0-d arrays to int/float/complex
+      raise TypeError("Only scalar arrays can be converted to Python scalars; got "
+                      f"arr.ndim={v.ndim}")
     return v
 
   def __bool__(self):
@@ -172,7 +174,7 @@ class Array:
   def __index__(self):
     v = self._value
     if v.ndim or not np.issubdtype(v.dtype, np.integer):
-      raise TypeError("only integer scalar arrays can be converted to a scalar index")
+      raise TypeError("Only integer scalar arrays can be converted to a scalar index.")
     return int(v)
 
   def __len__(self):

@@ -174,11 +174,9 @@ def _make_elementwise(name, np_fn, nargs, kind, out_kind, c_template):
                       f"subtypes of {_KIND_NAMES[kind]}.")
     shape = avals[0].shape if nargs == 1 else _broadcasting_shape(name, [a.shape for a in avals])
     out_dt = _out_dtype(out_kind, dts[0])
-    weak = all(a.weak_type for a in avals) and out_dt != _bool
+    weak = all(a.weak_type for a in avals)  # as JAX: even a bool result (weak < weak)
     return ShapedArray(shape, out_dt, weak)
   p.abstract_eval = abstract_eval
-  if out_kind == "bool":
-    p.weak_type_rule = lambda args, params: False
   if nargs == 1:
     batching.defvectorized(p)
   else:
@@ -427,19 +425,11 @@ def _fast_eager(p, nargs, bool_out):
   """The eager path of an elementwise primitive: one NumPy call and a wrap."""
   impl = p.impl
   if nargs == 1:
-    if bool_out:
-      def eager(x, **params):
-        return _make(impl(x._value, **params), False)
-    else:
-      def eager(x, **params):
-        return _make(impl(x._value, **params), x.weak_type)
+    def eager(x, **params):
+      return _make(impl(x._value, **params), x.weak_type)
   else:
-    if bool_out:
-      def eager(x, y):
-        return _make(impl(x._value, y._value), False)
-    else:
-      def eager(x, y):
-        return _make(impl(x._value, y._value), x.weak_type and y.weak_type)
+    def eager(x, y):
+      return _make(impl(x._value, y._value), x.weak_type and y.weak_type)
   p.eager = eager
 
 
@@ -1178,12 +1168,12 @@ def _dot_general_shape(lhs_shape, rhs_shape, dimension_numbers):
   for a, b in zip(lc, rc):
     if lhs_shape[a] != rhs_shape[b]:
       raise TypeError(f"dot_general requires contracting dimensions to have the same shape, "
-                      f"got {[lhs_shape[i] for i in lc]} and {[rhs_shape[i] for i in rc]}.")
+                      f"got {tuple(lhs_shape[i] for i in lc)} and {tuple(rhs_shape[i] for i in rc)}.")
   for a, b in zip(lb, rb):
     if lhs_shape[a] != rhs_shape[b]:
       raise TypeError(f"dot_general requires lhs batch dimensions and rhs batch dimensions to "
-                      f"have the same shape, got {[lhs_shape[i] for i in lb]} and "
-                      f"{[rhs_shape[i] for i in rb]}.")
+                      f"have the same shape, got {tuple(lhs_shape[i] for i in lb)} and "
+                      f"{tuple(rhs_shape[i] for i in rb)}.")
   batch = tuple(lhs_shape[i] for i in lb)
   lfree = tuple(s for i, s in enumerate(lhs_shape) if i not in lc and i not in lb)
   rfree = tuple(s for i, s in enumerate(rhs_shape) if i not in rc and i not in rb)
@@ -1364,8 +1354,35 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
                             (tuple(int(i) for i in lb), tuple(int(i) for i in rb))))
   pet = None if preferred_element_type is None else _dtypes.canonicalize_dtype(
       preferred_element_type)
+  if pet is not None and (lhs.dtype != pet or rhs.dtype != pet):
+    _check_dot_preferred(lhs.dtype, rhs.dtype, pet)
   return dot_general_p.bind(lhs, rhs, dimension_numbers=dn, precision=precision,
                             preferred_element_type=pet, out_sharding=out_sharding)
+
+
+def _dot_bit_width(dt):
+  if dt == _bool:
+    return 1
+  if _dtypes.issubdtype(dt, np.inexact):
+    return _dtypes.finfo(dt).bits
+  return _dtypes.iinfo(dt).bits
+
+
+def _check_dot_preferred(ldt, rdt, pet):
+  """As XLA (and JAX): an integer accumulation type may not be narrower than the inputs'
+  wider type (e.g. int8 x int32 with preferred_element_type=int8)."""
+  def props(dt):
+    c = _out_dtype("real", dt)
+    floating = _dtypes.issubdtype(c, np.floating)
+    return (_dtypes.issubdtype(dt, np.complexfloating),
+            _dtypes.finfo(c).maxexp if floating else -1,
+            _dtypes.finfo(c).nmant if floating else -1, _dot_bit_width(c),
+            not _dtypes.issubdtype(c, np.unsignedinteger))
+  res = ldt if props(ldt) >= props(rdt) else rdt
+  if res != pet and not _dtypes.issubdtype(res, np.floating) and \
+      _dot_bit_width(pet) < _dot_bit_width(res):
+    raise TypeError("`preferred_element_type` must not be narrower than the original type, "
+                    f"got preferred_element_type of {pet} for result type of {res}.")
 
 
 def dot(lhs, rhs, precision=None, preferred_element_type=None, out_sharding=None, *,

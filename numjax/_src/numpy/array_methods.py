@@ -261,10 +261,11 @@ def _permute(x, axes):
   nd = x.ndim
   if axes is None:
     return lax.transpose(x, tuple(range(nd)[::-1]))
-  axes = tuple(util.canonicalize_axis(a, nd) for a in axes)
-  if sorted(axes) != list(range(nd)):
-    raise ValueError(f"axes {axes} don't match array of dimension {nd}")
-  return lax.transpose(x, axes)
+  perm = tuple(util.canonicalize_axis(a, nd) for a in axes)
+  if sorted(perm) != list(range(nd)):  # eager lax skips shape rules: check here, as JAX
+    raise TypeError(f"transpose permutation isn't a permutation of operand dimensions, got "
+                    f"permutation {perm} for operand shape {x.shape}.")
+  return lax.transpose(x, perm)
 
 
 def _T(self):
@@ -273,7 +274,7 @@ def _T(self):
 
 def _mT(self):
   if self.ndim < 2:
-    raise ValueError("matrix_transpose requires at least 2 dimensions; got "
+    raise ValueError("x must be at least two-dimensional for matrix_transpose; got "
                      f"ndim={self.ndim}")
   perm = tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2)
   return lax.transpose(self, perm)

@@ -16,7 +16,7 @@ import numpy as np
 
 from numjax._src import core
 from numjax._src import dtypes
-from numjax._src.array import Array
+from numjax._src.array import Array, _make
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.numpy import util
@@ -31,8 +31,24 @@ _BOOL = np.dtype(bool)
 
 
 def _const(x, value):
-  """A strong 0-d constant of x's dtype (a literal in jaxprs)."""
-  return lax.convert_element_type(value, x.dtype)
+  """A 0-d constant of x's dtype (a literal in jaxprs), as JAX's lax._const: weakly typed
+  when x is a weak 0-d value (so it keeps a Python-scalar computation weak), else strong."""
+  return lax.convert_element_type(value, x.dtype, x.weak_type and x.ndim == 0)
+
+
+def _like(x, value):
+  """A 0-d constant with x's dtype and weak type (JAX's lax._ones/_zeros / full_like)."""
+  return lax.convert_element_type(value, x.dtype, x.weak_type)
+
+
+def _weak_const(x, value):
+  """A Python literal in JAX's own jnp code (`q - 1`): weak, never changes a weak type."""
+  return lax.convert_element_type(value, x.dtype, True)
+
+
+def _strong_const(x, value):
+  """A strong 0-d constant of x's dtype (JAX's jnp.array(value, dtype=x.dtype))."""
+  return lax.convert_element_type(value, x.dtype, False)
 
 
 def _is_int_or_bool(dt):
@@ -59,15 +75,59 @@ _ORDER_FAST = {d for d in _NUMERIC_FAST if d.kind != "c"} | {_BOOL}
 _EQ_FAST = _NUMERIC_FAST | {_BOOL}
 
 
+def _scalar_range(dt):
+  if dt.kind in "iu":
+    info = np.iinfo(dt)
+    return int(info.min), int(info.max)
+  m = float(dtypes.finfo(dt).max)
+  return -m, m
+
+
+_I32_MIN, _I32_MAX = -2 ** 31, 2 ** 31 - 1
+_SCALAR_RANGES = {d: _scalar_range(d) for d in _NUMERIC_FAST}
+
+
+def _fast_scalar(dt, s, ok):
+  """s (a Python int/float) as a NumPy scalar of the strong array dtype dt, when JAX's
+  promotion keeps dt and the value needs no overflow check or wrapping; else None."""
+  if dt not in ok or dt not in _SCALAR_RANGES:
+    return None
+  lo, hi = _SCALAR_RANGES[dt]
+  if type(s) is int:
+    if dt.kind in "iu":
+      return dt.type(s) if lo <= s <= hi else None
+    return dt.type(s) if _I32_MIN <= s <= _I32_MAX else None
+  if dt.kind in "iu":  # int array + float scalar promotes to a float: not fast
+    return None
+  return dt.type(s) if lo <= s <= hi else None
+
+
 def _fast_binary(p, slow, ok, check_weak=True):
+  impl = p.impl
+
   def f(x, y, /):
-    if core._eager_only and type(x) is Array and type(y) is Array:
-      xb = x._buf
-      yb = y._buf
-      if type(xb) is _ndarray and type(yb) is _ndarray:
-        dt = xb.dtype
-        if dt == yb.dtype and dt in ok and (not check_weak or x.weak_type == y.weak_type):
-          return p.eager(x, y)
+    if core._eager_only:
+      tx, ty = type(x), type(y)
+      if tx is Array:
+        xb = x._buf
+        if type(xb) is _ndarray:
+          if ty is Array:
+            yb = y._buf
+            if type(yb) is _ndarray:
+              dt = xb.dtype
+              if dt == yb.dtype and dt in ok and (not check_weak or
+                                                  x.weak_type == y.weak_type):
+                return p.eager(x, y)
+          elif (ty is float or ty is int) and not x.weak_type:
+            s = _fast_scalar(xb.dtype, y, ok)
+            if s is not None:
+              return _make(impl(xb, s), False)
+      elif ty is Array and (tx is float or tx is int) and not y.weak_type:
+        yb = y._buf
+        if type(yb) is _ndarray:
+          s = _fast_scalar(yb.dtype, x, ok)
+          if s is not None:
+            return _make(impl(s, yb), False)
     return slow(x, y)
   f.__name__ = slow.__name__
   f.__qualname__ = slow.__qualname__
@@ -80,7 +140,13 @@ def _fast_binary(p, slow, ok, check_weak=True):
 # Unary functions on inexact values
 
 def _unary_inexact(name, lax_fn, doc_extra=""):
+  prim = getattr(lax, lax_fn.__name__ + "_p")
+
   def f(x, /):
+    # eager fast path: an Array that is already inexact needs no promotion
+    if core._eager_only and type(x) is Array and type(x._buf) is _ndarray and \
+        x._buf.dtype in _INEXACT_FAST:
+      return prim.eager(x)
     return lax_fn(*promote_args_inexact(name, x))
   f.__name__ = f.__qualname__ = name
   f.__doc__ = f"Implementation of numpy.{name}. Integer and bool inputs are promoted to the " \
@@ -138,9 +204,9 @@ def log2(x, /):
   if _iscomplex(x):
     r = lax.log(x)
     re, im = lax.real(r), lax.imag(r)
-    ln2 = lax.log(_const(re, 2))
+    ln2 = lax.log(_strong_const(re, 2))
     return lax.complex(lax.div(re, ln2), lax.div(im, ln2))
-  return lax.div(lax.log(x), lax.log(_const(x, 2)))
+  return lax.div(lax.log(x), lax.log(_strong_const(x, 2)))
 
 
 def log10(x, /):
@@ -150,8 +216,9 @@ def log10(x, /):
   if _iscomplex(x):
     r = lax.log(x)
     re, im = lax.real(r), lax.imag(r)
-    return lax.complex(lax.mul(re, _const(re, inv_ln10)), lax.mul(im, _const(im, inv_ln10)))
-  return lax.mul(lax.log(x), _const(x, inv_ln10))
+    return lax.complex(lax.mul(re, _strong_const(re, inv_ln10)),
+                       lax.mul(im, _strong_const(im, inv_ln10)))
+  return lax.mul(lax.log(x), _strong_const(x, inv_ln10))
 
 
 def deg2rad(x, /):
@@ -198,7 +265,11 @@ def positive(x, /):
 
 def sign(x, /):
   """Implementation of numpy.sign (complex: x / |x|, as NumPy 2)."""
-  return lax.sign(*promote_args("sign", x))
+  x, = promote_args("sign", x)
+  if x.dtype == _BOOL:
+    raise TypeError("sign does not accept dtype bool. Accepted dtypes are subtypes of "
+                    "integer, floating, complexfloating.")
+  return lax.sign(x)
 
 
 def square(x, /):
@@ -272,7 +343,7 @@ def round(a, decimals: int = 0, out=None):  # noqa: A001
   if out is not None:
     raise NotImplementedError("The 'out' argument to jnp.round is not supported.")
   dt = a.dtype
-  if _is_int_or_bool(dt):
+  if dtypes.issubdtype(dt, np.integer):
     if decimals < 0:
       raise NotImplementedError("integer np.round not implemented for decimals < 0")
     return a
@@ -406,7 +477,7 @@ def signbit(x, /):
   x, = promote_args("signbit", x)
   dt = x.dtype
   if dtypes.issubdtype(dt, np.integer):
-    return lax.lt(x, _const(x, 0))
+    return lax.lt(x, _strong_const(x, 0))
   if dt == _BOOL:
     return lax.full_like(x, False, dtype=np.bool_)
   if not dtypes.issubdtype(dt, np.floating):
@@ -416,10 +487,10 @@ def signbit(x, /):
     raise NotImplementedError("jax.numpy.signbit only supports 16, 32, and 64-bit types.")
   bits = _bitcast(x, _INT_FOR_BITS[info.bits])
   if bits is not None:
-    return lax.lt(bits, _const(bits, 0))
+    return lax.lt(bits, _strong_const(bits, 0))
   # Without a bitcast: -0.0 is found through 1/x (the sign of a NaN is not visible).
-  zero = _const(x, 0)
-  neg_zero = lax.bitwise_and(lax.eq(x, zero), lax.lt(lax.div(_const(x, 1), x), zero))
+  zero = _strong_const(x, 0)
+  neg_zero = lax.bitwise_and(lax.eq(x, zero), lax.lt(lax.div(_strong_const(x, 1), x), zero))
   return lax.bitwise_or(lax.lt(x, zero), neg_zero)
 
 
@@ -446,8 +517,8 @@ def spacing(x, /):
   if arr.dtype == np.float16:
     return lax.sub(lax.nextafter(arr, inf), arr)
   result = lax.sub(lax.nextafter(arr, copysign(inf, arr)), arr)
-  tiny = float(dtypes.finfo(arr.dtype).smallest_subnormal)
-  return _where(lax.eq(result, _const(result, 0)), copysign(_const(arr, tiny), arr), result)
+  tiny = _strong_const(arr, float(dtypes.finfo(arr.dtype).smallest_subnormal))
+  return _where(lax.eq(result, _const(result, 0)), copysign(tiny, arr), result)
 
 
 def _exp2_int(e, like):
@@ -522,11 +593,11 @@ def isinf(x, /):
   """Implementation of numpy.isinf."""
   x = ensure_arraylike("isinf", x)
   if dtypes.issubdtype(x.dtype, np.floating):
-    return lax.eq(lax.abs(x), _const(x, np.inf))
+    return lax.eq(lax.abs(x), _strong_const(x, np.inf))
   if _iscomplex(x):
     re, im = lax.real(x), lax.imag(x)
-    return lax.bitwise_or(lax.eq(lax.abs(re), _const(re, np.inf)),
-                          lax.eq(lax.abs(im), _const(im, np.inf)))
+    return lax.bitwise_or(lax.eq(lax.abs(re), _strong_const(re, np.inf)),
+                          lax.eq(lax.abs(im), _strong_const(im, np.inf)))
   return lax.full_like(x, False, dtype=np.bool_)
 
 
@@ -534,7 +605,7 @@ def _isposneginf(infinity, x, out):
   if out is not None:
     raise NotImplementedError("The 'out' argument to isneginf/isposinf is not supported.")
   if dtypes.issubdtype(x.dtype, np.floating):
-    return lax.eq(x, _const(x, infinity))
+    return lax.eq(x, _strong_const(x, infinity))
   if _iscomplex(x):
     raise ValueError("isposinf/isneginf are not well defined for complex types")
   return lax.full_like(x, False, dtype=np.bool_)
@@ -671,7 +742,7 @@ def _float_divmod(x1, x2):
   zero = _const(mod, 0)
   ind = lax.bitwise_and(lax.ne(mod, zero), lax.ne(lax.sign(x2), lax.sign(mod)))
   mod = _where(ind, lax.add(mod, x2), mod)
-  div = _where(ind, lax.sub(div, _const(div, 1)), div)
+  div = _where(ind, lax.sub(div, _weak_const(div, 1)), div)
   return lax.round(div), mod
 
 
@@ -685,7 +756,7 @@ def floor_divide(x1, x2, /):
     quotient = lax.div(x1, x2)
     select = lax.bitwise_and(lax.ne(lax.sign(x1), lax.sign(x2)),
                              lax.ne(lax.rem(x1, x2), _const(x1, 0)))
-    return _where(select, lax.sub(quotient, _const(quotient, 1)), quotient)
+    return _where(select, lax.sub(quotient, _weak_const(quotient, 1)), quotient)
   if _iscomplex(x1):
     raise TypeError("floor_divide does not support complex-valued inputs")
   return _float_divmod(x1, x2)[0]
@@ -696,7 +767,7 @@ def remainder(x1, x2, /):
   x1, x2 = promote_args_numeric("remainder", x1, x2)
   zero = _const(x1, 0)
   if dtypes.issubdtype(x2.dtype, np.integer):
-    x2 = _where(lax.eq(x2, _const(x2, 0)), _const(x2, 1), x2)
+    x2 = _where(lax.eq(x2, _const(x2, 0)), _like(x2, 1), x2)
   trunc_mod = lax.rem(x1, x2)
   do_plus = lax.bitwise_and(lax.ne(lax.lt(trunc_mod, zero), lax.lt(x2, _const(x2, 0))),
                             lax.ne(trunc_mod, zero))
@@ -712,7 +783,7 @@ def fmod(x1, x2, /):
   """Implementation of numpy.fmod (the result has the dividend's sign)."""
   x1, x2 = ensure_arraylike("fmod", x1, x2)
   if dtypes.issubdtype(dtypes.result_type(x1, x2), np.integer):
-    x2 = _where(lax.eq(x2, _const(x2, 0)), _const(x2, 1), x2)
+    x2 = _where(lax.eq(x2, _const(x2, 0)), _like(x2, 1), x2)
   return lax.rem(*promote_args_numeric("fmod", x1, x2))
 
 
@@ -737,9 +808,9 @@ def _static_int_exponent(x2):
 
 def _pow_int_int(x1, x2):
   # Binary exponentiation over the 6 low bits: more would overflow for any |x1| > 1.
-  zero, one = _const(x2, 0), _const(x2, 1)
-  acc = _where(lax.bitwise_and(lax.eq(x1, _const(x1, 0)), lax.ne(x2, zero)),
-               _const(x1, 0), _const(x1, 1))
+  zero, one = _strong_const(x2, 0), _strong_const(x2, 1)
+  acc = _where(lax.bitwise_and(lax.eq(x1, _strong_const(x1, 0)), lax.ne(x2, zero)),
+               _strong_const(x1, 0), _strong_const(x1, 1))
   for _ in range(6):
     acc = _where(lax.ne(lax.bitwise_and(x2, one), zero), lax.mul(acc, x1), acc)
     x1 = lax.mul(x1, x1)
@@ -769,9 +840,11 @@ def power(x1, x2, /):
   x1_, x2_ = promote_args_numeric("power", x1, x2)
   if _is_int_or_bool(x1_.dtype):
     return _pow_int_int(x1_, x2_)
-  if (dtypes.issubdtype(x1.dtype, np.inexact) and dtypes.issubdtype(x2.dtype, np.integer)
-      and "pow" in getattr(lax, "_MIXED_DTYPE_OK", ())):
-    return lax.pow(x1, x2)
+  if dtypes.issubdtype(x1.dtype, np.inexact) and dtypes.issubdtype(x2.dtype, np.integer):
+    if "pow" in getattr(lax, "_MIXED_DTYPE_OK", ()):
+      return lax.pow(x1, x2)
+    # lax.pow here needs one dtype: the exponent keeps its own (strong) weak type
+    return lax.pow(x1_, lax.convert_element_type(x2, x1_.dtype, x2.weak_type))
   return lax.pow(x1_, x2_)
 
 
@@ -791,8 +864,15 @@ def float_power(x1, x2, /):
 
 
 def arctan2(x1, x2, /):
-  """Implementation of numpy.arctan2."""
-  return lax.atan2(*promote_args_inexact("arctan2", x1, x2))
+  """Implementation of numpy.arctan2 (complex inputs: -i log((x2 + i x1) / sqrt(x2² + x1²)),
+  as XLA's complex atan2)."""
+  x1, x2 = promote_args_inexact("arctan2", x1, x2)
+  if _iscomplex(x1):
+    i = _const(x1, 1j)
+    ratio = lax.div(lax.add(x2, lax.mul(i, x1)),
+                    lax.sqrt(lax.add(lax.mul(x2, x2), lax.mul(x1, x1))))
+    return lax.mul(lax.neg(i), lax.log(ratio))
+  return lax.atan2(x1, x2)
 
 
 def atan2(x1, x2, /):
@@ -868,30 +948,36 @@ def heaviside(x1, x2, /):
   """Implementation of numpy.heaviside."""
   x1, x2 = ensure_arraylike("heaviside", x1, x2)
   x1, x2 = promote_dtypes_inexact(x1, x2)
+  if _iscomplex(x1):
+    raise TypeError(f"lt does not accept dtype {x1.dtype}. Accepted dtypes are subtypes of "
+                    "integer, floating.")
   zero = _const(x1, 0)
   return _where(lax.lt(x1, zero), zero,
                 _where(lax.gt(x1, zero), _const(x1, 1), _where(lax.ne(x1, x1), x1, x2)))
 
 
-def _euclid_steps(dt):
-  # Worst case of Euclid's algorithm (consecutive Fibonacci numbers) for the dtype's range.
-  bits = np.iinfo(dt).bits
-  return int(math.ceil(bits * math.log(2) / math.log((1 + 5 ** 0.5) / 2))) + 2
-
-
 def gcd(x1, x2):
-  """Implementation of numpy.gcd (integer inputs)."""
+  """Implementation of numpy.gcd (integer inputs; Euclid's algorithm in a while_loop)."""
+  from numjax._src.lax.control_flow import while_loop
+  from numjax._src.lax.reductions import reduce_or
   x1, x2 = ensure_arraylike("gcd", x1, x2)
   x1, x2 = promote_dtypes(x1, x2)
   if not dtypes.issubdtype(x1.dtype, np.integer):
     raise ValueError("Arguments to jax.numpy.gcd must be integers.")
   a, b = util._broadcast_arrays(absolute(x1), absolute(x2))
-  zero, one = _const(a, 0), _const(a, 1)
-  for _ in range(_euclid_steps(a.dtype)):
-    nz = lax.ne(b, zero)
-    a, b = lax.select(nz, b, a), lax.select(nz, lax.rem(a, lax.select(nz, b, lax.broadcast(
-        one, b.shape))), lax.broadcast(zero, b.shape))
-  return a
+
+  def cond(ab):
+    nz = lax.ne(ab[1], _const(ab[1], 0))
+    return reduce_or(nz, tuple(range(nz.ndim))) if nz.ndim else nz
+
+  def body(ab):
+    a, b = ab
+    nz = lax.ne(b, _const(b, 0))
+    safe_b = _where(nz, b, _const(b, 1))
+    return _where(nz, b, a), _where(nz, lax.rem(a, safe_b), _const(b, 0))
+
+  out = while_loop(cond, body, (a, b))[0]
+  return lax.convert_element_type(out, out.dtype, False)  # JAX's while_loop strips weak types
 
 
 def lcm(x1, x2):
