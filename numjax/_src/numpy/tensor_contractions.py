@@ -262,7 +262,10 @@ def kron(a, b):
   shape = tuple(d for pair in zip(a.shape, b.shape) for d in pair)
   a2 = lax.broadcast_in_dim(a, shape, tuple(range(0, 2 * nd, 2)))
   b2 = lax.broadcast_in_dim(b, shape, tuple(range(1, 2 * nd, 2)))
-  prod = lax.mul(a2, b2)   # bool is refused, as JAX
+  if a2.dtype == np.bool_:
+    raise TypeError("mul does not accept dtype bool. Accepted dtypes are subtypes of "
+                    "number.")
+  prod = lax.mul(a2, b2)
   return lax.reshape(prod, tuple(x * y for x, y in zip(a.shape, b.shape)))
 
 
