@@ -37,6 +37,10 @@ EXACT_FLOATS = {
 # Looser than 2 ulp, and why: generalized_normal's gamma(2/3) lanes go through pow and a
 # cube whose float32 rounding inside XLA's fused loop differs from NumPy's by up to 3 ulp.
 ULP_TOL = {"generalized_normal_key42_p1.5_6": 3}
+# Decompositions: JAX's QR is LAPACK's float32 sgeqrf/sorgqr; numjax's linalg may order the
+# arithmetic differently, so the entries agree to a few ulp *of the matrix norm* (a small
+# entry can then be many of its own ulps away).
+NORM_ULP_TOL = {"orthogonal_key42_3": 8}
 
 
 def _env():
@@ -77,6 +81,10 @@ def test_golden_case(name):
     np.testing.assert_array_equal(got, want)
   elif name in EXACT_FLOATS:
     assert ulp_distance(got, want) == 0, (got, want)
+  elif name in NORM_ULP_TOL:
+    eps = np.finfo(want.dtype).eps
+    atol = NORM_ULP_TOL[name] * eps * np.abs(want).max()
+    np.testing.assert_allclose(got, want, rtol=0, atol=atol)
   else:
     assert ulp_distance(got, want) <= ULP_TOL.get(name, 2), (got, want)
 
@@ -88,4 +96,4 @@ def test_golden_was_recorded_with_partitionable_threefry():
 
 def test_exact_float_cases_are_golden_cases():
   assert EXACT_FLOATS <= set(CASES)
-  assert set(ULP_TOL) <= set(CASES)
+  assert set(ULP_TOL) <= set(CASES) and set(NORM_ULP_TOL) <= set(CASES)
