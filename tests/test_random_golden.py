@@ -32,6 +32,7 @@ EXACT_FLOATS = {
     "logistic_key42_6", "gamma_key42_a2.5_6", "gamma_key42_a0.3_6", "t_key42_df3_6",
     "binomial_key42_n10_p0.4_8", "rayleigh_key42_6", "wald_key42_6", "triangular_key42_6",
     "weibull_min_key42_6", "double_sided_maxwell_key42_6", "multinomial_key42",
+    "multivariate_normal_key42",
     "vmap_t_seed_example",
 }
 # Looser than 2 ulp, and why: generalized_normal's gamma(2/3) lanes go through pow and a
