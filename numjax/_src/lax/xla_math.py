@@ -228,3 +228,68 @@ def erf_inv(x: np.ndarray) -> np.ndarray:
       _erf_inv_f32_block(flat[s:s + _BLOCK], out[s:s + _BLOCK])
   out = out.reshape(x.shape)
   return out if dt == _f32 else out.astype(dt)
+
+
+# ---------------------------------------------------------------------------------------
+# The same algorithms in C for the native tier (fmaf is the fused multiply-add XLA emits;
+# compile without -ffast-math reassociation so the order of operations is kept).
+
+C_SOURCE = r"""
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+static inline float nj_f32_from_bits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
+static inline uint32_t nj_f32_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
+static inline float nj_xla_logf(float x) {
+  const float min_normal = nj_f32_from_bits(0x00800000u);
+  if (!(x > 0.0f) || x < min_normal) return (x > -min_normal && x < min_normal) ? -INFINITY : NAN;
+  if (x == INFINITY) return INFINITY;
+  uint32_t b = nj_f32_bits(x);
+  float e = (float)((int32_t)(b >> 23) - 126);
+  float m = nj_f32_from_bits((b & 0x807FFFFFu) | 0x3F000000u);
+  float t = m - 1.0f;
+  if (m < nj_f32_from_bits(0x3F3504F3u)) { e -= 1.0f; t = t + m; }
+  float t2 = t * t, t3 = t2 * t;
+  float y1 = fmaf(fmaf(t, nj_f32_from_bits(0x3D9021BBu), nj_f32_from_bits(0xBDEBD1B8u)), t,
+                  nj_f32_from_bits(0x3DEF251Au));
+  float y2 = fmaf(fmaf(t, nj_f32_from_bits(0xBDFE5D4Fu), nj_f32_from_bits(0x3E11E9BFu)), t,
+                  nj_f32_from_bits(0xBE2AAE50u));
+  float y3 = fmaf(fmaf(t, nj_f32_from_bits(0x3E4CCEACu), nj_f32_from_bits(0xBE7FFFFCu)), t,
+                  nj_f32_from_bits(0x3EAAAAAAu));
+  float y = fmaf(fmaf(y1, t3, y2), t3, y3);
+  y = fmaf(y, t3, nj_f32_from_bits(0xB95E8083u) * e);
+  y = y + (t - 0.5f * (t * t));
+  return fmaf(e, nj_f32_from_bits(0x3F318000u), y);
+}
+static inline float nj_xla_log1pf(float x) {
+  if (!(fabsf(x) < 0.41421356237309504880f)) return nj_xla_logf(x + 1.0f);
+  static const float num[7] = {4.5270000862445199635215E-5f, 4.9854102823193375972212E-1f,
+    6.5787325942061044846969E0f, 2.9911919328553073277375E1f, 6.0949667980987787057556E1f,
+    5.7112963590585538103336E1f, 2.0039553499201281259648E1f};
+  static const float den[7] = {1.0f, 1.5062909083469192043167E1f, 8.3047565967967209469434E1f,
+    2.2176239823732856465394E2f, 3.0909872225312059774938E2f, 2.1642788614495947685003E2f,
+    6.0118660497603843919306E1f};
+  float p = num[0], q = den[0];
+  for (int i = 1; i < 7; ++i) { p = fmaf(p, x, num[i]); q = fmaf(q, x, den[i]); }
+  float x2 = x * x;
+  float s = (x * x2) * (p / q);
+  s = -0.5f * x2 + s;
+  return x + s;
+}
+static inline float nj_xla_erfinvf(float x) {
+  static const float lt5[9] = {2.81022636e-08f, 3.43273939e-07f, -3.5233877e-06f,
+    -4.39150654e-06f, 0.00021858087f, -0.00125372503f, -0.00417768164f, 0.246640727f,
+    1.50140941f};
+  static const float ge5[9] = {-0.000200214257f, 0.000100950558f, 0.00134934322f,
+    -0.00367342844f, 0.00573950773f, -0.0076224613f, 0.00943887047f, 1.00167406f,
+    2.83297682f};
+  if (x != x) return x;
+  if (fabsf(x) == 1.0f) return x * INFINITY;
+  float w = -nj_xla_log1pf(-(x * x));
+  const float *c = w < 5.0f ? lt5 : ge5;
+  w = w < 5.0f ? w - 2.5f : sqrtf(w) - 3.0f;
+  float p = c[0];
+  for (int i = 1; i < 9; ++i) p = fmaf(p, w, c[i]);
+  return p * x;
+}
+"""
