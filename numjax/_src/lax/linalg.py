@@ -836,6 +836,8 @@ def triangular_solve(a, b, *, left_side: bool = False, lower: bool = False,
 def _perm_from_pivots(piv, m):
   """Apply the row swaps i <-> piv[i] in order to arange(m) (vectorised over the batch)."""
   batch, k = piv.shape[:-1], piv.shape[-1]
+  if k == 0 or m == 0 or piv.size == 0:
+    return np.broadcast_to(np.arange(m, dtype=_i32), batch + (m,)).copy()
   pf = np.broadcast_to(np.arange(m, dtype=_i32), batch + (m,)).reshape(-1, m).copy()
   vf = np.clip(piv.reshape(-1, k), 0, max(m - 1, 0))
   rows = np.arange(pf.shape[0])
