@@ -255,7 +255,7 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0, mode=None):
       total = slicing.index_in_dim(p_cuml, n_inputs - 1, 0, keepdims=False)
       u = _uniform(key, 0., 1., shape, p_cuml.dtype)
       r = lax.mul(total, lax.sub(const(u, 1), u))
-      ind = convert(jnp.searchsorted(p_cuml, r), _dtypes.default_int_dtype())
+      ind = convert(_searchsorted_left(p_cuml, r), _dtypes.default_int_dtype())
     else:
       from numjax._src.lax import sorting
       g = jnp.add(_gumbel(key, (n_inputs,), p_arr.dtype,
@@ -264,6 +264,20 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0, mode=None):
     result = ind if arr.ndim == 0 else jnp.take(arr, ind, axis)
   out_shape = shape if arr.ndim == 0 else arr.shape[:axis] + tuple(shape) + arr.shape[axis + 1:]
   return lax.reshape(result, tuple(out_shape))
+
+
+def _searchsorted_left(sorted_arr, query):
+  """jnp.searchsorted(sorted_arr, query) (side='left'), by JAX's default method: a fixed
+  number of bisection steps over all queries at once."""
+  n = sorted_arr.shape[0]
+  i32 = np.dtype(np.int32)
+  low = lax.full(query.shape, 0, i32)
+  high = lax.full(query.shape, n, i32)
+  for _ in range(int(np.ceil(np.log2(n + 1)))):
+    mid = lax.div(lax.add(low, high), lax.full((), 2, i32))
+    go_left = lax.le(query, _jnp().take(sorted_arr, mid))
+    low, high = lax.select(go_left, low, mid), lax.select(go_left, mid, high)
+  return high
 
 
 # ---------------------------------------------------------------------------------------
