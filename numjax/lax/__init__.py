@@ -9,7 +9,7 @@ from numjax._src.lax.lax import (  # noqa: F401
     ge, complex, integer_pow, convert_element_type, broadcast_in_dim, broadcast,
     broadcast_to_rank, broadcast_shapes, reshape, transpose, select_n, select, iota,
     broadcasted_iota, dot_general, dot, full, full_like, zeros_like_array, stop_gradient,
-    squeeze, expand_dims, clamp, RoundingMethod, Precision, DotDimensionNumbers,
+    squeeze, expand_dims, clamp, polygamma, zeta, polygamma_p, zeta_p, RoundingMethod, Precision, DotDimensionNumbers,
     neg_p, sign_p, floor_p, ceil_p, round_p, is_finite_p, exp_p, exp2_p, log_p, log1p_p,
     expm1_p, tanh_p, logistic_p, sin_p, cos_p, tan_p, asin_p, acos_p, atan_p, sinh_p, cosh_p,
     asinh_p, acosh_p, atanh_p, sqrt_p, rsqrt_p, cbrt_p, abs_p, real_p, imag_p, conj_p, not_p,

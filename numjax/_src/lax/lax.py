@@ -289,6 +289,16 @@ def _scipy_special(name):
   return f
 
 
+def _np_polygamma(m, x):
+  import scipy.special as sp
+  return sp.polygamma(m, x).astype(x.dtype)
+
+
+def _np_zeta(x, q):
+  import scipy.special as sp
+  return sp.zeta(x, q).astype(x.dtype)
+
+
 def _np_erf_inv(x):
   # XLA's algorithm (Giles' polynomial with FMAs), so random.normal gives JAX's numbers
   from numjax._src.lax import xla_math
@@ -409,16 +419,18 @@ _BINARY = [
     ("gt", np.greater, _ANY, "bool", "({0}>{1})"),
     ("ge", np.greater_equal, _ANY, "bool", "({0}>={1})"),
     ("complex", _np_complex, _REAL, "complex", "nj_complex({0},{1})"),
+    ("polygamma", _np_polygamma, _REAL, "same", "nj_polygamma({0},{1})"),
+    ("zeta", _np_zeta, _REAL, "same", "nj_zeta({0},{1})"),
 ]
 
 # NumPy warns where JAX is silent (log(0), 1/0, 0/0): those impls run quietly. add/mul
 # & co. are left out: errstate costs more than the op itself on the eager hot path.
 _NOISY = {"log", "log1p", "sqrt", "rsqrt", "asin", "acos", "acosh", "atanh", "exp", "exp2",
           "expm1", "sinh", "cosh", "tan", "pow", "div", "rem", "lgamma", "digamma",
-          "logistic", "erf_inv", "atan2", "round"}
+          "logistic", "erf_inv", "atan2", "round", "polygamma", "zeta"}
 # ml_dtypes gives bfloat16/float8 NumPy loops for most ufuncs; these need a float32 detour.
 _LOWP = {"round", "real", "imag", "lgamma", "digamma", "erf", "erfc", "erf_inv", "clz",
-         "population_count", "sign", "logistic", "rsqrt", "cbrt", "pow"}
+         "population_count", "sign", "logistic", "rsqrt", "cbrt", "pow", "polygamma", "zeta"}
 
 
 def _fast_eager(p, nargs, bool_out):
@@ -457,6 +469,7 @@ shift_left_p, shift_right_logical_p, shift_right_arithmetic_p = (
     _prims[n] for n in ("shift_left", "shift_right_logical", "shift_right_arithmetic"))
 eq_p, ne_p, lt_p, le_p, gt_p, ge_p = (_prims[n] for n in ("eq", "ne", "lt", "le", "gt", "ge"))
 complex_p = _prims["complex"]
+polygamma_p, zeta_p = _prims["polygamma"], _prims["zeta"]
 
 round_p.hidden_params = frozenset()
 conj_p.hidden_params = frozenset({"input_dtype"})
@@ -508,6 +521,8 @@ shift_right_logical = _binop(shift_right_logical_p)
 shift_right_arithmetic = _binop(shift_right_arithmetic_p)
 eq = _binop(eq_p); ne = _binop(ne_p); lt = _binop(lt_p); le = _binop(le_p); gt = _binop(gt_p)
 ge = _binop(ge_p)
+polygamma = _binop(polygamma_p)
+zeta = _binop(zeta_p)
 
 
 def pow(x, y):
@@ -570,6 +585,11 @@ ad.defjvp2(sqrt_p, lambda g, ans, x: div(g, mul(_const(x, 2), ans)))
 ad.defjvp2(rsqrt_p, lambda g, ans, x: mul(g, mul(_const(x, -0.5), div(ans, x))))
 ad.defjvp2(cbrt_p, lambda g, ans, x: mul(g, div(_const(x, 1 / 3), mul(ans, ans))))
 ad.defjvp(lgamma_p, lambda g, x: mul(g, digamma(x)))
+ad.defjvp(digamma_p, lambda g, x: mul(g, polygamma(_one(x), x)))
+# d/dx polygamma(m, x) = polygamma(m + 1, x); m is an order (not differentiated, as JAX).
+ad.defjvp(polygamma_p, None, lambda g, m, x: mul(g, polygamma(add(m, _one(m)), x)))
+# d/dq zeta(s, q) = -s * zeta(s + 1, q); JAX gives no derivative in s either.
+ad.defjvp(zeta_p, None, lambda g, s_, q: mul(g, mul(neg(s_), zeta(add(s_, _one(s_)), q))))
 ad.defjvp(erf_p, lambda g, x: mul(g, mul(_const(x, 2 / math.sqrt(math.pi)), exp(neg(mul(x, x))))))
 ad.defjvp(erfc_p, lambda g, x: mul(g, mul(_const(x, -2 / math.sqrt(math.pi)), exp(neg(mul(x, x))))))
 ad.defjvp2(erf_inv_p, lambda g, ans, x: mul(g, mul(_const(x, math.sqrt(math.pi) / 2),
@@ -905,6 +925,7 @@ def _broadcast_in_dim_batch(vals, dims, *, shape, broadcast_dimensions, sharding
 
 broadcast_in_dim_p.impl = _broadcast_in_dim_impl
 broadcast_in_dim_p.abstract_eval = _broadcast_in_dim_abstract
+broadcast_in_dim_p.native_template = {"kind": "index_map"}  # fused as an index remap
 ad.deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
 batching.primitive_batchers[broadcast_in_dim_p] = _broadcast_in_dim_batch
 
@@ -978,6 +999,7 @@ def _reshape_batch(vals, dims, *, new_sizes, dimensions, sharding=None):
 
 reshape_p.impl = _reshape_impl
 reshape_p.abstract_eval = _reshape_abstract
+reshape_p.native_template = {"kind": "index_map"}
 ad.deflinear(reshape_p, _reshape_transpose)
 batching.primitive_batchers[reshape_p] = _reshape_batch
 
@@ -1016,6 +1038,7 @@ def _transpose_batch(vals, dims, *, permutation):
 
 transpose_p.impl = lambda x, *, permutation: np.transpose(x, permutation)
 transpose_p.abstract_eval = _transpose_abstract
+transpose_p.native_template = {"kind": "index_map"}
 ad.deflinear(transpose_p, lambda ct, x, *, permutation: [
     Zero(x.aval) if type(ct) is Zero else transpose(ct, tuple(np.argsort(permutation)))])
 batching.primitive_batchers[transpose_p] = _transpose_batch
@@ -1141,6 +1164,7 @@ def _iota_impl(*, dtype, shape, dimension, sharding=None):
 
 
 iota_p.impl = _iota_impl
+iota_p.native_template = {"kind": "index_expr", "expr": "{index}"}
 iota_p.abstract_eval = lambda *, dtype, shape, dimension, sharding=None: ShapedArray(shape, dtype)
 ad.defnondiff(iota_p)
 
@@ -1321,6 +1345,7 @@ def _dot_general_batch(vals, dims, *, dimension_numbers, precision=None,
 
 
 dot_general_p.impl = _dot_general_impl
+dot_general_p.native_template = {"kind": "call", "fn": "blas"}  # stays on BLAS between kernels
 dot_general_p.abstract_eval = _dot_general_abstract
 ad.defjvp(dot_general_p, _dot_general_jvp_lhs, _dot_general_jvp_rhs)
 ad.primitive_transposes[dot_general_p] = _dot_general_transpose
@@ -1456,6 +1481,7 @@ def _stop_gradient_leaf(x):
 stop_gradient_p = Primitive("stop_gradient")
 stop_gradient_p.impl = lambda x: x
 stop_gradient_p.abstract_eval = lambda x: x
+stop_gradient_p.native_template = "({0})"
 batching.defvectorized(stop_gradient_p)
 ad.defnondiff(stop_gradient_p)
 
