@@ -197,6 +197,27 @@ def _identity_of(eqn, read):
   return None
 
 
+def _transposed_dot(eqn, read, producers, uses):
+  """transpose(dot_general(x, y), (1, 0)) of 1-2-D operands, the dot used only here, is
+  dot_general(y, x): the result comes out in row-major order (no strided copies later)."""
+  if eqn.primitive.name != "transpose" or tuple(eqn.params.get("permutation", ())) != (1, 0):
+    return None
+  x = read(eqn.invars[0])
+  prod = producers.get(x)
+  if prod is None or prod.primitive.name != "dot_general" or uses.get(x, 0) != 1:
+    return None
+  dn = prod.params["dimension_numbers"]
+  (lc, rc), (lb, rb) = dn
+  if lb or rb:
+    return None
+  new_dn = type(dn)(((tuple(rc), tuple(lc)), ((), ()))) if isinstance(dn, tuple) else None
+  if new_dn is None:
+    return None
+  return prod._replace(invars=[prod.invars[1], prod.invars[0]],
+                       params=dict(prod.params, dimension_numbers=new_dn),
+                       outvars=list(eqn.outvars))
+
+
 def _double_negation(eqn, read, producers):
   if eqn.primitive.name != "neg":
     return None
@@ -278,6 +299,16 @@ def simplify(jaxpr: Jaxpr, consts, *, fold=True, cse=True, algebra=True) -> tupl
   def key_of(atom):
     return _lit_key(atom) if type(atom) is Literal else atom
 
+  uses: dict = {}
+  if algebra:
+    for e in jaxpr.eqns:
+      for v in e.invars:
+        if type(v) is Var:
+          uses[v] = uses.get(v, 0) + 1
+    for v in jaxpr.outvars:
+      if type(v) is Var:
+        uses[v] = uses.get(v, 0) + 1
+
   for eqn in jaxpr.eqns:
     invars = [read(v) for v in eqn.invars]
     eqn = eqn._replace(invars=invars)
@@ -288,6 +319,10 @@ def simplify(jaxpr: Jaxpr, consts, *, fold=True, cse=True, algebra=True) -> tupl
       if ident is not None:
         subst[eqn.outvars[0]] = ident
         continue
+      swapped = _transposed_dot(eqn, read, producers, uses)
+      if swapped is not None:
+        eqn = swapped
+        invars = list(eqn.invars)
     if folder is not None and folder.foldable(eqn):
       outs = folder.fold(eqn)
       if outs is not None:
