@@ -308,3 +308,28 @@ def test_native_decline_or_failure_keeps_the_numpy_tier(fake_native):
     assert float(g(1.0)) == 3.0
   assert any("native compilation" in str(x.message) for x in w)
   assert next(iter(g._cache.values())).exe.tier == "numpy"
+
+
+def test_transposed_dot_is_computed_row_major():
+  def f(a, b):
+    return jnp.transpose(jnp.dot(a.T, b)) - 1.0     # as grad produces for weight updates
+  jf = jax.jit(f)
+  low = jf.lower(jnp.ones((5, 3)), jnp.ones((5, 4)))
+  assert "transpose" not in low.as_text() and _prims(low) == ["dot_general", "sub"]
+  a = np.random.default_rng(0).standard_normal((5, 3)).astype(f32)
+  b = np.random.default_rng(1).standard_normal((5, 4)).astype(f32)
+  out = jf(a, b)
+  np.testing.assert_allclose(out, (a.T @ b).T - 1, rtol=1e-5, atol=1e-6)
+  assert np.asarray(out).flags.c_contiguous
+
+
+def test_custom_derivative_and_remat_calls_are_inlined():
+  @jax.custom_jvp
+  def f(x):
+    return jnp.sin(x)
+  f.defjvp(lambda p, t: (f(p[0]), jnp.cos(p[0]) * t[0]))
+  g = lambda x: jax.checkpoint(lambda y: f(y) * 2)(x)
+  jg = jax.jit(g)
+  assert _prims(jg.lower(1.0)) == ["sin", "mul"]
+  np.testing.assert_allclose(jg(1.0), 2 * np.sin(1.0), rtol=1e-6)
+  np.testing.assert_allclose(jax.jit(jax.grad(g))(1.0), 2 * np.cos(1.0), rtol=1e-6)

@@ -27,15 +27,16 @@ def _param(name):
   def get(params):
     j = params.get(name)
     if isinstance(j, Jaxpr):
-      return ClosedJaxpr(j, [])
-    return j
+      return ClosedJaxpr(j, []) if not j.constvars else None
+    return j if isinstance(j, ClosedJaxpr) else None
   return get
 
 
 for _n, _p in (("jit", "jaxpr"), ("pjit", "jaxpr"), ("closed_call", "call_jaxpr"),
                ("core_call", "call_jaxpr"), ("custom_jvp_call", "call_jaxpr"),
                ("custom_vjp_call", "call_jaxpr"), ("custom_vjp_call_jaxpr", "fun_jaxpr"),
-               ("checkpoint", "jaxpr"), ("remat", "jaxpr"), ("named_call", "call_jaxpr")):
+               ("checkpoint", "jaxpr"), ("remat", "jaxpr"), ("remat2", "jaxpr"),
+               ("named_call", "call_jaxpr")):
   inline_rules[_n] = _param(_p)
 
 
