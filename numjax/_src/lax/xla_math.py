@@ -179,10 +179,16 @@ def _log_scalar(x):
   return fma(e, float(_LOG_Q2), y)
 
 
+_AS_F32 = {}  # coefficient tuple -> its float32 values as Python floats
+
+
 def _horner_scalar(x, coeffs):
-  p = float(_f32(coeffs[0]))
-  for c in coeffs[1:]:
-    p = _r32(p * x + float(_f32(c)))
+  cs = _AS_F32.get(coeffs)
+  if cs is None:
+    cs = _AS_F32[coeffs] = [float(_f32(c)) for c in coeffs]
+  p = cs[0]
+  for c in cs[1:]:
+    p = _r32(p * x + c)
   return p
 
 
