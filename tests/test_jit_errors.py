@@ -96,12 +96,14 @@ def test_seed_003_boolean_index_under_jit():
 
 
 def test_seed_003_reshape_with_traced_size():
-  @jax.jit
   def f(x):
-    return x.reshape(jnp.array(x.shape).prod())
+    return x.reshape(jnp.array(x.shape).prod())  # <- reshape
   with pytest.raises(TypeError, match="Shapes must be 1D sequences of concrete values of "
-                                      "integer type"):
-    f(jnp.ones((2, 3)))
+                                      "integer type") as info:
+    jax.jit(f)(jnp.ones((2, 3)))
+  msg = str(info.value)
+  assert f"{HERE}:{_line(f, '<- reshape')}" in msg
+  assert "static_argnums" in msg and "reduce_prod" in msg
 
 
 def test_error_names_the_argument_among_several():

@@ -40,7 +40,8 @@ def canonicalize_shape(shape, context: str = "") -> tuple:
         raise TypeError(
             f"Shapes must be 1D sequences of concrete values of integer type, got "
             f"{tuple(shape)}.\nIf using `jit`, try using `static_argnums` or applying `jit` "
-            "to smaller subfunctions." + (f"\n{context}" if context else ""))
+            "to smaller subfunctions." + (f"\n{context}" if context else "")
+            + getattr(d, "_provenance", lambda: "")() + core._user_line_hint())
       d = c
     try:
       out.append(operator.index(d))
