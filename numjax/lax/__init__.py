@@ -48,3 +48,10 @@ from numjax._src.lax.parallel import (  # noqa: F401
 # FFT (lax/fft.py) and the linalg submodule (lax/linalg.py)
 from numjax._src.lax.fft import fft, fft_p, FftType  # noqa: F401,E402
 from numjax.lax import linalg  # noqa: F401,E402
+# Convolutions (lax/convolution.py)
+from numjax._src.lax.convolution import (  # noqa: F401,E402
+    conv_general_dilated, conv, conv_with_general_padding, conv_transpose,
+    conv_general_dilated_patches, conv_general_dilated_local, conv_dimension_numbers,
+    conv_general_permutations, conv_general_shape_tuple, conv_shape_tuple,
+    conv_transpose_shape_tuple, padtype_to_pads, ConvDimensionNumbers,
+    ConvGeneralDilatedDimensionNumbers, conv_general_dilated_p)
