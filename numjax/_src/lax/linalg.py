@@ -301,10 +301,22 @@ def _cholesky_abstract(x):
   return ShapedArray(x.shape, x.dtype)
 
 
+def _hermitian_from_triangle(x, lower):
+  """The Hermitian matrix LAPACK sees when it reads only one triangle of x (and the real
+  part of its diagonal)."""
+  strict = _tril(x, -1) if lower else _triu(x, 1)
+  diag = _real(_extract_diagonal(x))
+  diag = _construct_diagonal(_lax.convert_element_type(diag, _dtype(x)))
+  return _lax.add(_lax.add(strict, _H(strict)), diag)
+
+
 def _cholesky_jvp(primals, tangents):
   # L' = L phi(L^{-1} A' L^{-H}), phi takes the lower triangle with the diagonal halved.
+  # The primitive reads the lower triangle only: A' is the Hermitian matrix made from it
+  # (the same as JAX's rule for symmetric tangents, and right for the others too).
   x, = primals
   sigma_dot, = tangents
+  sigma_dot = _hermitian_from_triangle(sigma_dot, True)
   L = _tril(cholesky_p.bind(x))
   n = _shape(x)[-1]
   tmp = triangular_solve(L, sigma_dot, left_side=False, transpose_a=True, conjugate_a=True,
@@ -383,7 +395,9 @@ def _eigh_jvp(primals, tangents, *, lower, sort_eigenvalues, subset_by_index, al
   n = _shape(a)[-1]
   if not (subset_by_index is None or tuple(subset_by_index) == (0, n)):
     raise NotImplementedError("Derivatives not defined for partial eigen decomposition.")
-  v, w_real = eigh_p.bind(symmetrize(a), lower=lower, sort_eigenvalues=sort_eigenvalues,
+  # Only one triangle is read (by the primal and so by the tangent): see cholesky's jvp.
+  a_dot = _hermitian_from_triangle(a_dot, lower)
+  v, w_real = eigh_p.bind(a, lower=lower, sort_eigenvalues=sort_eigenvalues,
                           subset_by_index=subset_by_index, algorithm=algorithm)
   w = _lax.convert_element_type(w_real, _dtype(a))
   shape = _shape(a)
