@@ -17,6 +17,7 @@ import numpy as np
 from numjax._src import core
 from numjax._src import dtypes
 from numjax._src.array import Array
+from numjax._src.config import config
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.lax import reductions as lax_red
@@ -144,36 +145,61 @@ _BINOPS = {"add": lax.add, "mul": lax.mul, "max": lax.max, "min": lax.min,
            "and": lax.bitwise_and, "or": lax.bitwise_or}
 
 
+def _reduction_plan(a_dtype, dtype, preproc, upcast, promote_integers):
+  """(dtype after preproc, result dtype, computation dtype) for a reduction: pure dtype
+  arithmetic, cached (the eager path calls this on every reduction)."""
+  key = (a_dtype, dtype, preproc, upcast, promote_integers, config.jax_enable_x64)
+  plan = _plan_cache.get(key)
+  if plan is None:
+    pre = a_dtype
+    if preproc is _cast_to_numeric and a_dtype == _BOOL:
+      pre = dtypes.to_numeric_dtype(a_dtype)
+    elif preproc is _cast_to_bool:
+      pre = _BOOL
+    result = dtype if dtype is not None else pre
+    if dtype is None and promote_integers:
+      result = _promote_integer_dtype(result)
+    result = dtypes.canonicalize_dtype(result)
+    comp = _upcast_f16(result) if upcast and dtypes.issubdtype(result, np.inexact) else result
+    plan = _plan_cache[key] = (pre, result, comp)
+  return plan
+
+
+_plan_cache: dict = {}
+
+
 def _reduction(a, name, op, init_val, *, has_identity=True, preproc=None, bool_op=None,
                upcast_f16_for_computation=False, axis=None, dtype=None, out=None,
                keepdims=False, initial=None, where_=None, promote_integers=False):
   """The one reduction driver: dtype rules, where-masks, `initial`, keepdims."""
-  bool_op = bool_op or op
-  _check_out(name, out)
-  util.check_arraylike(name, a)
-  where_ = _check_where(name, where_)
-  dtype = _user_dtype(dtype, name)
-  axis = _static_axis(axis, name)
-  if initial is None and not has_identity and where_ is not None:
-    raise ValueError(f"reduction operation {name} does not have an identity, so to use a "
-                     "where mask one has to specify 'initial'")
-  a = util._asarray(a)
-  a = preproc(a) if preproc else a
-  dims = _reduction_dims(a, axis)
-  if initial is None and not has_identity:
-    if not _all(a.shape[d] >= 1 for d in dims):
-      raise ValueError(f"zero-size array to reduction operation {name} which has no "
-                       "identity")
-  result_dtype = dtype if dtype is not None else a.dtype
-  if dtype is None and promote_integers:
-    result_dtype = _promote_integer_dtype(result_dtype)
-  result_dtype = dtypes.canonicalize_dtype(result_dtype)
-  if upcast_f16_for_computation and dtypes.issubdtype(result_dtype, np.inexact):
-    computation_dtype = _upcast_f16(result_dtype)
+  if out is not None:
+    _check_out(name, out)
+  if not isinstance(a, (Array, Tracer)):
+    util.check_arraylike(name, a)
+    a = util._asarray(a)
+  if where_ is not None:
+    where_ = _check_where(name, where_)
+    if initial is None and not has_identity:
+      raise ValueError(f"reduction operation {name} does not have an identity, so to use a "
+                       "where mask one has to specify 'initial'")
+  if dtype is not None:
+    dtype = _user_dtype(dtype, name)
+  if axis is None:
+    dims = tuple(range(a.ndim))
   else:
-    computation_dtype = result_dtype
+    dims = _reduction_dims(a, _static_axis(axis, name))
+  if initial is None and not has_identity:
+    shape = a.shape
+    for d in dims:
+      if shape[d] == 0:
+        raise ValueError(f"zero-size array to reduction operation {name} which has no "
+                         "identity")
+  pre, result_dtype, computation_dtype = _reduction_plan(
+      a.dtype, dtype, preproc, upcast_f16_for_computation, promote_integers)
+  if pre != a.dtype:
+    a = lax.convert_element_type(a, pre)
   a = lax.convert_element_type(a, computation_dtype)
-  opname = op if computation_dtype != np.bool_ else bool_op
+  opname = op if computation_dtype != _BOOL else (bool_op or op)
   if where_ is not None:
     a = _where(where_, a, _init_value(computation_dtype, init_val))
   result = _REDUCERS[opname](a, dims)
@@ -292,6 +318,9 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None,
   return lax.convert_element_type(lax.div(total, normalizer), result_dtype)
 
 
+_mean = mean
+
+
 def _complex_elem_type(dt):
   dt = np.dtype(dt)
   if dt == np.complex64:
@@ -342,22 +371,28 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     raise ValueError("ddof and correction can't be provided simultaneously.")
   computation_dtype, dtype = _var_promote_types(a.dtype, _user_dtype(dtype, "var"))
   a = lax.convert_element_type(a, computation_dtype)
+  dims = _reduction_dims(a, axis)
   if mean is not None:
     util.check_arraylike("var", mean)
-    a_mean = lax.convert_element_type(util._asarray(mean), computation_dtype)
+    centered = _sub_bcast(a, lax.convert_element_type(util._asarray(mean), computation_dtype))
   else:
-    a_mean = _mean_kept(a, axis, computation_dtype, where)
-  centered = _abs2(_sub_bcast(a, a_mean))
+    m = _mean(a, axis, dtype=computation_dtype, where=where)
+    kept = tuple(d for d in range(a.ndim) if d not in dims)
+    centered = lax.sub(a, lax.broadcast_in_dim(m, a.shape, kept))
+  centered = _abs2(centered)
   computation_dtype = centered.dtype  # complex input: |x - mean|^2 is real
+  result = sum(centered, axis, dtype=computation_dtype, keepdims=keepdims, where=where)
+  if where is None and isinstance(correction, (int, float)) and not isinstance(correction,
+                                                                             bool):
+    # static normaliser: no runtime division by an array or NaN select needed
+    n = _axis_size(a, axis) - correction
+    if n > 0:
+      return lax.convert_element_type(lax.div(result, float(n)), dtype)
+    return lax.full_like(result, np.nan, dtype)
   normalizer = _count(a, axis, keepdims, where, computation_dtype)
   normalizer = lax.sub(normalizer, lax.convert_element_type(correction, computation_dtype))
-  result = sum(centered, axis, dtype=computation_dtype, keepdims=keepdims, where=where)
   result = lax.convert_element_type(lax.div(result, normalizer), dtype)
   return _where(lax.gt(normalizer, _const(normalizer, 0)), result, np.nan)
-
-
-def _mean_kept(a, axis, dtype, where):
-  return mean(a, axis, dtype=dtype, keepdims=True, where=where)
 
 
 def _sub_bcast(a, m):
@@ -643,12 +678,28 @@ def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial=False):
 # ---------------------------------------------------------------------------------------
 # Order statistics
 
-_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "inverted_cdf")
 
 
 def _sort(a, dimension):
   from numjax._src.lax import sorting as lax_sort
   return lax_sort.sort(a, dimension=dimension)
+
+
+def _last(x, i):
+  """x[..., i] for a static index i (a slice and a reshape)."""
+  from numjax._src.numpy import lax_numpy
+  return lax.squeeze(lax_numpy._slice_axis(x, i, i + 1, x.ndim - 1), (x.ndim - 1,))
+
+
+def _take_last(a, idx, q_scalar):
+  """a[..., idx] for a static index vector, with the index axis moved to the front (or
+  dropped, for a scalar q)."""
+  from numjax._src.numpy import lax_numpy
+  if q_scalar:
+    return _last(a, int(idx[0]))
+  v = lax_numpy._take_static(a, np.asarray(idx), a.ndim - 1)
+  return lax.transpose(v, (a.ndim - 1,) + tuple(range(a.ndim - 1)))
 
 
 def _pick_along_last(a, idx):
@@ -666,11 +717,41 @@ def _pick_along_last(a, idx):
   return lax_red.reduce_sum(picked, (len(full_shape) - 1,))
 
 
-def _quantile(a, q, axis, method, keepdims, squash_nans, name):
+def _bcast_q(x, q_shape, kept_shape):
+  """A per-q value (shape q_shape) broadcast over the kept (non-reduced) axes."""
+  return lax.broadcast_in_dim(x, q_shape + kept_shape, tuple(range(len(q_shape))))
+
+
+def _bcast_rows(x, q_shape, kept_shape):
+  """A per-row value (shape kept_shape) broadcast over the q axis."""
+  return lax.broadcast_in_dim(x, q_shape + kept_shape,
+                              tuple(range(len(q_shape), len(q_shape) + len(kept_shape))))
+
+
+def _quantile(a, q, axis, method, keepdims, squash_nans, name, weights=None):
   if method not in _QUANTILE_METHODS:
-    raise ValueError("method can only be 'linear', 'lower', 'higher', 'midpoint', or "
-                     "'nearest'")
-  a, = util.promote_dtypes_inexact(a)
+    raise ValueError("method can only be 'linear', 'lower', 'higher', 'midpoint', 'nearest' "
+                     "or 'inverted_cdf'")
+  axis = _static_axis(axis, name)
+  if weights is not None:
+    weights = util._asarray(weights)
+    if dtypes.issubdtype(weights.dtype, np.complexfloating):
+      raise ValueError("Weights cannot be complex types.")
+    if method != "inverted_cdf":
+      raise NotImplementedError(f"{method} doesn't support weights. Only method "
+                                "'inverted_cdf' supports weights.")
+    a, weights = util.promote_dtypes_inexact(a, weights)
+    if weights.shape != a.shape:
+      if axis is None:
+        raise ValueError("Weights shape must match 'a' shape when axis is None.")
+      ax = util.canonicalize_axis_tuple(axis, a.ndim)
+      if weights.shape != tuple(a.shape[d] for d in ax):
+        raise ValueError(f"Weights shape {weights.shape} must match reduction axes "
+                         f"{tuple(a.shape[d] for d in ax)}")
+      weights = lax.transpose(weights, tuple(int(i) for i in np.argsort(ax)))
+      weights = lax.broadcast_in_dim(weights, a.shape, tuple(sorted(ax)))
+  else:
+    a, = util.promote_dtypes_inexact(a)
   if dtypes.issubdtype(a.dtype, np.complexfloating):
     raise ValueError("quantile does not support complex input, as the operation is poorly "
                      "defined.")
@@ -679,7 +760,6 @@ def _quantile(a, q, axis, method, keepdims, squash_nans, name):
     q, = util.promote_dtypes_inexact(q)
   if q.ndim > 1:
     raise ValueError(f"q must be have rank <= 1, got shape {q.shape}")
-  axis = _static_axis(axis, name)
   nd = a.ndim
   # Move the reduced axes to the end and merge them: the quantile is over the last axis.
   if axis is None:
@@ -693,59 +773,152 @@ def _quantile(a, q, axis, method, keepdims, squash_nans, name):
   keep = [d for d in range(nd) if d not in dims]
   kept_shape = tuple(a.shape[d] for d in keep)
   n = math.prod(a.shape[d] for d in dims)
-  a = lax.reshape(lax.transpose(a, tuple(keep) + dims), kept_shape + (n,))
-  q_shape = q.shape
-  qdt = q.dtype
-  if squash_nans:
-    nan = _isnan(a)
-    a = _sort(_where(nan, np.nan, a), a.ndim - 1)   # NaNs (made positive) sort last
-    counts = lax.convert_element_type(
-        lax_red.reduce_sum(lax.convert_element_type(lax.bitwise_not(nan), np.int32),
-                           (a.ndim - 1,)), qdt)
-    counts = lax.broadcast_in_dim(counts, q_shape + kept_shape, tuple(
-        range(len(q_shape), len(q_shape) + len(kept_shape))))
-    qb = lax.broadcast_in_dim(q, q_shape + kept_shape, tuple(range(len(q_shape))))
-    hi_lim = lax.sub(counts, _const(counts, 1))
-    pos = lax.mul(qb, hi_lim)
-  else:
-    any_nan = lax_red.reduce_or(_isnan(a), (a.ndim - 1,))
-    any_nan = lax.broadcast_in_dim(any_nan, a.shape, tuple(range(a.ndim - 1)))
-    a = _sort(_where(any_nan, np.nan, a), a.ndim - 1)
-    pos = lax.mul(q, _const(q, n - 1))
-    pos = lax.broadcast_in_dim(pos, q_shape + kept_shape, tuple(range(len(q_shape))))
-    hi_lim = lax.full_like(pos, n - 1)
-  low = lax.floor(pos)
-  high = lax.ceil(pos)
-  high_weight = lax.sub(pos, low)
-  low_weight = lax.sub(_const(high_weight, 1), high_weight)
-  low = lax.max(_const(low, 0), lax.min(low, hi_lim))
-  high = lax.max(_const(high, 0), lax.min(high, hi_lim))
-  idt = dtypes.canonicalize_dtype(dtypes.int_)
-  low_i = lax.convert_element_type(low, idt)
-  high_i = lax.convert_element_type(high, idt)
+  perm = tuple(keep) + dims
+  a = lax.reshape(lax.transpose(a, perm), kept_shape + (n,))
+  if weights is not None:
+    weights = lax.reshape(lax.transpose(weights, perm), kept_shape + (n,))
+  q_shape, qdt = q.shape, q.dtype
+  out_shape = q_shape + kept_shape
   if n == 0:
-    nanv = lax.full(q_shape + kept_shape, np.nan, a.dtype)
-    low_value = high_value = nanv
+    result = lax.full(out_shape, np.nan, a.dtype)
+  elif method == "inverted_cdf":
+    result = _inverted_cdf(a, q, weights, squash_nans, kept_shape)
+  elif squash_nans:
+    result = _quantile_nan_squashed(a, q, method, kept_shape)
+  elif not isinstance(q, Tracer):
+    a = _sort(a, a.ndim - 1)
+    result = _quantile_static_q(a, np.asarray(q._value), method, kept_shape)
   else:
-    low_value = _pick_along_last(a, low_i)
-    high_value = _pick_along_last(a, high_i)
-  if method == "linear":
-    result = lax.add(lax.mul(lax.convert_element_type(low_value, qdt), low_weight),
-                     lax.mul(lax.convert_element_type(high_value, qdt), high_weight))
-  elif method == "lower":
-    result = low_value
-  elif method == "higher":
-    result = high_value
-  elif method == "nearest":
-    pred = lax.le(high_weight, _const(high_weight, 0.5))
-    result = lax.select(pred, low_value, high_value)
-  else:  # midpoint
-    result = lax.mul(lax.add(low_value, high_value), _const(low_value, 0.5))
+    a = _sort(a, a.ndim - 1)
+    result = _quantile_traced_q(a, q, method, kept_shape)
+  if not squash_nans and n and method != "inverted_cdf":
+    # a NaN anywhere in a row makes its quantiles NaN (NaNs sort to an end of the row:
+    # the last, or the first for a negative NaN), so look at both ends in one strided slice
+    from numjax._src.numpy import lax_numpy
+    ends = lax_numpy._slice_axis(a, 0, n, a.ndim - 1, stride=_max(n - 1, 1))
+    nan_row = lax_red.reduce_or(_isnan(ends), (a.ndim - 1,))
+    result = lax.select(_bcast_rows(nan_row, q_shape, kept_shape),
+                        lax.full_like(result, np.nan), result)
   result = lax.convert_element_type(result, a.dtype)
   if keepdims:
     full = [1 if d in dims else s for d, s in enumerate(_orig_shape(kept_shape, keep, dims))]
     result = lax.reshape(result, q_shape + tuple(full))
   return result
+
+
+def _combine(method, low_value, high_value, low_weight, high_weight, qdt):
+  if method == "linear":
+    return lax.add(lax.mul(lax.convert_element_type(low_value, qdt), low_weight),
+                   lax.mul(lax.convert_element_type(high_value, qdt), high_weight))
+  if method == "lower":
+    return low_value
+  if method == "higher":
+    return high_value
+  if method == "nearest":
+    return lax.select(lax.le(high_weight, _const(high_weight, 0.5)), low_value, high_value)
+  return lax.mul(lax.add(low_value, high_value), _const(low_value, 0.5))   # midpoint
+
+
+def _quantile_static_q(a, q_np, method, kept_shape):
+  """Concrete q: positions, indices and weights are static (slices, no gather); `a` is
+  sorted along its last axis."""
+  n = a.shape[-1]
+  qdt = q_np.dtype
+  pos = np.asarray(q_np * np.asarray(n - 1, qdt), qdt).reshape(-1)
+  lo_f, hi_f = np.floor(pos), np.ceil(pos)
+  high_w = np.asarray(pos - lo_f, qdt)
+  low_w = np.asarray(np.asarray(1, qdt) - high_w, qdt)
+  lo = np.clip(lo_f, 0, n - 1).astype(np.int64)
+  hi = np.clip(hi_f, 0, n - 1).astype(np.int64)
+  scalar = q_np.ndim == 0
+  if method == "nearest":   # ties go to the lower index, as JAX
+    return _take_last(a, np.where(high_w <= 0.5, lo, hi), scalar)
+  if method == "lower":
+    return _take_last(a, lo, scalar)
+  if method == "higher":
+    return _take_last(a, hi, scalar)
+  low_v, high_v = _take_last(a, lo, scalar), _take_last(a, hi, scalar)
+  if method == "midpoint":
+    return _combine(method, low_v, high_v, None, None, qdt)
+  lw, hw = (lax.asarray(w.reshape(()) if scalar else w) for w in (low_w, high_w))
+  if not scalar:
+    lw, hw = (_bcast_q(w, lw.shape, kept_shape) for w in (lw, hw))
+  return _combine(method, low_v, high_v, lw, hw, qdt)
+
+
+def _quantile_traced_q(a, q, method, kept_shape):
+  """Traced q (`a` sorted along its last axis): one-hot picks at computed positions."""
+  n = a.shape[-1]
+  pos = _bcast_q(lax.mul(q, _const(q, n - 1)), q.shape, kept_shape)
+  return _interpolate(a, pos, lax.full_like(pos, n - 1), method, q.dtype)
+
+
+def _quantile_nan_squashed(a, q, method, kept_shape):
+  """nanquantile: NaNs sort last and each row interpolates over its own count."""
+  nan = _isnan(a)
+  a = _sort(_where(nan, np.nan, a), a.ndim - 1)   # (positive) NaNs sort to the end
+  counts = lax_red.reduce_sum(lax.convert_element_type(lax.bitwise_not(nan), np.int32),
+                              (a.ndim - 1,))
+  counts = _bcast_rows(lax.convert_element_type(counts, q.dtype), q.shape, kept_shape)
+  hi_lim = lax.sub(counts, _const(counts, 1))
+  pos = lax.mul(_bcast_q(q, q.shape, kept_shape), hi_lim)
+  return _interpolate(a, pos, hi_lim, method, q.dtype)
+
+
+def _interpolate(a, pos, hi_lim, method, qdt):
+  low, high = lax.floor(pos), lax.ceil(pos)
+  high_weight = lax.sub(pos, low)
+  low_weight = lax.sub(_const(high_weight, 1), high_weight)
+  low = lax.max(_const(low, 0), lax.min(low, hi_lim))
+  high = lax.max(_const(high, 0), lax.min(high, hi_lim))
+  idt = dtypes.canonicalize_dtype(dtypes.int_)
+  low_value = _pick_along_last(a, lax.convert_element_type(low, idt))
+  high_value = _pick_along_last(a, lax.convert_element_type(high, idt))
+  return _combine(method, low_value, high_value, low_weight, high_weight, qdt)
+
+
+def _inverted_cdf(a, q, weights, squash_nans, kept_shape):
+  """The first sorted value whose cumulative weight reaches q * total weight."""
+  from numjax._src.lax import sorting as lax_sort
+  if weights is None:
+    weights = lax.full_like(a, 1)
+  if squash_nans:
+    a = _where(_isnan(a), np.nan, a)
+  else:
+    any_nan = lax_red.reduce_or(_isnan(a), (a.ndim - 1,))
+    a = lax.select(lax.broadcast_in_dim(any_nan, a.shape, tuple(range(a.ndim - 1))),
+                   lax.full_like(a, np.nan), a)
+  a, weights = lax_sort.sort_key_val(a, weights, dimension=a.ndim - 1)
+  zeros = lax.full_like(weights, 0)
+  bad = lax.bitwise_or(lax.lt(weights, zeros), _isnan(weights))
+  nan_data = _isnan(a)
+  clean = lax.select(lax.bitwise_or(bad, nan_data), zeros, weights)
+  cum = lax_red.cumsum(clean, axis=a.ndim - 1)
+  n = a.shape[-1]
+  total = _last(cum, n - 1)
+  q_shape = q.shape
+  target = lax.mul(_bcast_q(lax.convert_element_type(q, total.dtype), q_shape, kept_shape),
+                   _bcast_rows(total, q_shape, kept_shape))
+  full = q_shape + kept_shape + (n,)
+  below = lax.lt(lax.broadcast_in_dim(cum, full, tuple(range(len(q_shape), len(full)))),
+                 lax.broadcast_in_dim(target, full, tuple(range(len(full) - 1))))
+  idt = dtypes.canonicalize_dtype(dtypes.int_)
+  idx = lax_red.reduce_sum(lax.convert_element_type(below, idt), (len(full) - 1,))
+  if squash_nans:
+    valid = lax_red.reduce_sum(lax.convert_element_type(lax.bitwise_not(nan_data), idt),
+                               (a.ndim - 1,))
+  else:
+    valid = lax.full(kept_shape, n, idt)
+  limit = _bcast_rows(lax.sub(valid, _const(valid, 1)), q_shape, kept_shape)
+  idx = lax.max(_const(idx, 0), lax.min(idx, limit))
+  result = _pick_along_last(a, idx)
+  any_bad = lax_red.reduce_or(bad, (a.ndim - 1,))
+  if squash_nans:
+    force_nan = lax.bitwise_or(any_bad, lax.eq(valid, _const(valid, 0)))
+  else:
+    force_nan = lax.bitwise_or(any_bad, lax_red.reduce_or(nan_data, (a.ndim - 1,)))
+  return lax.select(_bcast_rows(force_nan, q_shape, kept_shape),
+                    lax.full_like(result, np.nan), result)
 
 
 def _orig_shape(kept_shape, keep, dims):
@@ -757,11 +930,11 @@ def _orig_shape(kept_shape, keep, dims):
 
 def _check_quantile_args(name, a, q, out, overwrite_input, weights):
   util.check_arraylike(name, a, q)
+  if weights is not None:
+    util.check_arraylike(name, weights)
   if overwrite_input or out is not None:
     raise ValueError(f"jax.numpy.{name} does not support overwrite_input=True or "
                      "out != None")
-  if weights is not None:
-    raise NotImplementedError(f"jnp.{name}: the weights argument is not supported yet.")
 
 
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
@@ -771,14 +944,15 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
   A NaN in a slice makes that slice's quantile NaN.
   """
   _check_quantile_args("quantile", a, q, out, overwrite_input, weights)
-  return _quantile(util._asarray(a), q, axis, method, keepdims, False, "quantile")
+  return _quantile(util._asarray(a), q, axis, method, keepdims, False, "quantile", weights)
 
 
 def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                 keepdims=False, *, weights=None):
   """Implementation of numpy.nanquantile (NaNs are ignored)."""
   _check_quantile_args("nanquantile", a, q, out, overwrite_input, weights)
-  return _quantile(util._asarray(a), q, axis, method, keepdims, True, "nanquantile")
+  return _quantile(util._asarray(a), q, axis, method, keepdims, True, "nanquantile",
+                   weights)
 
 
 def _percent_to_q(q):
@@ -791,7 +965,7 @@ def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear"
   """Implementation of numpy.percentile: quantile(a, q / 100)."""
   _check_quantile_args("percentile", a, q, out, overwrite_input, weights)
   return _quantile(util._asarray(a), _percent_to_q(q), axis, method, keepdims, False,
-                   "percentile")
+                   "percentile", weights)
 
 
 def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
@@ -799,7 +973,7 @@ def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="line
   """Implementation of numpy.nanpercentile: nanquantile(a, q / 100)."""
   _check_quantile_args("nanpercentile", a, q, out, overwrite_input, weights)
   return _quantile(util._asarray(a), _percent_to_q(q), axis, method, keepdims, True,
-                   "nanpercentile")
+                   "nanpercentile", weights)
 
 
 def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
