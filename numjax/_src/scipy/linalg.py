@@ -499,20 +499,40 @@ def _sqrtm_2d(A):
 
 
 def funm(A, func, disp: bool = True):
-  """Implementation of scipy.linalg.funm for diagonalizable A: V f(w) V^{-1} from the
-  eigendecomposition (real inputs give real results when f maps reals to reals)."""
+  """Implementation of scipy.linalg.funm: the Schur-Parlett recurrence (Golub & Van Loan,
+  algorithm 11.1.1) on the complex Schur form; the result is complex, as JAX's."""
   jnp = _jnp()
   A = jnp.asarray(A)
   if A.ndim != 2 or A.shape[0] != A.shape[1]:
     raise ValueError("expected square array_like input")
-  w, v = jnp_linalg.eig(A)
-  fw = jnp.asarray(func(w)).astype(v.dtype)
-  F = _mm(v * fw[None, :], jnp_linalg.inv(v))
-  if not dtypes.issubdtype(A.dtype, np.complexfloating):
-    F = F.real
+  T, Z = schur(A)
+  T, Z = rsf2csf(T, Z)
+  n = T.shape[0]
+  fd = jnp.asarray(func(jnp.diagonal(T))).astype(T.dtype)
+  F = [[None] * n for _ in range(n)]
+  for i in range(n):
+    F[i][i] = fd[i]
+  minden = jnp.abs(T[0, 0]) if n else jnp.zeros((), T.real.dtype)
+  for p in range(1, n):
+    for i in range(n - p):
+      j = i + p
+      s = T[i, j] * (F[j][j] - F[i][i])
+      for k in range(i + 1, j):
+        s = s + T[i, k] * F[k][j] - F[i][k] * T[k, j]
+      den = T[j, j] - T[i, i]
+      F[i][j] = jnp.where(den != 0, s / jnp.where(den != 0, den, 1), s)
+      minden = jnp.minimum(minden, jnp.abs(den))
+  zero = jnp.zeros((), T.dtype)
+  Fm = jnp.stack([jnp.stack([F[i][j] if j >= i else zero for j in range(n)])
+                  for i in range(n)]) if n else jnp.zeros_like(T)
+  Fm = _mm(_mm(Z, Fm), _H(Z))
   if disp:
-    return F
-  return F, jnp.zeros((), F.real.dtype)
+    return Fm
+  tol = float(dtypes.finfo(Fm.real.dtype).eps)
+  minden = jnp.where(minden == 0.0, tol, minden)
+  err = jnp.where(jnp.any(jnp.isinf(Fm)), np.inf, jnp.minimum(1, jnp.maximum(
+      tol, (tol / minden) * jnp_linalg.norm(jnp.triu(T, 1), 1))))
+  return Fm, err
 
 
 def solve_sylvester(A, B, C, *, method: str = "schur", tol: float = 1e-8):
