@@ -55,3 +55,8 @@ from numjax._src.lax.convolution import (  # noqa: F401,E402
     conv_general_permutations, conv_general_shape_tuple, conv_shape_tuple,
     conv_transpose_shape_tuple, padtype_to_pads, ConvDimensionNumbers,
     ConvGeneralDilatedDimensionNumbers, conv_general_dilated_p)
+# Windowed reductions (lax/windowed.py)
+from numjax._src.lax.windowed import (  # noqa: F401,E402
+    reduce_window, reduce_window_shape_tuple, reduce_window_p, reduce_window_sum_p,
+    reduce_window_max_p, reduce_window_min_p, select_and_gather_add_p,
+    select_and_scatter_add_p)
