@@ -19,15 +19,12 @@ from numjax._src import dtypes
 from numjax._src.array import Array
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
+from numjax._src.lax import slicing as lax_slicing
+from numjax._src.lax import sorting as lax_sorting
 from numjax._src.numpy import util
 
 _max, _min, _abs, _all, _any, _sum = (builtins.max, builtins.min, builtins.abs, builtins.all,
                                       builtins.any, builtins.sum)
-
-
-def _slicing():
-  from numjax._src.lax import slicing
-  return slicing
 
 
 def _red():
@@ -60,7 +57,7 @@ def _slice_axis(a, start, stop, axis, stride=1):
   starts[axis], limits[axis], strides[axis] = start, stop, stride
   if stride == 1 and start == 0 and stop == a.shape[axis]:
     return a
-  return _slicing().slice(a, tuple(starts), tuple(limits),
+  return lax_slicing.slice(a, tuple(starts), tuple(limits),
                           None if stride == 1 else tuple(strides))
 
 
@@ -68,7 +65,7 @@ def _concat(arrays, axis):
   arrays = list(arrays)
   if len(arrays) == 1:
     return arrays[0]
-  return _slicing().concatenate(arrays, axis)
+  return lax_slicing.concatenate(arrays, axis)
 
 
 # ---------------------------------------------------------------------------------------
@@ -248,8 +245,9 @@ def broadcast_shapes(*shapes):
   if not shapes:
     return ()
   shapes = [(s,) if np.ndim(s) == 0 else tuple(s) for s in shapes]
-  return util.broadcast_shapes_or_error("broadcast_shapes", shapes) if _any(
-      len(s) != len(shapes[0]) or s != shapes[0] for s in shapes) else shapes[0]
+  if _all(s == shapes[0] for s in shapes):
+    return shapes[0]
+  return util.broadcast_shapes_or_error("broadcast_shapes", shapes)
 
 
 def broadcast_to(array, shape, *, out_sharding=None):
@@ -557,7 +555,7 @@ def _take_static(a, idx, axis):
 
 
 def _take_traced(a, idx, axis):
-  sl = _slicing()
+  sl = lax_slicing
   nd = a.ndim
   offset_dims = tuple(range(axis)) + tuple(range(axis + 1, nd))
   dnums = sl.GatherDimensionNumbers(offset_dims=offset_dims, collapsed_slice_dims=(axis,),
@@ -588,19 +586,6 @@ def block(arrays):
   """Implementation of numpy.block (nested lists of arrays)."""
   def depth(x):
     return 1 + depth(x[0]) if isinstance(x, list) and x else (1 if isinstance(x, list) else 0)
-
-  def rec(x, d, max_d):
-    if isinstance(x, tuple):
-      raise TypeError(f"{x!r} is a tuple. Only lists can be used to arrange blocks, and "
-                      "np.block does not allow implicit conversion from tuple to ndarray.")
-    if isinstance(x, list):
-      if not x:
-        raise ValueError("Lists cannot be empty")
-      parts = [rec(y, d + 1, max_d) for y in x]
-      return concatenate(parts, axis=-(max_d - d))
-    util.check_arraylike("block", x)
-    x = util._asarray(x)
-    return x
 
   max_d = depth(arrays)
   if max_d == 0:
@@ -640,7 +625,7 @@ def flip(m, axis=None):
     dims = tuple(range(m.ndim))
   else:
     dims = tuple(util.canonicalize_axis(i, m.ndim) for i in _index_tuple(axis))
-  return _slicing().rev(m, dims) if dims else m
+  return lax_slicing.rev(m, dims) if dims else m
 
 
 def fliplr(m):
@@ -696,7 +681,7 @@ def roll(a, shift, axis=None):
     axis = axis * shift_arr.shape[0]
   elif shift_arr.ndim == 1 and shift_arr.shape[0] != len(axis):
     raise ValueError("shape mismatch: objects cannot be broadcast to a single shape.")
-  sl = _slicing()
+  sl = lax_slicing
   for k, ax in enumerate(axis):
     ax = util.canonicalize_axis(ax, nd)
     n = a.shape[ax]
@@ -821,7 +806,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
 
 def _scalar_at(x, i, j):
   """x[i, j] for a static index into a small 2-D array (slice + reshape)."""
-  return lax.reshape(_slicing().slice(x, (i, j), (i + 1, j + 1)), ())
+  return lax.reshape(lax_slicing.slice(x, (i, j), (i + 1, j + 1)), ())
 
 
 def _pad_constant(array, pad_width, constant_values):
@@ -832,7 +817,7 @@ def _pad_constant(array, pad_width, constant_values):
   util.check_arraylike("pad", constant_values)
   cv = lax.convert_element_type(util._asarray(constant_values), array.dtype,
                                 array.weak_type)
-  sl = _slicing()
+  sl = lax_slicing
   if cv.ndim == 0:
     return sl.pad(array, cv, tuple((lo, hi, 0) for lo, hi in pad_width))
   if cv.ndim == 1:
@@ -1079,12 +1064,11 @@ def nonzero(a, *, size=None, fill_value=None):
   # The true positions, in order: sort (not-a-hit, position) and keep the first `size`.
   iota = lax.broadcasted_iota(int_t, (n,), 0)
   key = lax.select(flat, iota, lax.full_like(iota, n))
-  from numjax._src.lax import sorting as lax_sort
-  srt = lax_sort.sort(key, dimension=0)
+  srt = lax_sorting.sort(key, dimension=0)
   if size <= n:
     flat_idx = _slice_axis(srt, 0, size, 0)
   else:
-    flat_idx = _slicing().pad(srt, lax._const(srt, n), ((0, size - n, 0),))
+    flat_idx = lax_slicing.pad(srt, lax._const(srt, n), ((0, size - n, 0),))
   valid = lax.lt(flat_idx, lax._const(flat_idx, n))
   flat_idx = lax.select(valid, flat_idx, lax.full_like(flat_idx, 0))
   strides = [math.prod(arr.shape[i + 1:]) for i in range(arr.ndim)]

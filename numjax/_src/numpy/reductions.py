@@ -21,6 +21,9 @@ from numjax._src.config import config
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.lax import reductions as lax_red
+from numjax._src.lax import slicing as lax_slicing
+from numjax._src.lax import sorting as lax_sorting
+from numjax._src.numpy import lax_numpy
 from numjax._src.numpy import util
 
 _all, _any, _max, _min, _sum = builtins.all, builtins.any, builtins.max, builtins.min, builtins.sum
@@ -107,9 +110,7 @@ def _user_dtype(dtype, name):
   return dtypes.canonicalize_dtype(dtype)
 
 
-def _where(cond, x, y):
-  from numjax._src.numpy import lax_numpy
-  return lax_numpy._where(cond, x, y)
+_where = lax_numpy._where
 
 
 def _check_where(name, where):
@@ -660,8 +661,7 @@ def _cumulative_array_api(name, op, x, axis, dtype, include_initial):
     shape = list(x.shape)
     shape[axis] = 1
     init = lax.full(tuple(shape), 0 if op == "add" else 1, dtype=out.dtype)
-    from numjax._src.lax import slicing
-    out = slicing.concatenate([init, out], axis)
+    out = lax_slicing.concatenate([init, out], axis)
   return out
 
 
@@ -682,20 +682,17 @@ _QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest", "invert
 
 
 def _sort(a, dimension):
-  from numjax._src.lax import sorting as lax_sort
-  return lax_sort.sort(a, dimension=dimension)
+  return lax_sorting.sort(a, dimension=dimension)
 
 
 def _last(x, i):
   """x[..., i] for a static index i (a slice and a reshape)."""
-  from numjax._src.numpy import lax_numpy
   return lax.squeeze(lax_numpy._slice_axis(x, i, i + 1, x.ndim - 1), (x.ndim - 1,))
 
 
 def _take_last(a, idx, q_scalar):
   """a[..., idx] for a static index vector, with the index axis moved to the front (or
   dropped, for a scalar q)."""
-  from numjax._src.numpy import lax_numpy
   if q_scalar:
     return _last(a, int(idx[0]))
   v = lax_numpy._take_static(a, np.asarray(idx), a.ndim - 1)
@@ -794,7 +791,6 @@ def _quantile(a, q, axis, method, keepdims, squash_nans, name, weights=None):
   if not squash_nans and n and method != "inverted_cdf":
     # a NaN anywhere in a row makes its quantiles NaN (NaNs sort to an end of the row:
     # the last, or the first for a negative NaN), so look at both ends in one strided slice
-    from numjax._src.numpy import lax_numpy
     ends = lax_numpy._slice_axis(a, 0, n, a.ndim - 1, stride=_max(n - 1, 1))
     nan_row = lax_red.reduce_or(_isnan(ends), (a.ndim - 1,))
     result = lax.select(_bcast_rows(nan_row, q_shape, kept_shape),
@@ -879,7 +875,6 @@ def _interpolate(a, pos, hi_lim, method, qdt):
 
 def _inverted_cdf(a, q, weights, squash_nans, kept_shape):
   """The first sorted value whose cumulative weight reaches q * total weight."""
-  from numjax._src.lax import sorting as lax_sort
   if weights is None:
     weights = lax.full_like(a, 1)
   if squash_nans:
@@ -888,7 +883,7 @@ def _inverted_cdf(a, q, weights, squash_nans, kept_shape):
     any_nan = lax_red.reduce_or(_isnan(a), (a.ndim - 1,))
     a = lax.select(lax.broadcast_in_dim(any_nan, a.shape, tuple(range(a.ndim - 1))),
                    lax.full_like(a, np.nan), a)
-  a, weights = lax_sort.sort_key_val(a, weights, dimension=a.ndim - 1)
+  a, weights = lax_sorting.sort_key_val(a, weights, dimension=a.ndim - 1)
   zeros = lax.full_like(weights, 0)
   bad = lax.bitwise_or(lax.lt(weights, zeros), _isnan(weights))
   nan_data = _isnan(a)

@@ -19,8 +19,10 @@ from numjax._src import dtypes
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.lax import reductions as lax_red
-from numjax._src.numpy import util
+from numjax._src.lax import slicing as lax_slicing
 from numjax._src.numpy import lax_numpy
+from numjax._src.numpy import reductions
+from numjax._src.numpy import util
 
 
 def _result_dtype(name, args, preferred_element_type):
@@ -326,7 +328,6 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
   n, m = a.shape[-2:]
   mask = lax.broadcast_in_dim(_eye_mask(n, m, offset), a.shape, (a.ndim - 2, a.ndim - 1))
   a = lax.select(mask, a, lax.full_like(a, 0))
-  from numjax._src.numpy import reductions
   return reductions.sum(a, axis=(-2, -1), dtype=dtype)
 
 
@@ -366,8 +367,7 @@ def diag(v, k=0):
   k = core.concrete_or_error(operator.index, k, "'k' argument of jnp.diag")
   if v.ndim == 1:
     n = v.shape[0] + abs(k)
-    from numjax._src.lax import slicing
-    vp = slicing.pad(v, lax._const(v, 0), ((max(0, k), max(0, -k), 0),))
+    vp = lax_slicing.pad(v, lax._const(v, 0), ((max(0, k), max(0, -k), 0),))
     rows = lax.broadcast_in_dim(vp, (n, n), (1,))
     return lax.select(_eye_mask(n, n, k), rows, lax.full_like(rows, 0))
   if v.ndim == 2:
