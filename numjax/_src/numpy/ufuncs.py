@@ -17,6 +17,7 @@ import numpy as np
 from numjax._src import core
 from numjax._src import dtypes
 from numjax._src.array import Array, _make
+from numjax._src.config import config
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.numpy import util
@@ -49,6 +50,18 @@ def _weak_const(x, value):
 def _strong_const(x, value):
   """A strong 0-d constant of x's dtype (JAX's jnp.array(value, dtype=x.dtype))."""
   return lax.convert_element_type(value, x.dtype, False)
+
+
+def _quiet(fn):
+  """Run fn with NumPy's floating-point warnings off: the eager lax ops meet inf - inf or
+  0 * inf on purpose here (the results are selected away), and JAX never warns."""
+  import functools
+
+  @functools.wraps(fn)
+  def f(*args, **kwargs):
+    with np.errstate(all="ignore"):
+      return fn(*args, **kwargs)
+  return f
 
 
 def _is_int_or_bool(dt):
@@ -117,7 +130,14 @@ def _fast_binary(p, slow, ok, check_weak=True):
               dt = xb.dtype
               if dt == yb.dtype and dt in ok and (not check_weak or
                                                   x.weak_type == y.weak_type):
-                return p.eager(x, y)
+                xs, ys = xb.shape, yb.shape
+                if xs == ys or not xs or not ys:
+                  return p.eager(x, y)
+                if len(xs) == len(ys) or config.jax_numpy_rank_promotion == "allow":
+                  try:
+                    return p.eager(x, y)
+                  except ValueError:
+                    pass  # shapes don't broadcast: the general path raises JAX's error
           elif (ty is float or ty is int) and not x.weak_type:
             s = _fast_scalar(xb.dtype, y, ok)
             if s is not None:
@@ -174,6 +194,7 @@ sqrt = _unary_inexact("sqrt", lax.sqrt)
 cbrt = _unary_inexact("cbrt", lax.cbrt)
 
 
+@_quiet
 def arccosh(x, /):
   """Implementation of numpy.arccosh (complex results use NumPy's branch)."""
   out = lax.acosh(*promote_args_inexact("arccosh", x))
@@ -198,6 +219,7 @@ atan = _alias("atan", arctan, "arctan")
 atanh = _alias("atanh", arctanh, "arctanh")
 
 
+@_quiet
 def log2(x, /):
   """Implementation of numpy.log2."""
   x, = promote_args_inexact("log2", x)
@@ -209,6 +231,7 @@ def log2(x, /):
   return lax.div(lax.log(x), lax.log(_strong_const(x, 2)))
 
 
+@_quiet
 def log10(x, /):
   """Implementation of numpy.log10."""
   x, = promote_args_inexact("log10", x)
@@ -243,6 +266,7 @@ def radians(x, /):
   return deg2rad(x)
 
 
+@_quiet
 def reciprocal(x, /):
   """Implementation of numpy.reciprocal (integers are promoted to float, unlike NumPy)."""
   x = ensure_arraylike("reciprocal", x)
@@ -317,6 +341,7 @@ def ceil(x, /):
   return lax.ceil(*promote_args_inexact("ceil", x))
 
 
+@_quiet
 def trunc(x, /):
   """Implementation of numpy.trunc (integer and bool inputs are returned unchanged)."""
   x = ensure_arraylike("trunc", x)
@@ -325,6 +350,7 @@ def trunc(x, /):
   return _where(lax.lt(x, _const(x, 0)), ceil(x), floor(x))
 
 
+@_quiet
 def rint(x, /):
   """Implementation of numpy.rint (half to even; integers become the default float)."""
   x = ensure_arraylike("rint", x)
@@ -392,6 +418,7 @@ def imag(val, /):
   return lax.imag(val) if _iscomplex(val) else lax.full_like(val, 0)
 
 
+@_quiet
 def angle(z, deg: builtins.bool = False):
   """Implementation of numpy.angle (non-floating inputs give the default float)."""
   z = ensure_arraylike("angle", z)
@@ -406,6 +433,7 @@ def angle(z, deg: builtins.bool = False):
   return degrees(result) if deg else result
 
 
+@_quiet
 def sinc(x, /):
   """Implementation of numpy.sinc: sin(pi x) / (pi x), 1 at 0 (with correct derivatives)."""
   x = ensure_arraylike("sinc", x)
@@ -443,6 +471,7 @@ def _i0_asymptotic(ax):
                  acc)
 
 
+@_quiet
 def i0(x):
   """Implementation of numpy.i0, the modified Bessel function of order 0 (real inputs)."""
   x, = promote_args_inexact("i0", x)
@@ -472,6 +501,7 @@ def _bitcast(x, dt):
     return None
 
 
+@_quiet
 def signbit(x, /):
   """Implementation of numpy.signbit."""
   x, = promote_args("signbit", x)
@@ -494,6 +524,7 @@ def signbit(x, /):
   return lax.bitwise_or(lax.lt(x, zero), neg_zero)
 
 
+@_quiet
 def copysign(x1, x2, /):
   """Implementation of numpy.copysign (real inputs only)."""
   x1, x2 = promote_args_inexact("copysign", x1, x2)
@@ -508,6 +539,7 @@ def nextafter(x1, x2, /):
   return lax.nextafter(*promote_args_inexact("nextafter", x1, x2))
 
 
+@_quiet
 def spacing(x, /):
   """Implementation of numpy.spacing (distance to the next float away from zero)."""
   arr, = promote_args_inexact("spacing", x)
@@ -527,6 +559,7 @@ def _exp2_int(e, like):
   return lax.exp2(h1), lax.exp2(lax.sub(e, h1))
 
 
+@_quiet
 def frexp(x, /):
   """Implementation of numpy.frexp: x = m * 2**e with 0.5 <= |m| < 1, e int32."""
   x = ensure_arraylike("frexp", x)
@@ -549,12 +582,14 @@ def frexp(x, /):
   return m, lax.convert_element_type(e, np.int32)
 
 
+@_quiet
 def ldexp(x1, x2, /):
   """Implementation of numpy.ldexp: x1 * 2**x2 (x2 integer), without early overflow."""
   x1, x2 = ensure_arraylike("ldexp", x1, x2)
   if _iscomplex(x1) or dtypes.issubdtype(x2.dtype, np.inexact):
     raise ValueError(f"ldexp not supported for input types {(x1.dtype, x2.dtype)}")
   x1, = promote_args_inexact("ldexp", x1)
+  x1, x2 = util._broadcast_arrays(x1, x2)
   m, e = frexp(x1)
   info = dtypes.finfo(x1.dtype)
   bound = 2 * (info.maxexp - info.minexp + info.nmant + 2)
@@ -566,6 +601,7 @@ def ldexp(x1, x2, /):
   return _where(keep, x1, out)
 
 
+@_quiet
 def modf(x, /, out=None):
   """Implementation of numpy.modf: (fractional part, integral part)."""
   x = ensure_arraylike("modf", x)
@@ -657,6 +693,7 @@ def isrealobj(x) -> builtins.bool:
   return not iscomplexobj(x)
 
 
+@_quiet
 def nan_to_num(x, copy: builtins.bool = True, nan=0.0, posinf=None, neginf=None):
   """Implementation of numpy.nan_to_num (infinities become the dtype's max/min)."""
   del copy
@@ -678,6 +715,7 @@ def nan_to_num(x, copy: builtins.bool = True, nan=0.0, posinf=None, neginf=None)
   return _where(isneginf(out), as_dt(neginf), out)
 
 
+@_quiet
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan: builtins.bool = False):
   """Implementation of numpy.isclose."""
   a, b = promote_args("isclose", a, b)
@@ -723,6 +761,7 @@ def _multiply(x, y, /):
   return lax.mul(x, y) if x.dtype != _BOOL else lax.bitwise_and(x, y)
 
 
+@_quiet
 def _true_divide(x1, x2, /):
   """Implementation of numpy.true_divide (integers give the default float)."""
   x1, x2 = promote_args_inexact("true_divide", x1, x2)
@@ -746,6 +785,7 @@ def _float_divmod(x1, x2):
   return lax.round(div), mod
 
 
+@_quiet
 def floor_divide(x1, x2, /):
   """Implementation of numpy.floor_divide."""
   x1, x2 = promote_args_numeric("floor_divide", x1, x2)
@@ -762,6 +802,7 @@ def floor_divide(x1, x2, /):
   return _float_divmod(x1, x2)[0]
 
 
+@_quiet
 def remainder(x1, x2, /):
   """Implementation of numpy.remainder (the result has the divisor's sign)."""
   x1, x2 = promote_args_numeric("remainder", x1, x2)
@@ -779,6 +820,7 @@ def mod(x1, x2, /):
   return remainder(x1, x2)
 
 
+@_quiet
 def fmod(x1, x2, /):
   """Implementation of numpy.fmod (the result has the dividend's sign)."""
   x1, x2 = ensure_arraylike("fmod", x1, x2)
@@ -787,6 +829,7 @@ def fmod(x1, x2, /):
   return lax.rem(*promote_args_numeric("fmod", x1, x2))
 
 
+@_quiet
 def divmod(x1, x2, /):  # noqa: A001
   """Implementation of numpy.divmod: (floor_divide, remainder)."""
   x1, x2 = promote_args_numeric("divmod", x1, x2)
@@ -818,6 +861,7 @@ def _pow_int_int(x1, x2):
   return acc
 
 
+@_quiet
 def power(x1, x2, /):
   """Implementation of numpy.power.
 
@@ -858,11 +902,13 @@ def _aval_str(x):
   return ("~" if a.weak_type else "") + a.str_short(False)
 
 
+@_quiet
 def float_power(x1, x2, /):
   """Implementation of numpy.float_power (JAX keeps the promoted float width)."""
   return lax.pow(*promote_args_inexact("float_power", x1, x2))
 
 
+@_quiet
 def arctan2(x1, x2, /):
   """Implementation of numpy.arctan2 (complex inputs: -i log((x2 + i x1) / sqrt(x2² + x1²)),
   as XLA's complex atan2)."""
@@ -880,6 +926,7 @@ def atan2(x1, x2, /):
   return arctan2(*promote_args("atan2", x1, x2))
 
 
+@_quiet
 def hypot(x1, x2, /):
   """Implementation of numpy.hypot (overflow-safe; real inputs only)."""
   x1, x2 = promote_args_inexact("hypot", x1, x2)
@@ -895,12 +942,14 @@ def hypot(x1, x2, /):
   return _where(idx_inf, _const(x, np.inf), x)
 
 
+@_quiet
 def _logaddexp(x1, x2, /):
   """Implementation of numpy.logaddexp: log(exp(x1) + exp(x2)) without overflow."""
   x1, x2 = promote_args_inexact("logaddexp", x1, x2)
   return _logaddexp_impl(x1, x2, lax.exp, 1.0)
 
 
+@_quiet
 def _logaddexp2(x1, x2, /):
   """Implementation of numpy.logaddexp2: log2(2**x1 + 2**x2) without overflow."""
   x1, x2 = promote_args_inexact("logaddexp2", x1, x2)
@@ -934,16 +983,19 @@ def _minimum(x, y, /):
   return lax.min(*promote_args("minimum", x, y))
 
 
+@_quiet
 def fmax(x1, x2):
   """Implementation of numpy.fmax (NaNs are ignored where possible)."""
-  return _where(lax.bitwise_or(greater(x1, x2), isnan(x2)), x1, x2)
+  return _where(logical_or(greater(x1, x2), isnan(x2)), x1, x2)
 
 
+@_quiet
 def fmin(x1, x2):
   """Implementation of numpy.fmin (NaNs are ignored where possible)."""
-  return _where(lax.bitwise_or(less(x1, x2), isnan(x2)), x1, x2)
+  return _where(logical_or(less(x1, x2), isnan(x2)), x1, x2)
 
 
+@_quiet
 def heaviside(x1, x2, /):
   """Implementation of numpy.heaviside."""
   x1, x2 = ensure_arraylike("heaviside", x1, x2)
@@ -956,6 +1008,7 @@ def heaviside(x1, x2, /):
                 _where(lax.gt(x1, zero), _const(x1, 1), _where(lax.ne(x1, x1), x1, x2)))
 
 
+@_quiet
 def gcd(x1, x2):
   """Implementation of numpy.gcd (integer inputs; Euclid's algorithm in a while_loop)."""
   from numjax._src.lax.control_flow import while_loop
@@ -980,6 +1033,7 @@ def gcd(x1, x2):
   return lax.convert_element_type(out, out.dtype, False)  # JAX's while_loop strips weak types
 
 
+@_quiet
 def lcm(x1, x2):
   """Implementation of numpy.lcm (integer inputs)."""
   x1, x2 = ensure_arraylike("lcm", x1, x2)
@@ -1139,11 +1193,13 @@ def _reduction(name):
   return reduce
 
 
-def _reduction_no_dtype(name):
+def _reduction_no_dtype(name, has_initial=True):
   def reduce(a, axis=0, dtype=None, keepdims=False, initial=None, where=None):
     from numjax._src.numpy import reductions
-    out = getattr(reductions, name)(a, axis=axis, keepdims=keepdims, initial=initial,
-                                    where=where)
+    kw = {"initial": initial} if has_initial else {}
+    if not has_initial and initial is not None:
+      raise NotImplementedError(f"initial argument of {name}-based ufunc.reduce")
+    out = getattr(reductions, name)(a, axis=axis, keepdims=keepdims, where=where, **kw)
     return out if dtype is None else lax.convert_element_type(
         out, dtypes.check_and_canonicalize_user_dtype(dtype))
   return reduce
@@ -1181,9 +1237,9 @@ maximum = ufunc(_maximum, 2, 1, name="maximum", identity=None, call=_maximum,
 minimum = ufunc(_minimum, 2, 1, name="minimum", identity=None, call=_minimum,
                 reduce=_reduction_no_dtype("min"))
 logical_and = ufunc(_logical_and, 2, 1, name="logical_and", identity=True,
-                    call=_logical_and, reduce=_reduction_no_dtype("all"))
+                    call=_logical_and, reduce=_reduction_no_dtype("all", False))
 logical_or = ufunc(_logical_or, 2, 1, name="logical_or", identity=False, call=_logical_or,
-                   reduce=_reduction_no_dtype("any"))
+                   reduce=_reduction_no_dtype("any", False))
 logical_xor = ufunc(_logical_xor, 2, 1, name="logical_xor", identity=False,
                     call=_logical_xor)
 bitwise_and = ufunc(_bitwise_and, 2, 1, name="bitwise_and", identity=-1, call=_bitwise_and)
