@@ -67,3 +67,5 @@ from numjax._src.numpy.tensor_contractions import (  # noqa: F401,E402
 from numjax._src.numpy.indexing import take, take_along_axis  # noqa: F401,E402
 # Submodules (numjax/numpy/linalg.py, fft.py)
 from numjax.numpy import linalg, fft  # noqa: F401,E402
+# Convolutions (numjax/_src/numpy/convolve.py)
+from numjax._src.numpy.convolve import convolve, correlate  # noqa: F401,E402
