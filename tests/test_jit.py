@@ -439,9 +439,13 @@ def test_make_jaxpr_of_grad_of_jit_splits_known_and_linear_jits():
           b:f32[3] = mul d 2.0:f32[]
         in (b, c) }
     ] a""" in text
-  assert "jaxpr={ lambda ; c:f32[3] f:f32[3]. let" in text
-  assert """          h:f32[3] = mul f 2.0:f32[]
-          g:f32[3] = mul h c""" in text
+  assert "    _:f32[] = reduce_sum[axes=(0,) out_sharding=None] b" in text
+  assert """      jaxpr={ lambda ; c:f32[3] e:f32[3]. let
+          g:f32[3] = mul e 2.0:f32[]
+          f:f32[3] = mul g c
+        in (f,) }
+    ] c e
+  in (f,) }""" in text
 
 
 def test_shared_jaxprs_are_hoisted_as_jax_prints_them():

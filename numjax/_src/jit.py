@@ -528,6 +528,8 @@ class JitWrapped:
     self._donate_nums, self._donate_names = dnums, frozenset(dnames)
     self._keep_unused, self._inline = bool(keep_unused), bool(inline)
     self._fast = not (snums or snames or dnums or dnames)
+    self._static_only = bool(snums) and not (dnums or dnames)
+    self._static_pos: dict = {}
     self._cache: dict = {}
     self._seen_keys: list = []   # for jax_explain_cache_misses
     _all_jitted.add(self)
@@ -543,10 +545,23 @@ class JitWrapped:
 
   # ---- calling --------------------------------------------------------------------------
   def __call__(self, *args, **kwargs):
-    # Hot path: no kwargs/static/donated args, nothing traced, a known signature.
-    if self._fast and not kwargs and core._eager_only and not _disabled[0]:
-      flat, tree = _flatten(args)
-      key = [tree, _ctx[0]]
+    # Hot path: no kwargs or donated args, nothing traced, a known signature.
+    if not kwargs and core._eager_only and not _disabled[0] and (
+        self._fast or self._static_only):
+      pos = None
+      if not self._fast:
+        pos = self._static_pos.get(len(args))
+        if pos is None:
+          pos = self._static_positions(len(args))
+      if not pos:
+        flat, tree = _flatten(args)
+        key = [tree, _ctx[0]]
+        tail = None
+      else:  # static positional arguments: the same key as the general path builds
+        dyn = tuple([a for i, a in enumerate(args) if i not in pos])
+        flat, tree = _flatten(dyn)
+        key = [tree, _ctx[0]]
+        tail = ("static",) + tuple([(i, args[i]) for i in sorted(pos)])
       bufs = []
       add, addb = key.append, bufs.append
       for x in flat:
@@ -560,7 +575,12 @@ class JitWrapped:
         add(b.dtype)
         add(x.weak_type)
       else:
-        entry = self._cache.get(tuple(key))
+        if tail is not None:
+          add(tail)
+        try:
+          entry = self._cache.get(tuple(key))
+        except TypeError:   # an unhashable static argument: the general path explains
+          entry = None
         if entry is not None and entry.exe is not None:
           try:
             return entry.unflatten(entry.exe.fn(*bufs))
@@ -570,6 +590,12 @@ class JitWrapped:
       return self._call(args, kwargs)
     except Exception as e:
       raise traceback_util.filter_exception(e)
+
+  def _static_positions(self, nargs):
+    pos = frozenset(i + nargs if i < 0 else i for i in self._static_nums
+                    if -nargs <= i < nargs)
+    self._static_pos[nargs] = pos
+    return pos
 
   def _split(self, args, kwargs):
     """(dynamic positional args, dynamic kwargs, static key, donated arg positions)."""
@@ -614,6 +640,9 @@ class JitWrapped:
     if not statics and not kwargs:
       flat, in_tree = _flatten(args)
       form = "args"
+    elif not dkw:   # only static keyword arguments (or none): key on the dynamic tuple
+      flat, in_tree = _flatten(tuple(dyn))
+      form = "dyn"
     else:
       flat, in_tree = _flatten((tuple(dyn), dkw))
       form = "args_kwargs"
@@ -696,7 +725,10 @@ class JitWrapped:
       if form == "args":
         full_args, full_kw = _unflatten(in_tree, xs), {}
       else:
-        dargs, dkws = _unflatten(in_tree, xs)
+        if form == "dyn":
+          dargs, dkws = _unflatten(in_tree, xs), {}
+        else:
+          dargs, dkws = _unflatten(in_tree, xs)
         it = iter(dargs)
         full_args = [args[i] if i in static_pos else next(it) for i in range(nargs)]
         full_kw = dict(dkws)
@@ -782,6 +814,9 @@ class JitWrapped:
     if not statics and not kwargs:
       flat, in_tree = _flatten(args)
       form = "args"
+    elif not dkw:
+      flat, in_tree = _flatten(tuple(dyn))
+      form = "dyn"
     else:
       flat, in_tree = _flatten((tuple(dyn), dkw))
       form = "args_kwargs"
