@@ -443,7 +443,7 @@ def _seed_keys(ctor_name, seed, impl_spec):
     raise TypeError(f"{ctor_name} accepts a scalar seed, but was given an array of shape "
                     f"{np.shape(seed) if not isinstance(seed, Tracer) else seed.shape} != ()."
                     " Use jax.vmap for batching")
-  if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)):
+  if isinstance(seed, int) or isinstance(seed, np.integer):  # Python bools count, as JAX
     seed_arr = lax.asarray(np.int64(seed))  # as JAX: np.int64, then canonicalised
   else:
     seed_arr = lax.asarray(seed)
