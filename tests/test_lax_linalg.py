@@ -456,3 +456,43 @@ def test_pivoting_qr():
   xp = np.take_along_axis(x, p[:, None, :], axis=-1)
   np.testing.assert_allclose(q @ r, xp, atol=1e-5)
   assert np.all(np.diff(np.abs(np.diagonal(r, axis1=-2, axis2=-1)), axis=-1) <= 1e-6)
+
+
+def test_geqrf_tridiagonal_ormqr_composites():
+  rng = np.random.default_rng(12)
+  a = general(rng, (2, 5, 3), "float64")
+  with numjax.experimental.enable_x64():
+    r, taus = (np.asarray(t) for t in L.geqrf(a))
+    r_ref, taus_ref = scipy.linalg.lapack.dgeqrf(a[1])[:2]
+    np.testing.assert_allclose(r[1], r_ref, atol=1e-12)
+    np.testing.assert_allclose(taus[1], taus_ref, atol=1e-12)
+    q_full = np.linalg.qr(a, mode="complete")[0]
+    c = general(rng, (2, 5, 2), "float64")
+    np.testing.assert_allclose(L.ormqr(r, taus, c), q_full @ c, atol=1e-12)
+    np.testing.assert_allclose(L.ormqr(r, taus, c, transpose=True), _h(q_full) @ c, atol=1e-12)
+    h, t = jnp.linalg.qr(a[0], mode="raw")
+    np.testing.assert_allclose(np.asarray(h).T, r[0], atol=1e-12)
+    s = spd(rng, (4, 4), "float64")
+    for lower in (True, False):
+      packed, d, e, tau = (np.asarray(v) for v in L.tridiagonal(s, lower=lower))
+      c_ref, d_ref, e_ref, tau_ref = scipy.linalg.lapack.dsytrd(s, lower=int(lower))[:4]
+      np.testing.assert_allclose(d, d_ref, atol=1e-12)
+      np.testing.assert_allclose(e, e_ref, atol=1e-12)
+      # the tridiagonal matrix is similar to s: same eigenvalues
+      tri_m = np.diag(d) + np.diag(e, 1) + np.diag(e, -1)
+      np.testing.assert_allclose(np.linalg.eigvalsh(tri_m), np.linalg.eigvalsh(s), atol=1e-10)
+    x = general(rng, (4, 3), "float64")
+    out = L.symmetric_product(x, s, alpha=2.0, beta=0.5, symmetrize_output=True)
+    np.testing.assert_allclose(out, 2 * x @ x.T + 0.5 * s, atol=1e-12)
+    r_up = np.linalg.cholesky(s).T
+    w = general(rng, (4,), "float64")
+    upd = np.asarray(L.cholesky_update(r_up, w))
+    np.testing.assert_allclose(upd.T @ upd, s + np.outer(w, w), atol=1e-10)
+    np.testing.assert_array_equal(np.tril(upd, -1), 0)
+
+
+def test_no_derivative_primitives_raise():
+  a = np.eye(3, dtype=np.float32) * 2
+  for f in (lambda x: L.schur(x)[0], lambda x: L.hessenberg(x)[0], lambda x: L.geqrf(x)[0]):
+    with pytest.raises(NotImplementedError, match="Differentiation rule for"):
+      numjax.grad(lambda x: jnp.sum(f(x)))(a)

@@ -226,6 +226,14 @@ def _finish(p, impl, abstract_eval):
   return p
 
 
+def _no_jvp(p):
+  """JAX defines no derivative for p: differentiating it raises (rather than giving a
+  silent zero)."""
+  def rule(primals, tangents, **params):
+    raise NotImplementedError(f"Differentiation rule for '{p.name}' not implemented")
+  ad.primitive_jvps[p] = rule
+
+
 def _compute_dtype(dt):
   """NumPy's LAPACK has no float16/bfloat16: those compute in float32."""
   dt = np.dtype(dt)
@@ -1319,7 +1327,7 @@ def _schur_abstract(x, *, compute_schur_vectors, sort_eig_vals, select_callable)
 
 
 _finish(schur_p, _schur_impl, _schur_abstract)
-ad.defnondiff(schur_p)
+_no_jvp(schur_p)
 
 
 def schur(x, *, compute_schur_vectors: bool = True, sort_eig_vals: bool = False,
@@ -1359,7 +1367,7 @@ def _hessenberg_abstract(x):
 
 
 _finish(hessenberg_p, _hessenberg_impl, _hessenberg_abstract)
-ad.defnondiff(hessenberg_p)
+_no_jvp(hessenberg_p)
 
 
 def hessenberg(a):
@@ -1399,9 +1407,123 @@ def _householder_product_abstract(a, taus):
 
 
 _finish(householder_product_p, _householder_product_impl, _householder_product_abstract)
-ad.defnondiff(householder_product_p)
+_no_jvp(householder_product_p)
 
 
 def householder_product(a, taus):
   """Product of the elementary Householder reflectors stored in a and taus (LAPACK orgqr)."""
   return householder_product_p.bind(asarray(a), asarray(taus))
+
+
+# ---------------------------------------------------------------------------------------
+# geqrf (Householder QR in LAPACK's packed form) and tridiagonal (sytrd/hetrd)
+
+geqrf_p = _linalg_primitive("geqrf", multiple_results=True)
+
+
+def _geqrf_impl(x):
+  import scipy.linalg.lapack as lapack  # lazily
+  dt = x.dtype
+  xc = _as_compute(x)
+  m, n = x.shape[-2:]
+  k = min(m, n)
+  if x.size == 0:
+    return [np.zeros(x.shape, dt), np.zeros(x.shape[:-2] + (k,), dt)]
+  fn = lapack.get_lapack_funcs("geqrf", (xc,))
+  r, taus = _per_matrix(lambda a: tuple(fn(a)[:2]), xc, n_out=2)
+  return [r.astype(dt, copy=False), taus[..., :k].astype(dt, copy=False)]
+
+
+def _geqrf_abstract(x):
+  _check_inexact("geqrf", [x])
+  batch, ((m, n),) = _split_batch("geqrf", [x], [2])
+  return [ShapedArray(x.shape, x.dtype), ShapedArray(batch + (min(m, n),), x.dtype)]
+
+
+_finish(geqrf_p, _geqrf_impl, _geqrf_abstract)
+_no_jvp(geqrf_p)
+
+
+def geqrf(a):
+  """Householder QR in LAPACK's packed form: (r with reflectors below the diagonal, taus)."""
+  return tuple(geqrf_p.bind(asarray(a)))
+
+
+tridiagonal_p = _linalg_primitive("tridiagonal", multiple_results=True)
+
+
+def _tridiagonal_impl(x, *, lower):
+  import scipy.linalg.lapack as lapack  # lazily
+  dt = x.dtype
+  xc = _as_compute(x)
+  n = x.shape[-1]
+  rdt = _complex_basetype(dt)
+  if x.size == 0:
+    return [np.zeros(x.shape, dt), np.zeros(x.shape[:-1], rdt),
+            np.zeros(x.shape[:-2] + (max(n - 1, 0),), rdt),
+            np.zeros(x.shape[:-2] + (max(n - 1, 0),), dt)]
+  fn = lapack.get_lapack_funcs("hetrd" if xc.dtype.kind == "c" else "sytrd", (xc,))
+  c, d, e, tau = _per_matrix(lambda a: tuple(fn(a, lower=int(lower))[:4]), xc, n_out=4)
+  return [c.astype(dt, copy=False), d.astype(rdt, copy=False), e.astype(rdt, copy=False),
+          tau.astype(dt, copy=False)]
+
+
+def _tridiagonal_abstract(x, *, lower):
+  _check_inexact("tridiagonal", [x])
+  batch, (shape,) = _split_batch("tridiagonal", [x], [2])
+  if shape[0] != shape[1]:
+    raise ValueError("The input to tridiagonal must be a square matrix. Got shape "
+                     f"{shape}.")
+  n = shape[0]
+  rdt = _complex_basetype(x.dtype)
+  return [ShapedArray(x.shape, x.dtype), ShapedArray(batch + (n,), rdt),
+          ShapedArray(batch + (max(n - 1, 0),), rdt),
+          ShapedArray(batch + (max(n - 1, 0),), x.dtype)]
+
+
+_finish(tridiagonal_p, _tridiagonal_impl, _tridiagonal_abstract)
+_no_jvp(tridiagonal_p)
+
+
+def tridiagonal(a, *, lower: bool = True):
+  """Reduce a Hermitian matrix to tridiagonal form: (a, d, e, taus) as LAPACK's sytrd."""
+  return tuple(tridiagonal_p.bind(asarray(a), lower=bool(lower)))
+
+
+# ---------------------------------------------------------------------------------------
+# Composites: ormqr, symmetric_product, cholesky_update (lax ops, so differentiable)
+
+def ormqr(a, taus, c, *, left: bool = True, transpose: bool = False):
+  """Q @ c, Q^H @ c, c @ Q or c @ Q^H for the Q held in geqrf's packed (a, taus)."""
+  a, taus, c = asarray(a), asarray(taus), asarray(c)
+  m, n = _shape(a)[-2:]
+  nb = _ndim(a) - 2
+  # the full m x m Q: the reflectors padded with zero columns
+  packed = slicing.pad(_slice_last2(a, (0, m), (0, min(m, n))), _lax._const(a, 0),
+                       [(0, 0, 0)] * nb + [(0, 0, 0), (0, m - min(m, n), 0)])
+  q = householder_product(packed, taus)
+  if transpose:
+    q = _H(q)
+  return _matmul(q, c) if left else _matmul(c, q)
+
+
+def symmetric_product(a_matrix, c_matrix, *, alpha: float = 1., beta: float = 0.,
+                      symmetrize_output: bool = False):
+  """alpha A A^T + beta C (the lower triangle; the whole matrix with symmetrize_output)."""
+  a, c = asarray(a_matrix), asarray(c_matrix)
+  out = _lax.add(_lax.mul(_lax._const(a, alpha), _matmul(a, _T(a))),
+                 _lax.mul(_lax._const(c, beta), c))
+  if symmetrize_output:
+    out = _lax.add(_tril(out, 0), _T(_tril(out, -1)))
+  return out
+
+
+def cholesky_update(r_matrix, w_vector):
+  """The upper Cholesky factor of R^T R + w w^T, for the upper factor R of A = R^T R."""
+  r, w = asarray(r_matrix), asarray(w_vector)
+  nd = _ndim(w)
+  outer = _lax.mul(_lax.broadcast_in_dim(w, _shape(w) + _shape(w)[-1:], tuple(range(nd))),
+                   _lax.broadcast_in_dim(w, _shape(w) + _shape(w)[-1:],
+                                         tuple(range(nd - 1)) + (nd,)))
+  a = _lax.add(_matmul(_T(r), r), outer)
+  return _T(cholesky(a, symmetrize_input=False))

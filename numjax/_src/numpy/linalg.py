@@ -175,8 +175,8 @@ def qr(a, mode: str = "reduced"):
   a = ensure_arraylike("jnp.linalg.qr", a)
   a, = promote_dtypes_inexact(a)
   if mode == "raw":
-    raise NotImplementedError("jnp.linalg.qr(mode='raw') is not implemented in numjax: use "
-                              "mode='reduced' or 'complete'.")
+    r, taus = lax_linalg.geqrf(a)
+    return QRResult(_T(r), taus)
   if mode in ("reduced", "r", "full"):
     full_matrices = False
   elif mode == "complete":
