@@ -334,3 +334,23 @@ def test_custom_derivative_and_remat_calls_are_inlined():
   assert _prims(jg.lower(1.0)) == ["sin", "mul"]
   np.testing.assert_allclose(jg(1.0), 2 * np.sin(1.0), rtol=1e-6)
   np.testing.assert_allclose(jax.jit(jax.grad(g))(1.0), 2 * np.cos(1.0), rtol=1e-6)
+
+
+def test_debug_nans_names_the_primitive_and_line():
+  def f(x):
+    y = jnp.log(x)  # <- nan here
+    return y * 2
+  jf = jax.jit(f)
+  jax.config.update("jax_debug_nans", True)
+  try:
+    assert float(jf(1.0)) == 0.0
+    with pytest.raises(FloatingPointError, match="invalid value \\(nan\\) encountered in log") \
+        as info:
+      jf(-1.0)
+    import inspect
+    lines, start = inspect.getsourcelines(f)
+    line = start + next(i for i, l in enumerate(lines) if "<- nan here" in l)
+    assert f"{__file__}:{line}" in str(info.value)
+  finally:
+    jax.config.update("jax_debug_nans", False)
+  assert np.isnan(jf(-1.0))   # flag off: another cache entry, no checks

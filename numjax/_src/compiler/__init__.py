@@ -69,7 +69,7 @@ class Executable:
   """One compiled signature. `fn` is swapped as better code becomes available:
   guarded NumPy code (first call) -> precise NumPy code -> native code."""
   __slots__ = ("fn", "jaxpr", "consts", "name", "donated", "wrap", "tier", "numpy_source",
-               "native_fn", "_fixes", "_lock", "__weakref__")
+               "native_fn", "_fixes", "_lock", "_checks", "__weakref__")
 
   def __init__(self, jaxpr, consts, name, donated, wrap):
     self.jaxpr, self.consts, self.name = jaxpr, consts, name
@@ -78,9 +78,12 @@ class Executable:
     self.native_fn = None
     self._fixes = None
     self._lock = threading.Lock()
+    self._checks = dict(debug_nans=bool(config.jax_debug_nans),
+                        debug_infs=bool(config.jax_debug_infs))
     box = []
     gen = numpy_tier.generate(jaxpr, consts, name=name, donated=self.donated, wrap=wrap,
-                              guarded=True, on_done=lambda: self._finish_first(box[0]))
+                              guarded=True, on_done=lambda: self._finish_first(box[0]),
+                              **self._checks)
     box.append(gen.namespace["_needed"])
     self.numpy_source = gen.source
     self.fn = gen.fn   # guarded: records the fix-ups, then swaps in the precise code
@@ -91,7 +94,7 @@ class Executable:
         return
       self._fixes = frozenset(needed)
       gen = numpy_tier.generate(self.jaxpr, self.consts, name=self.name, donated=self.donated,
-                                wrap=self.wrap, fixes=self._fixes)
+                                wrap=self.wrap, fixes=self._fixes, **self._checks)
       self.numpy_source = gen.source
       if self.native_fn is None:
         self.fn = gen.fn
@@ -130,7 +133,7 @@ _pool = None
 
 def _maybe_native(exe):
   tier = config.numjax_tier
-  if tier == "numpy":
+  if tier == "numpy" or any(exe._checks.values()):  # NaN/Inf checks: NumPy tier only
     return
   b = native_backend()
   if b is None:

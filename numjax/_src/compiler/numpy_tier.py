@@ -195,8 +195,30 @@ def _size(aval):
   return math.prod(aval.shape)
 
 
+def _float_checker(nans, infs, where):
+  """jax_debug_nans / jax_debug_infs: raise at the first equation producing a NaN/Inf,
+  naming the primitive and the user's line that staged it."""
+  def chk(t, k):
+    if t.dtype.kind not in "fc" and str(t.dtype) != "bfloat16":
+      return
+    a = np.asarray(t)
+    if nans and np.isnan(a).any():
+      what = "nan"
+    elif infs and np.isinf(a).any():
+      what = "inf"
+    else:
+      return
+    prim, si = where[k]
+    line = f" (from {si[0]}:{si[1]}, in {si[2]})" if si else ""
+    raise FloatingPointError(f"invalid value ({what}) encountered in {prim}{line}. "
+                             "jax_debug_nans/jax_debug_infs is set: fix the computation "
+                             "(e.g. guard log/div/sqrt inputs) or unset the flag.")
+  return chk
+
+
 def generate(jaxpr: Jaxpr, consts, *, name="f", donated=(), wrap=True, guarded=False,
-             fixes=frozenset(), inplace=True, on_done=None) -> Generated:
+             fixes=frozenset(), inplace=True, on_done=None, debug_nans=False,
+             debug_infs=False) -> Generated:
   """Generate, compile and return the straight-line function for `jaxpr`.
 
   wrap:    return a tuple of numjax Arrays (jit entry points) instead of raw buffers.
@@ -207,6 +229,9 @@ def generate(jaxpr: Jaxpr, consts, *, name="f", donated=(), wrap=True, guarded=F
   lowp = _lowp_dtypes()
   g: dict = {"np": np, "_ok": _ok, "_oki": _oki, "_fix": _fix, "_quiet": _Quiet(),
              "_needed": set(), "_done": on_done or (lambda: None)}
+  checks: list = []
+  if debug_nans or debug_infs:
+    g["_chk"] = _float_checker(debug_nans, debug_infs, checks)
   w, ww = _make_wrappers()
   g["_w"], g["_ww"] = w, ww
   lines: list[str] = []
@@ -339,6 +364,9 @@ def generate(jaxpr: Jaxpr, consts, *, name="f", donated=(), wrap=True, guarded=F
         body(f"    _needed.add({n}); {o} = _fix({o}, {dt})")
       elif n in fixes:
         body(f"  {o} = _fix({o}, {dt})")
+      if "_chk" in g and np.dtype(v.aval.dtype).kind in "fcV":
+        checks.append((prim.name, eqn.source_info))
+        body(f"  _chk({o}, {len(checks) - 1})")
     # buffers dying here: pool the fresh ones, drop the others' references
     if inplace:
       for v in set(x for x in eqn.invars if type(x) is Var):
