@@ -47,7 +47,7 @@ def _check_shapelike(name, what, xs, non_zero=False):
   for x in xs:
     if int(x) < 0 or (non_zero and int(x) == 0):
       raise TypeError(f"{name} {what} must have every element be "
-                      f"{'positive' if non_zero else 'nonnegative'}, got {tuple(xs)}.")
+                      f"{'strictly positive' if non_zero else 'nonnegative'}, got {tuple(xs)}.")
 
 
 def _window_shape_rule(aval, window_dimensions, window_strides, padding, base_dilation,
