@@ -186,3 +186,10 @@ def test_traceback_filtering_off_keeps_every_frame():
       assert len(_numjax_frames(e.__traceback__)) > 3
   finally:
     jax.config.update("jax_traceback_filtering", "auto")
+
+
+def test_non_array_argument_names_its_path():
+  f = jax.jit(lambda x, opts: x)
+  with pytest.raises(TypeError, match="problematic value is of type <class 'str'> and was "
+                                      r"passed to the function at path opts\['mode'\]"):
+    f(1.0, {"mode": "fast"})

@@ -451,19 +451,33 @@ def _hash_static(val):
         "arguments, or make the argument a regular (traced) argument.") from None
 
 
-def _leaf_to_array(x, fun_name, path):
+def _leaf_to_array(x):
+  """A Python/NumPy leaf as an Array (TypeError for values that are not arrays)."""
   if isinstance(x, (Array, Tracer)):
     return x
+  if isinstance(x, (str, bytes)) or x is None or callable(x):
+    raise TypeError(type(x))
+  from numjax._src.lax.lax import asarray
   try:
-    from numjax._src.lax.lax import asarray
     return asarray(x)
-  except Exception:
-    raise TypeError(
-        f"Error interpreting argument to {fun_name} as an abstract array. The problematic "
-        f"value is of type {type(x)} and was passed to the function at path {path}.\nThis "
-        "typically means that a jit-wrapped function was called with a non-array argument, "
-        "and this argument was not marked as static using the static_argnums or "
-        "static_argnames parameters of jax.jit.") from None
+  except (TypeError, ValueError) as e:
+    raise TypeError(str(e)) from None
+
+
+def _abstract_leaf(x, fun):
+  """A leaf for tracing only: arrays, tracers, ShapeDtypeStructs (or any object with
+  .shape and .dtype); Python/NumPy values become Arrays."""
+  if isinstance(x, (Array, Tracer, ShapeDtypeStruct)):
+    return x
+  if hasattr(x, "shape") and hasattr(x, "dtype") and not isinstance(x, (np.ndarray,
+                                                                         np.generic)):
+    return ShapeDtypeStruct(x.shape, x.dtype, weak_type=getattr(x, "weak_type", False))
+  try:
+    return _leaf_to_array(x)
+  except TypeError:
+    raise TypeError(f"Error interpreting argument to {fun!r} as an abstract array: the "
+                    f"value {x!r} of type {type(x)} is not an array, a Python scalar or a "
+                    "ShapeDtypeStruct.") from None
 
 
 def _sig_of(flat):
@@ -646,8 +660,7 @@ class JitWrapped:
     else:
       flat, in_tree = _flatten((tuple(dyn), dkw))
       form = "args_kwargs"
-    flat = [x if type(x) is Array or isinstance(x, Tracer) else
-            _leaf_to_array(x, self._name, "?") for x in flat]
+    flat = self._convert_leaves(flat, args, kwargs, static_pos, statics)
     sig = _sig_of(flat)
     if form == "args":
       key = tuple([in_tree, _ctx[0]] + sig)
@@ -820,9 +833,30 @@ class JitWrapped:
     else:
       flat, in_tree = _flatten((tuple(dyn), dkw))
       form = "args_kwargs"
-    flat = [x if isinstance(x, (Array, Tracer, ShapeDtypeStruct)) else
-            _leaf_to_array(x, self._name, "?") for x in flat]
+    flat = self._convert_leaves(flat, args, kwargs, static_pos, statics, abstract=True)
     return None, flat, in_tree, form, statics, None
+
+  def _convert_leaves(self, flat, args, kwargs, static_pos, statics, abstract=False):
+    """Arrays and tracers pass; Python/NumPy values become Arrays; anything else is JAX's
+    TypeError naming the argument path."""
+    ok = (Array, Tracer, ShapeDtypeStruct) if abstract else (Array, Tracer)
+    out = []
+    for i, x in enumerate(flat):
+      if type(x) is Array or isinstance(x, ok):
+        out.append(x)
+        continue
+      try:
+        out.append(_leaf_to_array(x))
+      except TypeError:
+        names = _flat_arg_names(self._sig, args, kwargs, static_pos, None, statics) or []
+        path = names[i] if i < len(names) else f"argument {i}"
+        raise TypeError(
+            f"Error interpreting argument to {self._fun!r} as an abstract array. The "
+            f"problematic value is of type {type(x)} and was passed to the function at path "
+            f"{path}.\nThis typically means that a jit-wrapped function was called with a "
+            "non-array argument, and this argument was not marked as static using the "
+            "static_argnums or static_argnames parameters of jax.jit.") from None
+    return out
 
   def clear_cache(self):
     self._cache.clear()
@@ -1007,8 +1041,7 @@ def make_jaxpr(fun, static_argnums=(), axis_env=None, return_shape=False,
     static = {i + nargs if i < 0 else i for i in snums}
     dyn = [a for i, a in enumerate(args) if i not in static]
     flat, in_tree = _flatten((tuple(dyn), kwargs))
-    flat = [x if isinstance(x, (Array, Tracer, ShapeDtypeStruct)) else
-            _leaf_to_array(x, _fun_name(fun), "?") for x in flat]
+    flat = [_abstract_leaf(x, fun) for x in flat]
     box = []
 
     def flat_fun(*xs):
@@ -1074,8 +1107,7 @@ core.pytype_aval_mappings[ShapeDtypeStruct] = (
 def eval_shape(fun, *args, **kwargs):
   """The output shapes/dtypes of `fun(*args, **kwargs)`, computed by tracing only."""
   flat, in_tree = _flatten((args, kwargs))
-  flat = [x if isinstance(x, (Array, Tracer, ShapeDtypeStruct)) or hasattr(x, "shape")
-          and hasattr(x, "dtype") else _leaf_to_array(x, _fun_name(fun), "?") for x in flat]
+  flat = [_abstract_leaf(x, fun) for x in flat]
   box = []
 
   def flat_fun(*xs):
@@ -1084,9 +1116,7 @@ def eval_shape(fun, *args, **kwargs):
     box.append(ot)
     return of
 
-  avals = [core.get_aval(x) if not (hasattr(x, "shape") and hasattr(x, "dtype") and
-                                    type(x) not in core.pytype_aval_mappings)
-           else core.get_aval(x) for x in flat]
+  avals = [core.get_aval(x) for x in flat]
   try:
     closed = pe.trace_to_jaxpr(flat_fun, avals)
   except Exception as e:
