@@ -122,3 +122,20 @@ def test_eager_results_are_immutable_arrays():
     x[0] = 5
   with pytest.raises(ValueError):
     np.asarray(x)[0] = 5
+
+
+def test_jaxpr_text_unused_outputs_and_param_visibility():
+  # JAX 0.10.2 prints unused outputs as `_`, hides broadcast_in_dim's shape, and keeps the
+  # trailing space after an operand-less equation's params.
+  def f(x):
+    lax.sin(x)
+    return x
+  assert str(jax.make_jaxpr(f)(1.0)) == "{ lambda ; a:f32[]. let _:f32[] = sin a in (a,) }"
+  assert str(jax.make_jaxpr(lambda x: lax.broadcast_in_dim(x, (3, 2), (1,)))(
+      np.ones(2, f32))) == ("{ lambda ; a:f32[2]. let\n"
+                            "    b:f32[3,2] = broadcast_in_dim[broadcast_dimensions=(1,)] a\n"
+                            "  in (b,) }")
+  assert str(jax.make_jaxpr(lambda x: lax.iota(np.int32, 3))(1.0)) == (
+      "{ lambda ; a:f32[]. let\n"
+      "    b:i32[3] = iota[dimension=0 dtype=int32 shape=(3,) sharding=None] \n"
+      "  in (b,) }")

@@ -142,6 +142,8 @@ class Primitive:
   collective = False
   # Params not shown when a jaxpr is printed (JAX hides e.g. dot_general's precision=None).
   hidden_params: frozenset = frozenset()
+  # Params not shown while they hold this default value (dot_general's precision=None).
+  hidden_if_default: dict = {}
   # Sub-jaxprs in params printed with fresh variable names (as JAX prints `jit`).
   fresh_names_in_params = False
   # NumPy implementation on raw buffers: impl(*np_arrays, **params) -> np array(s).
@@ -765,29 +767,50 @@ def _pp_param(v, names, indent, key_len=6):
   return repr(v) if isinstance(v, str) else str(v)
 
 
-def _pp_eqn(eqn, names, indent):
-  """One equation starting at column `indent` (the caller adds the indentation)."""
+def _pp_eqn(eqn, names, indent, used=None):
+  """One equation starting at column `indent` (the caller adds the indentation).
+  Outputs not in `used` print as `_`, as JAX does."""
   rule = getattr(eqn.primitive, "pp_params", None)  # may pre-name binders (jit)
   custom = rule(eqn, names) if rule is not None else None
-  outs = " ".join("_" if isinstance(v, DropVar) else f"{names(v)}:{v.aval.str_short()}"
-                  for v in eqn.outvars)
-  hidden = eqn.primitive.hidden_params
-  params = [(k, eqn.params[k]) for k in sorted(eqn.params)
-            if not k.startswith("_") and k not in hidden] if custom is None else custom
+  outs = " ".join(
+      f"_:{v.aval.str_short()}" if isinstance(v, DropVar) or (used is not None and v not in used)
+      else f"{names(v)}:{v.aval.str_short()}" for v in eqn.outvars)
+  if custom is None:
+    prim = eqn.primitive
+    hidden, defaults = prim.hidden_params, prim.hidden_if_default
+    params = [(k, eqn.params[k]) for k in sorted(eqn.params)
+              if not k.startswith("_") and k not in hidden
+              and not (k in defaults and _same(eqn.params[k], defaults[k]))]
+  else:
+    params = custom
   names_p = _Names() if eqn.primitive.fresh_names_in_params else names
   ins = " ".join(names(v) for v in eqn.invars)
   head = f"{outs} = {eqn.primitive.name}" if eqn.outvars else eqn.primitive.name
   if not params:
-    return f"{head} {ins}".rstrip()
+    return f"{head} {ins}"
   rendered = [(k, _pp_param(v, names_p, indent + 2, len(k) + 1)) for k, v in params]
   group = f"[{' '.join(f'{k}={r}' for k, r in rendered)}]"
   # JAX's printer keeps the [params] group flat when the group itself fits in the line;
   # the operands after it don't count.
   if "\n" not in group and indent + len(head) + len(group) <= _WIDTH:
-    return f"{head}{group} {ins}".rstrip()
+    return f"{head}{group} {ins}"
   pad = " " * (indent + 2)
   body = "".join(f"{pad}{k}={r}\n" for k, r in rendered)
-  return f"{head}[\n{body}{' ' * indent}] {ins}".rstrip()
+  return f"{head}[\n{body}{' ' * indent}] {ins}"
+
+
+def _same(a, b):
+  try:
+    return type(a) is type(b) and bool(a == b)
+  except Exception:
+    return False
+
+
+def _used_in(jaxpr):
+  used = set(v for v in jaxpr.outvars if type(v) is Var)
+  for e in jaxpr.eqns:
+    used.update(v for v in e.invars if type(v) is Var)
+  return used
 
 
 def _pp_jaxpr(jaxpr, names, indent, start_col=None):
@@ -796,7 +819,8 @@ def _pp_jaxpr(jaxpr, names, indent, start_col=None):
   cbind = " ".join(f"{names(v)}:{v.aval.str_short()}" for v in jaxpr.constvars)
   ibind = " ".join(f"{names(v)}:{v.aval.str_short()}" for v in jaxpr.invars)
   head = f"{{ lambda {cbind}; {ibind}. let"
-  eqns = [_pp_eqn(e, names, indent + 4) for e in jaxpr.eqns]
+  used = _used_in(jaxpr)
+  eqns = [_pp_eqn(e, names, indent + 4, used) for e in jaxpr.eqns]
   outs = ", ".join(names(v) for v in jaxpr.outvars)
   tail = f"in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}"
   one = f"{head} {'; '.join(eqns)} {tail}"

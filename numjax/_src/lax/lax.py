@@ -878,7 +878,8 @@ def bitcast_convert_type(x, new_dtype):
 # broadcast_in_dim
 
 broadcast_in_dim_p = Primitive("broadcast_in_dim")
-broadcast_in_dim_p.hidden_params = frozenset()
+broadcast_in_dim_p.hidden_params = frozenset({"shape", "sharding"})  # shape: in the out type
+broadcast_in_dim_p.hidden_if_default = {"broadcast_dimensions": ()}
 
 
 def _broadcast_in_dim_impl(x, *, shape, broadcast_dimensions, sharding=None):
@@ -960,7 +961,7 @@ def broadcast_shapes(*shapes):
 # reshape
 
 reshape_p = Primitive("reshape")
-reshape_p.hidden_params = frozenset({"sharding"})
+reshape_p.hidden_params = frozenset()
 
 
 def _reshape_impl(x, *, new_sizes, dimensions, sharding=None):
@@ -1153,7 +1154,7 @@ def select(pred, on_true, on_false):
 # iota
 
 iota_p = Primitive("iota")
-iota_p.hidden_params = frozenset({"sharding"})
+iota_p.hidden_params = frozenset()
 
 
 def _iota_impl(*, dtype, shape, dimension, sharding=None):
@@ -1184,7 +1185,8 @@ def broadcasted_iota(dtype, shape, dimension, out_sharding=None):
 # dot_general
 
 dot_general_p = Primitive("dot_general")
-dot_general_p.hidden_params = frozenset({"precision", "out_sharding"})
+dot_general_p.hidden_params = frozenset({"out_sharding"})
+dot_general_p.hidden_if_default = {"precision": None, "preferred_element_type": None}
 
 
 def _dot_general_shape(lhs_shape, rhs_shape, dimension_numbers):
