@@ -466,3 +466,16 @@ def test_dtype_helpers():
   assert jnp.iinfo(jnp.int8).min == -128 and jnp.finfo(jnp.float32).eps == np.finfo(np.float32).eps
   assert (jnp.pi, jnp.e, jnp.inf, jnp.newaxis) == (np.pi, np.e, np.inf, None)
   assert jnp.floating is np.floating and jnp.number is np.number
+
+
+def test_astype_function_and_save_load(tmp_path):
+  assert jnp.astype(jnp.arange(3), jnp.float16).dtype == np.float16
+  assert jnp.astype(3, None).dtype == np.float32
+  np.testing.assert_array_equal(jnp.astype(np.array([1 + 1j, 0]), bool), [True, False])
+  path = str(tmp_path / "x.npy")
+  jnp.save(path, jnp.array([1.5, -2], jnp.bfloat16))
+  y = jnp.load(path)
+  assert isinstance(y, numjax.Array) and y.dtype == jnp.bfloat16.dtype
+  np.testing.assert_array_equal(np.asarray(y, np.float32), [1.5, -2])
+  jnp.savez(str(tmp_path / "z.npz"), a=np.arange(3))
+  assert jnp.load(str(tmp_path / "z.npz"))["a"].tolist() == [0, 1, 2]

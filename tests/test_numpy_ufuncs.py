@@ -611,3 +611,44 @@ def test_reduce_generic_where_needs_initial():
     f.reduce(jnp.arange(3.0), where=jnp.array([True, False, True]))
   out = f.reduce(jnp.arange(3.0), where=jnp.array([True, False, True]), initial=0.0)
   assert float(out) == 2.0
+
+
+def test_array_equal_equiv():
+  a = np.arange(3)
+  assert bool(jnp.array_equal(a, a)) and not bool(jnp.array_equal(a, np.arange(4)))
+  assert jnp.array_equal(a, a).dtype == np.bool_ and jnp.array_equal(a, a).shape == ()
+  assert bool(jnp.array_equal([1, 2], [1, 2]))
+  nan = np.array([np.nan, 1.0])
+  assert not bool(jnp.array_equal(nan, nan)) and bool(jnp.array_equal(nan, nan, equal_nan=True))
+  assert bool(jnp.array_equiv(a, a[None])) and not bool(jnp.array_equiv(a, np.ones((2, 2))))
+  assert bool(numjax.jit(jnp.array_equal)(a, a))
+
+
+# ---------------------------------------------------------------------------------------
+# 64-bit values (x64 on): float64 / int64 inputs against NumPy at double precision
+
+X64_UNARY = ["sin", "cos", "tan", "exp", "expm1", "log1p", "sqrt", "cbrt", "arctan", "sinh",
+             "tanh", "arcsinh", "deg2rad", "sinc", "square", "negative", "abs", "floor",
+             "rint", "signbit", "spacing", "log10", "log2", "exp2"]
+X64_BINARY = ["add", "subtract", "multiply", "true_divide", "floor_divide", "remainder", "fmod",
+              "power", "arctan2", "hypot", "logaddexp", "logaddexp2", "maximum", "minimum",
+              "copysign", "nextafter", "heaviside", "less", "equal"]
+
+
+@pytest.mark.parametrize("name", X64_UNARY + X64_BINARY)
+def test_float64_and_int64_values_under_x64(name):
+  rng = np.random.default_rng(3)
+  nargs = 1 if name in X64_UNARY else 2
+  with enable_x64():
+    for dt in ("float64", "int64"):
+      if dt == "int64" and name in ("spacing", "nextafter", "signbit", "copysign"):
+        continue
+      args = [rng.uniform(0.5, 4, (5,)).astype(dt) * (1 if k or dt == "int64" else -1)
+              for k in range(nargs)]
+      if dt == "int64":
+        args = [np.maximum(a, 1) for a in args]
+      out = getattr(jnp, name)(*args)
+      with np.errstate(all="ignore"):
+        ref = getattr(np, name)(*args)
+      assert out.dtype == ref.dtype, (dt, out.dtype, ref.dtype)
+      np.testing.assert_allclose(np.asarray(out), ref, rtol=1e-13, atol=1e-300)

@@ -10,7 +10,7 @@ from numjax._src.numpy.creation import (  # noqa: F401,E402
     array, asarray, copy, zeros, ones, empty, full, zeros_like, ones_like, empty_like,
     full_like, arange, linspace, logspace, geomspace, eye, identity, tri, tril, triu,
     meshgrid, indices, fromfunction, frombuffer, fromstring, fromiter, fromfile, from_dlpack,
-    isscalar, iterable)
+    isscalar, iterable, astype, load, save, savez)
 from numjax._src.numpy.scalar_types import (  # noqa: F401,E402
     bool, bool_, uint2, uint4, uint8, uint16, uint32, uint64, int2, int4, int8, int16, int32,
     int64, uint1, int1, float4_e2m1fn, float6_e2m3fn, float6_e3m2fn, float8_e3m4, float8_e4m3,
@@ -32,7 +32,7 @@ from numjax._src.numpy.ufuncs import (  # noqa: F401,E402
     logical_or, logical_xor, logical_not, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
     bitwise_invert, invert, left_shift, right_shift, bitwise_left_shift, bitwise_right_shift,
     bitwise_count, conj, conjugate, real, imag, angle, sinc, i0, nan_to_num, isclose, allclose,
-    isreal, iscomplex, isrealobj, iscomplexobj)
+    isreal, iscomplex, isrealobj, iscomplexobj, array_equal, array_equiv)
 
 dtype = _np.dtype
 e, pi, inf, nan, euler_gamma = _np.e, _np.pi, _np.inf, _np.nan, _np.euler_gamma

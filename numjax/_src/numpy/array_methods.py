@@ -178,22 +178,8 @@ def _forward(name, doc=None):
 
 def _astype(self, dtype, copy: bool = False, device=None):
   """Cast to dtype (None means the default float); complex -> bool compares with 0."""
-  x = util.ensure_arraylike("astype", self)
-  dtype = dtypes.default_float_dtype() if dtype is None else \
-      dtypes.check_and_canonicalize_user_dtype(dtype, "astype")
-  if dtypes.issubdtype(x.dtype, np.complexfloating):
-    if dtypes.isdtype(dtype, ("integral", "real floating")):
-      warnings.warn("Casting from complex to real dtypes will soon raise a ValueError. "
-                    "Please first use jnp.real or jnp.imag to take the real/imaginary "
-                    "component of your input.", DeprecationWarning,
-                    stacklevel=dtypes._user_stacklevel())
-    elif np.dtype(dtype) == np.bool_:
-      x = lax.ne(x, lax.convert_element_type(0, x.dtype))
-  out = lax.convert_element_type(x, dtype)
-  if copy and out is x and isinstance(out, Array):
-    from numjax._src.numpy.creation import _copy
-    out = _copy(out)
-  return out
+  from numjax._src.numpy.creation import astype
+  return astype(self, dtype, copy=copy, device=device)
 
 
 def _compute_newshape(arr, newshape):

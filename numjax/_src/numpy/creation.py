@@ -217,6 +217,25 @@ def asarray(a: Any, dtype=None, order: str | None = None, *, copy: builtins.bool
   return array(a, dtype=dtype, copy=builtins.bool(copy), order=order)
 
 
+def astype(x, dtype, /, *, copy: builtins.bool = False, device=None) -> Array:
+  """Implementation of numpy.astype (dtype=None gives the default float; complex -> bool
+  compares with 0; complex -> real warns that it will become an error, as JAX)."""
+  import warnings
+  x = util.ensure_arraylike("astype", x)
+  dtype = dtypes.default_float_dtype() if dtype is None else \
+      dtypes.check_and_canonicalize_user_dtype(dtype, "astype")
+  if dtypes.issubdtype(x.dtype, np.complexfloating):
+    if dtypes.isdtype(dtype, ("integral", "real floating")):
+      warnings.warn("Casting from complex to real dtypes will soon raise a ValueError. "
+                    "Please first use jnp.real or jnp.imag to take the real/imaginary "
+                    "component of your input.", DeprecationWarning,
+                    stacklevel=dtypes._user_stacklevel())
+    elif np.dtype(dtype) == np.bool_:
+      x = lax.ne(x, lax.convert_element_type(0, x.dtype))
+  out = lax.convert_element_type(x, dtype)
+  return _copy(out) if copy and out is x else out
+
+
 def copy(a, order: str | None = None) -> Array:
   """Implementation of numpy.copy."""
   util.check_arraylike("copy", a)
@@ -610,6 +629,23 @@ def from_dlpack(x, /, *, device=None, copy=None) -> Array:
   if isinstance(x, Array):
     return x
   return asarray(np.from_dlpack(x))
+
+
+def load(file, *args, **kwargs):
+  """Implementation of numpy.load (bfloat16 arrays saved by jnp.save come back as such)."""
+  out = np.load(file, *args, **kwargs)
+  if isinstance(out, np.ndarray):
+    if out.dtype == "V2":  # NumPy stores bfloat16 as an opaque 2-byte type
+      out = out.view(dtypes.bfloat16)
+    try:
+      out = asarray(out)
+    except TypeError:  # a dtype JAX doesn't support: leave it to NumPy
+      pass
+  return out
+
+
+save = np.save
+savez = np.savez
 
 
 def isscalar(element) -> builtins.bool:

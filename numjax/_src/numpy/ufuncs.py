@@ -734,9 +734,33 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan: builtins.bool = False):
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan: builtins.bool = False):
   """Implementation of numpy.allclose (returns a 0-d bool Array)."""
   check_arraylike("allclose", a, b)
-  close = isclose(a, b, rtol, atol, equal_nan)
+  return _all(isclose(a, b, rtol, atol, equal_nan))
+
+
+def array_equal(a1, a2, equal_nan: builtins.bool = False):
+  """Implementation of numpy.array_equal (a 0-d bool Array; False for other shapes)."""
+  a1, a2 = util._asarray(a1), util._asarray(a2)
+  if a1.shape != a2.shape:
+    return lax.convert_element_type(False, np.bool_)
+  eq = equal(a1, a2)
+  if equal_nan:
+    eq = lax.bitwise_or(eq, lax.bitwise_and(isnan(a1), isnan(a2)))
+  return _all(eq)
+
+
+def array_equiv(a1, a2):
+  """Implementation of numpy.array_equiv (shapes need only broadcast)."""
+  a1, a2 = util._asarray(a1), util._asarray(a2)
+  try:
+    eq = equal(a1, a2)
+  except ValueError:  # shapes of different ranks that don't broadcast
+    return lax.convert_element_type(False, np.bool_)
+  return _all(eq)
+
+
+def _all(x):
   from numjax._src.lax.reductions import reduce_and
-  return reduce_and(close, tuple(range(close.ndim))) if close.ndim else close
+  return reduce_and(x, tuple(range(x.ndim))) if x.ndim else x
 
 
 # ---------------------------------------------------------------------------------------
