@@ -368,6 +368,18 @@ def _poisson_rejection(key, lam, shape, dtype, max_iters):
   return convert(k, dtype)
 
 
+def _select_branches(pred, on_true, on_false):
+  """select(pred, on_true(), on_false()); with a concrete pred, a branch that no lane takes
+  is not computed (its lanes would be discarded, so the result is the same)."""
+  if not isinstance(pred, Tracer):
+    p = np.asarray(pred._value)
+    if p.all():
+      return on_true()
+    if not p.any():
+      return on_false()
+  return lax.select(pred, on_true(), on_false())
+
+
 def _wrap(data):
   return _keys.PRNGKeyArray(_keys.default_prng_impl(), data)
 
@@ -396,9 +408,9 @@ def poisson(key, lam, shape=None, dtype=None, *, out_sharding=None):
       if _dtypes.iinfo(dtype).max <= _dtypes.iinfo(_dtypes.default_int_dtype()).max \
       else lax.full((), int(_dtypes.iinfo(_dtypes.default_int_dtype()).max),
                     _dtypes.default_int_dtype())
-  result = lax.select(use_knuth,
-                      _poisson_knuth(key, lam_knuth, shape, dtype, max_iters),
-                      _poisson_rejection(key, lam_rejection, shape, dtype, max_iters))
+  result = _select_branches(
+      use_knuth, lambda: _poisson_knuth(key, lam_knuth, shape, dtype, max_iters),
+      lambda: _poisson_rejection(key, lam_rejection, shape, dtype, max_iters))
   return lax.select(lax.eq(lam, const(lam, 0)), lax.full_like(result, 0), result)
 
 
@@ -532,9 +544,9 @@ def _binomial_quiet(key, count, prob, shape, dtype):
   q_btrs = lax.select(use_inversion, lax.full_like(q, 0.5), q)
   max_iters = lax.full((), int(_dtypes.iinfo(_dtypes.default_int_dtype()).max),
                        _dtypes.default_int_dtype())
-  samples = lax.select(use_inversion,
-                       _binomial_inversion(key, count_inv, q, shape, dtype, max_iters),
-                       _btrs(key, count_btrs, q_btrs, shape, dtype, max_iters))
+  samples = _select_branches(
+      use_inversion, lambda: _binomial_inversion(key, count_inv, q, shape, dtype, max_iters),
+      lambda: _btrs(key, count_btrs, q_btrs, shape, dtype, max_iters))
   invalid = lax.bitwise_or(lax.bitwise_or(q_l_0, q_is_nan), count_nan_or_neg)
   samples = lax.select(invalid, lax.full_like(samples, np.nan), samples)
   samples = lax.select(lax.bitwise_and(count_inf, lax.bitwise_not(invalid)),
