@@ -42,6 +42,13 @@ def ref(fn, **kw):
   return f
 
 
+def _cross3(a, b):
+  """np.cross with 2-vectors zero-extended to 3 (NumPy deprecates mixing them)."""
+  pad = lambda v: np.concatenate([v, np.zeros(v.shape[:-1] + (1,), v.dtype)], -1) \
+      if v.shape[-1] == 2 else v
+  return np.cross(pad(a), pad(b))
+
+
 RECORDS = [
     Rec("dot", jnp.dot, ref(np.dot),
         [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((), (2, 3)),
@@ -87,7 +94,7 @@ RECORDS = [
     Rec("kron", jnp.kron, ref(np.kron), [((2,), (3,)), ((2, 3), (2, 2)), ((2,), (2, 3)),
                                          ((), (3,))],
         nargs=2, dtypes=SOME, grad=1, check_dtype=False),
-    Rec("cross", jnp.cross, ref(np.cross), [((3,), (3,)), ((4, 3), (4, 3)), ((4, 3), (3,)),
+    Rec("cross", jnp.cross, ref(_cross3), [((3,), (3,)), ((4, 3), (4, 3)), ((4, 3), (3,)),
                                             ((5, 3), (5, 2)), ((5, 2), (5, 3))],
         nargs=2, dtypes=("int32", "float32"), grad=1, check_dtype=False),
     Rec("cross[2x2]", jnp.cross, ref(lambda a, b: a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]),

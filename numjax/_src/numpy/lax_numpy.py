@@ -379,8 +379,6 @@ def vstack(tup, dtype=None):
   return concatenate([atleast_2d(a) for a in arrs], 0, dtype=dtype)
 
 
-row_stack = vstack
-
 
 def dstack(tup, dtype=None):
   """Implementation of numpy.dstack."""
