@@ -142,30 +142,34 @@ def _threefry_blocks(k0, k1, x0, x1, shape, combine=None):
   if x1 is not None:
     x0, x1 = _as_flat(x0, shape, n), _as_flat(x1, shape, n)
   blk = min(_BLOCK, n)
-  a = np.empty(blk, _u32)
-  b = np.empty(blk, _u32)
-  tmp = np.empty(blk, _u32)
-  for s in range(0, n, blk):
-    e = min(n, s + blk)
-    m = e - s
-    ab, bb, tb = a[:m], b[:m], tmp[:m]
-    if x1 is None:  # the 64-bit counter, split in two words
-      if e - 1 <= _M32:
-        ab[...] = 0
-        bb[...] = np.arange(s, e, dtype=_u32)
+
+  def run(lo, hi):  # blocks [lo, hi) of the output, with this worker's own scratch
+    a = np.empty(blk, _u32)
+    b = np.empty(blk, _u32)
+    tmp = np.empty(blk, _u32)
+    for s in range(lo, hi, blk):
+      e = min(hi, s + blk)
+      m = e - s
+      ab, bb, tb = a[:m], b[:m], tmp[:m]
+      if x1 is None:  # the 64-bit counter, split in two words
+        if e - 1 <= _M32:
+          ab[...] = 0
+          bb[...] = np.arange(s, e, dtype=_u32)
+        else:
+          idx = np.arange(s, e, dtype=np.uint64)
+          ab[...] = idx >> np.uint64(32)
+          bb[...] = idx & np.uint64(_M32)
       else:
-        idx = np.arange(s, e, dtype=np.uint64)
-        ab[...] = idx >> np.uint64(32)
-        bb[...] = idx & np.uint64(_M32)
-    else:
-      ab[...] = x0 if isinstance(x0, int) else x0[s:e]
-      bb[...] = x1 if isinstance(x1, int) else x1[s:e]
-    _rounds(ks if scalar_keys else (k0[s:e], k1[s:e], k2[s:e]), ab, bb, tb)
-    if combine is not None:
-      combine(ab, bb, y0[s:e])
-    else:
-      y0[s:e] = ab
-      y1[s:e] = bb
+        ab[...] = x0 if isinstance(x0, int) else x0[s:e]
+        bb[...] = x1 if isinstance(x1, int) else x1[s:e]
+      _rounds(ks if scalar_keys else (k0[s:e], k1[s:e], k2[s:e]), ab, bb, tb)
+      if combine is not None:
+        combine(ab, bb, y0[s:e])
+      else:
+        y0[s:e] = ab
+        y1[s:e] = bb
+
+  run(0, n)
   if combine is not None:
     return y0.reshape(shape)
   return y0.reshape(shape), y1.reshape(shape)
