@@ -151,7 +151,8 @@ def _stack_nested(obj, dtype):
   if len(shapes) > 1:
     raise ValueError("setting an array element with a sequence. The requested array has an "
                      f"inhomogeneous shape: found parts of shapes {sorted(shapes)}.")
-  return _concatenate0([lax.expand_dims(p, (0,)) for p in parts])
+  return _concatenate0([lax.broadcast_in_dim(p, (1,) + p.shape, tuple(range(1, p.ndim + 1)))
+                        for p in parts])
 
 
 def _copy(x):
@@ -488,8 +489,8 @@ def eye(N, M=None, k=0, dtype=None, *, device=None) -> Array:
     raise ValueError(f"negative dimensions are not allowed, got {N} and {M}")
   i = lax.broadcasted_iota(offset.dtype, (n, m), 0)
   j = lax.broadcasted_iota(offset.dtype, (n, m), 1)
-  return lax.convert_element_type(lax.eq(lax.add(i, lax.convert_element_type(
-      offset, offset.dtype, False)), j), dtype)
+  return lax.convert_element_type(lax.eq(lax.add(i, util._convert(offset, offset.dtype, False)),
+                                         j), dtype)
 
 
 def identity(n, dtype=None) -> Array:

@@ -970,31 +970,73 @@ def hypot(x1, x2, /):
 def _logaddexp(x1, x2, /):
   """Implementation of numpy.logaddexp: log(exp(x1) + exp(x2)) without overflow."""
   x1, x2 = promote_args_inexact("logaddexp", x1, x2)
-  return _logaddexp_impl(x1, x2, lax.exp, 1.0)
+  if _iscomplex(x1):
+    return _logaddexp_complex(x1, x2, lax.exp, 1.0)
+  return _logaddexp_real(x1, x2)
 
 
 @_quiet
 def _logaddexp2(x1, x2, /):
   """Implementation of numpy.logaddexp2: log2(2**x1 + 2**x2) without overflow."""
   x1, x2 = promote_args_inexact("logaddexp2", x1, x2)
-  return _logaddexp_impl(x1, x2, lax.exp2, 1 / math.log(2))
-
-
-def _logaddexp_impl(x1, x2, exp_fn, scale):
   if _iscomplex(x1):
-    # complex: pick the operand with the larger real part as the pivot
-    pick1 = lax.ge(lax.real(x1), lax.real(x2))
-    amax = _where(pick1, x1, x2)
-    amin = _where(pick1, x2, x1)
-    tail = lax.log1p(exp_fn(lax.sub(amin, amax)))
-    tail = lax.mul(tail, _const(tail, scale)) if scale != 1.0 else tail
-    return lax.add(amax, tail)
-  amax = lax.max(x1, x2)
-  delta = lax.sub(x1, x2)
-  tail = lax.log1p(exp_fn(lax.neg(lax.abs(delta))))
-  if scale != 1.0:
-    tail = lax.mul(tail, _const(tail, scale))
-  return _where(isnan(delta), lax.add(x1, x2), lax.add(amax, tail))
+    return _logaddexp_complex(x1, x2, lax.exp2, 1 / math.log(2))
+  return _logaddexp2_real(x1, x2)
+
+
+def _logaddexp_complex(x1, x2, exp_fn, scale):
+  # the operand with the larger real part is the pivot
+  pick1 = lax.ge(lax.real(x1), lax.real(x2))
+  amax = _where(pick1, x1, x2)
+  amin = _where(pick1, x2, x1)
+  tail = lax.log1p(exp_fn(lax.sub(amin, amax)))
+  tail = lax.mul(_const(tail, scale), tail) if scale != 1.0 else tail
+  return lax.add(amax, tail)
+
+
+def _logaddexp_of(exp_fn, scale):
+  def f(x1, x2):
+    amax = lax.max(x1, x2)
+    delta = lax.sub(x1, x2)
+    is_nan = lax.ne(delta, delta)  # inf - inf: the sum is the answer (inf, -inf or nan)
+    nan_case = lax.add(x1, x2)
+    tail = lax.log1p(exp_fn(lax.neg(lax.abs(delta))))
+    if scale != 1.0:
+      tail = lax.mul(_const(tail, scale), tail)
+    return lax.select(is_nan, nan_case, lax.add(amax, tail))
+  return f
+
+
+def _replace_posinf(x):
+  return _where(isposinf(x), _like(x, 0), x)
+
+
+def _logaddexp_jvp_of(fn, exp_fn):
+  # d/dx1 = exp(x1 - out): written with +inf replaced so that inf - inf never appears
+  def jvp(primals, tangents):
+    x1, x2 = primals
+    t1, t2 = tangents
+    out = fn(x1, x2)
+    ro = _replace_posinf(out)
+    tan = lax.add(lax.mul(t1, exp_fn(lax.sub(_replace_posinf(x1), ro))),
+                  lax.mul(t2, exp_fn(lax.sub(_replace_posinf(x2), ro))))
+    return out, tan
+  return jvp
+
+
+def _make_logaddexp(name, exp_fn, scale):
+  from numjax._src.custom_derivatives import custom_jvp
+  impl = _logaddexp_of(exp_fn, scale)
+  impl.__name__ = impl.__qualname__ = name
+  fn = custom_jvp(impl)
+  jvp = _logaddexp_jvp_of(fn, exp_fn)
+  jvp.__name__ = jvp.__qualname__ = f"_{name}_jvp"
+  fn.defjvp(jvp)
+  return fn
+
+
+_logaddexp_real = _make_logaddexp("logaddexp", lax.exp, 1.0)
+_logaddexp2_real = _make_logaddexp("logaddexp2", lax.exp2, 1 / math.log(2))
 
 
 def _maximum(x, y, /):

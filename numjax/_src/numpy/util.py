@@ -101,6 +101,9 @@ def _convert(x, dtype, weak_type):
   if isinstance(x, (Array, Tracer)):
     if x.dtype == dtype and x.weak_type == weak_type:
       return x
+    if type(x) is Array:  # a constant: convert it now (a literal in jaxprs, as JAX)
+      return lax.convert_element_type_p.eager(x, new_dtype=dtypes.canonicalize_dtype(dtype),
+                                              weak_type=bool(weak_type), sharding=None)
     return lax.convert_element_type(x, dtype, weak_type)
   if type(x) is int:
     # JAX first reads a Python int as the default int type (so 2**40 overflows with x64
