@@ -720,29 +720,10 @@ def _triangular_solve_impl(a, b, *, left_side, lower, transpose_a, conjugate_a,
     return np.zeros(b.shape, dt)
   batch = b.shape[:-2]
   nb = math.prod(batch)
-  if nb > 16:
-    # Many small systems: one batched LAPACK solve of the masked triangle beats a Python
-    # loop. Singular triangles (zero pivots) fall back to trsm, which gives inf/nan.
-    n = a.shape[-1]
-    mask = np.tril(np.ones((n, n), bool)) if lower else np.triu(np.ones((n, n), bool))
-    t = np.where(mask, a, 0)
-    if unit_diagonal:
-      idx = np.arange(n)
-      t[..., idx, idx] = 1
-    if conjugate_a:
-      t = np.conj(t)
-    if transpose_a:
-      t = np.swapaxes(t, -1, -2)
-    try:
-      with np.errstate(all="ignore"):
-        if left_side:
-          out = np.linalg.solve(t, b)
-        else:  # X T = B  <=>  T^T X^T = B^T
-          out = np.swapaxes(np.linalg.solve(np.swapaxes(t, -1, -2), np.swapaxes(b, -1, -2)),
-                            -1, -2)
-      return out.astype(dt, copy=False)
-    except np.linalg.LinAlgError:
-      pass
+  if nb > 16 and a.shape[-1] <= 32:
+    # Many small systems: substitution vectorised over the batch beats a loop of trsm calls
+    return _trsm_small_batch(a, b, left_side, lower, transpose_a, conjugate_a,
+                             unit_diagonal).astype(dt, copy=False)
   af = a.reshape((-1,) + a.shape[-2:])
   bf = b.reshape((-1,) + b.shape[-2:])
   out = np.empty(bf.shape, cd)
@@ -751,6 +732,29 @@ def _triangular_solve_impl(a, b, *, left_side, lower, transpose_a, conjugate_a,
       out[i] = _trsm_one(af[i], bf[i], left_side, lower, transpose_a, conjugate_a,
                          unit_diagonal)
   return out.reshape(b.shape).astype(dt, copy=False)
+
+
+def _trsm_small_batch(a, b, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
+  """op(a) x = b (or x op(a) = b) by substitution, one vectorised step per row."""
+  n = a.shape[-1]
+  t = np.tril(a) if lower else np.triu(a)
+  if conjugate_a:
+    t = np.conj(t)
+  if transpose_a:
+    t = np.swapaxes(t, -1, -2)
+  eff_lower = lower != transpose_a
+  if not left_side:  # x T = b  <=>  T^T x^T = b^T
+    t, b = np.swapaxes(t, -1, -2), np.swapaxes(b, -1, -2)
+    eff_lower = not eff_lower
+  x = np.array(np.broadcast_to(b, b.shape), dtype=np.result_type(t, b))
+  order = range(n) if eff_lower else range(n - 1, -1, -1)
+  with np.errstate(all="ignore"):
+    for i in order:
+      if not unit_diagonal:
+        x[..., i, :] /= t[..., i, i, None]
+      rest = slice(i + 1, n) if eff_lower else slice(0, i)
+      x[..., rest, :] -= t[..., rest, i, None] * x[..., i, None, :]
+  return x if left_side else np.swapaxes(x, -1, -2)
 
 
 def _triangular_solve_abstract(a, b, *, left_side, lower, transpose_a, conjugate_a,
@@ -860,8 +864,17 @@ def _perm_from_pivots(piv, m):
   batch, k = piv.shape[:-1], piv.shape[-1]
   if k == 0 or m == 0 or piv.size == 0:
     return np.broadcast_to(np.arange(m, dtype=_i32), batch + (m,)).copy()
-  pf = np.broadcast_to(np.arange(m, dtype=_i32), batch + (m,)).reshape(-1, m).copy()
   vf = np.clip(piv.reshape(-1, k), 0, max(m - 1, 0))
+  if vf.shape[0] * 4 <= k:
+    # few long pivot sequences: swapping Python ints beats k vectorised NumPy steps
+    out = np.empty((vf.shape[0], m), _i32)
+    for r, row in enumerate(vf.tolist()):
+      perm = list(range(m))
+      for i, j in enumerate(row):
+        perm[i], perm[j] = perm[j], perm[i]
+      out[r] = perm
+    return out.reshape(batch + (m,))
+  pf = np.broadcast_to(np.arange(m, dtype=_i32), batch + (m,)).reshape(-1, m).copy()
   rows = np.arange(pf.shape[0])
   for i in range(k):
     j = vf[:, i]
@@ -911,8 +924,13 @@ def _lu_impl(x):
   if x.size == 0:
     return [np.zeros(x.shape, dt), np.zeros(batch + (k,), _i32),
             np.broadcast_to(np.arange(m, dtype=_i32), batch + (m,)).copy()]
-  getrf = lapack.get_lapack_funcs("getrf", (xc,))
   flat = xc.reshape((-1, m, n))
+  if flat.shape[0] >= 8 and max(m, n) <= 16:
+    lus, pivs = _lu_small_batch(flat)
+    lus = lus.reshape(x.shape).astype(dt, copy=False)
+    pivs = pivs.reshape(batch + (k,))
+    return [lus, pivs, _perm_from_pivots(pivs, m)]
+  getrf = lapack.get_lapack_funcs("getrf", (xc,))
   lus = np.empty(flat.shape, xc.dtype)
   pivs = np.empty((flat.shape[0], k), _i32)
   for i in range(flat.shape[0]):
@@ -923,6 +941,34 @@ def _lu_impl(x):
   lus = lus.reshape(x.shape).astype(dt, copy=False)
   pivs = pivs.reshape(batch + (k,))
   return [lus, pivs, _perm_from_pivots(pivs, m)]
+
+
+def _lu_small_batch(a):
+  """Partial-pivoting LU of many small matrices at once (LAPACK getf2's steps, vectorised
+  over the batch: a Python loop over matrices costs more than the arithmetic)."""
+  a = a.copy()
+  nb, m, n = a.shape
+  k = min(m, n)
+  rows = np.arange(nb)
+  piv = np.empty((nb, k), _i32)
+  with np.errstate(all="ignore"):
+    for j in range(k):
+      col = a[:, j:, j]
+      mag = np.abs(col.real) + np.abs(col.imag) if a.dtype.kind == "c" else np.abs(col)
+      p = np.argmax(mag, axis=1) + j  # the first largest, as i?amax
+      piv[:, j] = p
+      top = a[rows, j].copy()
+      a[rows, j] = a[rows, p]
+      a[rows, p] = top
+      d = a[:, j, j]
+      if j + 1 < m:
+        nonzero = (d != 0)[:, None]
+        l = np.where(nonzero, a[:, j + 1:, j] / np.where(nonzero[:, 0], d, 1)[:, None],
+                     a[:, j + 1:, j])
+        a[:, j + 1:, j] = l
+        if j + 1 < n:
+          a[:, j + 1:, j + 1:] -= l[:, :, None] * a[:, j, None, j + 1:]
+  return a, piv
 
 
 def _lu_abstract(x):
