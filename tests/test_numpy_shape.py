@@ -203,7 +203,9 @@ for _mode, _kw in PAD_MODES:
                                                           **_kw),
                        _ref, [(3, 4), (1, 2)] if (_w != 1 or "((" in _tag) else
                        [(), (1,), (5,), (3, 4)],
-                       dtypes=("int32", "float32") if _mode not in ("constant",) else SOME,
+                       # (integer linear ramps round as JAX, not NumPy: tested below)
+                       dtypes=(F32 if _mode == "linear_ramp" else
+                               ("int32", "float32") if _mode != "constant" else SOME),
                        grad=1 if _mode in ("constant", "edge", "reflect", "mean") else 0,
                        tol={"float32": 1e-5}))
 
@@ -270,6 +272,18 @@ def test_where_one_argument(shape):
 def test_where_one_argument_needs_size_under_jit():
   with pytest.raises(numjax.errors.ConcretizationTypeError, match="size argument"):
     numjax.jit(lambda x: jnp.where(x))(np.ones(3))
+
+
+def test_pad_integer_linear_ramp_rounds_as_jax():
+  # JAX computes the ramp as start*(1-t) + stop*t in float32 and floors it; NumPy's
+  # start + k*step can round differently. Recorded from JAX 0.10.2.
+  x = np.array([[2, -1, 4], [-5, 0, 3]], np.int32)
+  want = [[7, 7, 7, 7, 7, 7, 7, 7, 7], [7, 6, 5, 5, 4, 6, 6, 6, 7], [7, 5, 4, 3, 1, 5, 5, 6, 7],
+          [7, 5, 3, 2, -1, 4, 5, 6, 7], [7, 2, -2, -5, 0, 3, 4, 5, 7], [7, 3, 0, -2, 2, 4, 5, 6, 7],
+          [7, 5, 3, 2, 4, 5, 5, 6, 7], [7, 7, 7, 7, 7, 7, 7, 7, 7]]
+  out = jnp.pad(x, 3, mode="linear_ramp", end_values=7)
+  assert out.dtype == np.int32
+  assert_close(out, np.array(want), 0)
 
 
 def test_pad_callable_mode():

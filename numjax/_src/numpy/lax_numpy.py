@@ -924,15 +924,19 @@ def _pad_edge(array, pad_width):
 
 def _ramp(start, stop, num, axis, dtype, weak):
   """linspace(start, stop, num, endpoint=False) along `axis` (start a scalar, stop an
-  array with a unit `axis`), floored for integer dtypes as NumPy does."""
+  array with a unit `axis`), computed as JAX does (start*(1-t) + stop*t, t = k/num, then
+  floored for integer dtypes) so integer ramps round exactly as JAX's."""
   shape = list(stop.shape)
   shape[axis] = num
+  shape = tuple(shape)
   cdt = dtypes.canonicalize_dtype(dtypes.to_inexact_dtype(dtype))
-  stop_c = lax.convert_element_type(stop, cdt)
+  stop_c = broadcast_to(lax.convert_element_type(stop, cdt), shape)
   start_c = lax.convert_element_type(start, cdt)
-  step = lax.div(lax.sub(stop_c, start_c), lax._const(stop_c, num))
-  k = lax.convert_element_type(lax.broadcasted_iota(np.int32, tuple(shape), axis), cdt)
-  out = lax.add(start_c, lax.mul(k, broadcast_to(step, tuple(shape))))
+  if num > 1:
+    t = lax.div(lax.broadcasted_iota(cdt, shape, axis), lax._const(stop_c, num))
+    out = lax.add(lax.mul(start_c, lax.sub(lax._const(t, 1), t)), lax.mul(stop_c, t))
+  else:
+    out = broadcast_to(start_c, shape)
   if dtypes.issubdtype(dtype, np.integer):
     out = lax.floor(out)
   return lax.convert_element_type(out, dtype, weak)
