@@ -652,3 +652,24 @@ def test_float64_and_int64_values_under_x64(name):
         ref = getattr(np, name)(*args)
       assert out.dtype == ref.dtype, (dt, out.dtype, ref.dtype)
       np.testing.assert_allclose(np.asarray(out), ref, rtol=1e-13, atol=1e-300)
+
+
+def test_interp():
+  xp = np.array([0.0, 1.0, 2.5, 4.0], np.float32)
+  fp = np.array([1.0, -1.0, 2.0, 0.0], np.float32)
+  x = np.linspace(-1, 5, 13).astype(np.float32)
+  for kw in ({}, {"left": -9.0, "right": 9.0}, {"period": 3.0}):
+    np.testing.assert_allclose(jnp.interp(x, xp, fp, **kw), np.interp(x, xp, fp, **kw),
+                               atol=1e-6)
+    np.testing.assert_allclose(numjax.jit(lambda x: jnp.interp(x, xp, fp, **kw))(x),
+                               np.interp(x, xp, fp, **kw), atol=1e-6)
+  ext = jnp.interp(np.array([-1.0, 5.0]), xp, fp, left="extrapolate", right="extrapolate")
+  np.testing.assert_allclose(ext, [3.0, -4 / 3], rtol=1e-6)
+  g = numjax.grad(lambda t: jnp.interp(t, xp, fp))(0.5)
+  assert float(g) == -2.0
+  np.testing.assert_allclose(numjax.vmap(lambda t: jnp.interp(t, xp, fp))(x),
+                             np.interp(x, xp, fp), atol=1e-6)
+  with pytest.raises(ValueError, match="one-dimensional arrays of equal size"):
+    jnp.interp(x, xp, fp[:2])
+  with pytest.raises(ValueError, match="'extrapolate'"):
+    jnp.interp(x, xp, fp, left="nope")

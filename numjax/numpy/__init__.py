@@ -32,7 +32,7 @@ from numjax._src.numpy.ufuncs import (  # noqa: F401,E402
     logical_or, logical_xor, logical_not, bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
     bitwise_invert, invert, left_shift, right_shift, bitwise_left_shift, bitwise_right_shift,
     bitwise_count, conj, conjugate, real, imag, angle, sinc, i0, nan_to_num, isclose, allclose,
-    isreal, iscomplex, isrealobj, iscomplexobj, array_equal, array_equiv)
+    isreal, iscomplex, isrealobj, iscomplexobj, array_equal, array_equiv, interp)
 
 dtype = _np.dtype
 e, pi, inf, nan, euler_gamma = _np.e, _np.pi, _np.inf, _np.nan, _np.euler_gamma

@@ -763,6 +763,72 @@ def _all(x):
   return reduce_and(x, tuple(range(x.ndim))) if x.ndim else x
 
 
+def _searchsorted_right(xp, x):
+  """Indices i with xp[i-1] <= x < xp[i] (xp sorted): jnp.searchsorted when available,
+  else a count of xp <= x."""
+  try:
+    from numjax._src.numpy.array_methods import _jnp
+    return _jnp("searchsorted")(xp, x, side="right")
+  except NotImplementedError:
+    from numjax._src.lax.reductions import reduce_sum
+    le = lax.le(lax.broadcast_in_dim(xp, x.shape + xp.shape, (x.ndim,)),
+                lax.broadcast_in_dim(x, x.shape + xp.shape, tuple(range(x.ndim))))
+    return reduce_sum(lax.convert_element_type(le, np.int32), (x.ndim,))
+
+
+@_quiet
+def interp(x, xp, fp, left=None, right=None, period=None):
+  """Implementation of numpy.interp (left/right may be 'extrapolate', as JAX)."""
+  from numjax._src.lax.slicing import concatenate, slice_in_dim
+  from numjax._src.lax.sorting import sort_key_val
+  from numjax._src.numpy.indexing import take
+  x, xp, fp = ensure_arraylike("interp", x, xp, fp)
+  if xp.shape != fp.shape or xp.ndim != 1:
+    raise ValueError("xp and fp must be one-dimensional arrays of equal size")
+  x, xp = promote_dtypes_inexact(x, xp)
+  fp, = promote_dtypes_inexact(fp)
+  extrapolate = []
+  for name, v in (("left", left), ("right", right)):
+    if isinstance(v, str) and v != "extrapolate":
+      raise ValueError(f"the only valid string value of `{name}` is 'extrapolate', but got: "
+                       f"{v!r}")
+    extrapolate.append(isinstance(v, str))
+  if _iscomplex(x):
+    raise ValueError("jnp.interp: complex x values not supported.")
+  if period is not None:
+    if np.ndim(period) != 0:
+      raise ValueError(f"period must be a scalar; got {period}")
+    period = absolute(period)
+    x = remainder(x, period)
+    xp = remainder(xp, period)
+    xp, fp = sort_key_val(xp, fp)
+    n = xp.shape[0]
+    xp = concatenate([subtract(slice_in_dim(xp, n - 1, n), period), xp,
+                      add_fn(slice_in_dim(xp, 0, 1), period)], 0)
+    fp = concatenate([slice_in_dim(fp, n - 1, n), fp, slice_in_dim(fp, 0, 1)], 0)
+  n = xp.shape[0]
+  i = lax.clamp(np.int32(1), lax.convert_element_type(_searchsorted_right(xp, x), np.int32),
+                np.int32(n - 1))
+  im1 = lax.sub(i, _weak_const(i, 1))
+  fp_i, fp_im1 = take(fp, i), take(fp, im1)
+  xp_i, xp_im1 = take(xp, i), take(xp, im1)
+  df = subtract_fn(fp_i, fp_im1)
+  dx = subtract_fn(xp_i, xp_im1)
+  delta = subtract_fn(x, xp_im1)
+  eps = float(np.spacing(dtypes.finfo(xp.dtype).eps))
+  dx0 = lax.le(lax.abs(dx), _const(dx, eps))  # no NaN gradients where dx is ~0
+  f = _where(dx0, fp_im1,
+             add_fn(fp_im1, multiply_fn(true_divide(delta, _where(dx0, _like(dx, 1), dx)),
+                                        df)))
+  if period is None:
+    first, last = take(xp, np.int32(0)), take(xp, np.int32(n - 1))
+    if not extrapolate[0]:
+      f = _where(less(x, first), take(fp, np.int32(0)) if left is None else left, f)
+    if not extrapolate[1]:
+      f = _where(greater(x, last), take(fp, np.int32(n - 1)) if right is None else right, f)
+  return f
+
+
 # ---------------------------------------------------------------------------------------
 # Arithmetic
 
