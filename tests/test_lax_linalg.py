@@ -496,3 +496,22 @@ def test_no_derivative_primitives_raise():
   for f in (lambda x: L.schur(x)[0], lambda x: L.hessenberg(x)[0], lambda x: L.geqrf(x)[0]):
     with pytest.raises(NotImplementedError, match="Differentiation rule for"):
       numjax.grad(lambda x: jnp.sum(f(x)))(a)
+
+
+@pytest.mark.parametrize("shape,dtype", [((20, 4, 4), "float32"), ((12, 5, 3), "float32"),
+                                         ((10, 3, 5), "complex64")])
+def test_lu_small_batch_path_matches_lapack(shape, dtype):
+  # >= 8 small matrices take the batch-vectorised elimination: same pivots and factors as
+  # LAPACK's getrf, singular matrices (zero columns, equal rows) included
+  from scipy.linalg import lapack
+  rng = np.random.default_rng(13)
+  x = general(rng, shape, dtype)
+  x[0, :, 0] = 0
+  x[1, 1] = x[1, 0]
+  lu_, piv, perm = (np.asarray(t) for t in L.lu(x))
+  getrf = lapack.get_lapack_funcs("getrf", (x[0],))
+  for i in range(shape[0]):
+    lu_ref, piv_ref, _ = getrf(x[i])
+    np.testing.assert_array_equal(piv[i], piv_ref)
+    np.testing.assert_allclose(lu_[i], lu_ref, atol=1e-5)
+    np.testing.assert_array_equal(perm[i], _perm_ref(piv_ref, shape[1]))
