@@ -185,3 +185,7 @@ def compile_jaxpr_numpy(closed: core.ClosedJaxpr) -> Callable:
   if exe is None:
     exe = _raw_cache[closed] = compile_jaxpr(closed, name="body", wrap=False)
   return exe
+
+
+# The native tier registers itself (it probes for a C compiler lazily, on first use).
+from numjax._src.compiler import native as _native  # noqa: E402,F401

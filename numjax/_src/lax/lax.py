@@ -195,19 +195,26 @@ def _np_round(x, rounding_method=0):
 
 def _np_div(x, y):
   if np.issubdtype(x.dtype, np.integer):
-    # C semantics: round toward zero
+    # C semantics: round toward zero; XLA's x / 0 = -1 (all ones for unsigned)
     with np.errstate(all="ignore"):
-      q = np.floor_divide(x, y)
-      r = np.remainder(x, y)
-      q = np.where((r != 0) & ((x < 0) != (y < 0)), q + 1, q)
+      zero = y == 0
+      ys = np.where(zero, np.ones((), y.dtype), y)
+      q = np.floor_divide(x, ys)
+      r = np.remainder(x, ys)
+      q = np.where((r != 0) & ((x < 0) != (ys < 0)), q + 1, q)
+      if zero.any():
+        q = np.where(zero, np.asarray(-1).astype(x.dtype), q)
     return np.asarray(q, dtype=x.dtype)
   return np.true_divide(x, y)
 
 
 def _np_rem(x, y):
   if np.issubdtype(x.dtype, np.integer):
+    # XLA: x % 0 = x
     with np.errstate(all="ignore"):
-      return np.asarray(np.fmod(x, y), dtype=x.dtype)
+      zero = y == 0
+      r = np.fmod(x, np.where(zero, np.ones((), y.dtype), y))
+      return np.asarray(np.where(zero, x, r) if zero.any() else r, dtype=x.dtype)
   return np.fmod(x, y)
 
 

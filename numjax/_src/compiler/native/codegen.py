@@ -1,0 +1,1018 @@
+"""C code for a plan: fused kernels, dots, copies, and the steps' sequencing.
+
+A kernel (fusion.Kernel) becomes one C function over a range of *units*:
+
+    static void k3(const float *restrict p0, float *restrict p1, int64_t lo, int64_t hi) {
+      for (int64_t u = lo; u < hi; u++) {      // a unit: one outer index (and a V block)
+        ...                                   // phases: sweeps over the reduced axes
+      }
+    }
+
+Loop dimensions are the iteration space's non-unit axes, adjacent ones merged when every
+access allows it (so a contiguous elementwise chain is one flat loop). The last dimension
+is the vector dimension V when it is not reduced (map kernels, and "column" reductions
+whose accumulators are arrays over a block of V); otherwise the kernel is a "row" kernel
+whose innermost sweep accumulates in 32 (16 for 8-byte types) independent lanes, so it
+vectorises without reassociating the user's arithmetic in an unpredictable way, and gives
+the same bits at any thread count. Large kernels run their units on all threads
+(`nj_parallel`); a row reduction over few rows splits each sweep into fixed blocks whose
+partial results are combined in order (also thread-count independent).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numjax._src.core import DropVar, Literal, Var
+from numjax._src.compiler.native import codegen_ops as ops
+from numjax._src.compiler.native import fusion as fu
+
+PAR_MIN_WORK = 1 << 16     # below this (elements x op cost) a kernel runs on one thread
+SPLIT_BLOCK = 1 << 15      # elements per partial sum when a row sweep splits over threads
+COL_BLOCK = 512            # V block of a column reduction (its accumulators live on the stack)
+UNIT_TARGET = 32           # aim for at least this many units when a kernel is parallel
+_COST = {"exp": 8, "log": 8, "sin": 10, "cos": 10, "tan": 12, "tanh": 10, "pow": 16,
+         "erf_inv": 20, "logistic": 10, "atan2": 14, "lgamma": 30, "div": 3, "sqrt": 3,
+         "rem": 6, "expm1": 8, "log1p": 8, "erf": 8, "erfc": 8}
+
+
+class St:
+  """Where a value lives in emitted code: `ptr` (a C pointer expression to contiguous or
+  strided elements) or `local` (a rank-0 C variable of the storage type)."""
+  __slots__ = ("kind", "expr", "dtype", "shape", "strides")
+
+  def __init__(self, kind, expr, dtype, shape, strides=None):
+    self.kind, self.expr = kind, expr
+    self.dtype, self.shape = np.dtype(dtype), tuple(shape)
+    self.strides = tuple(strides) if strides is not None else fu.contiguous_strides(shape)
+
+  def __repr__(self):
+    return f"St({self.kind}, {self.expr}, {self.dtype}, {self.shape}, {self.strides})"
+
+
+class Module:
+  """One translation unit being assembled."""
+
+  def __init__(self, tc):
+    self.tc = tc
+    self.funcs: list[str] = []
+    self.n = 0
+    self.support: dict = {}
+
+  def fresh(self, prefix):
+    self.n += 1
+    return f"{prefix}{self.n}"
+
+
+class Code:
+  """Lines of C with indentation."""
+
+  def __init__(self, indent=1):
+    self.lines: list[str] = []
+    self.ind = indent
+
+  def __call__(self, line):
+    self.lines.append("  " * self.ind + line)
+
+  def open(self, line):
+    self(line + " {")
+    self.ind += 1
+
+  def close(self, tail=""):
+    self.ind -= 1
+    self("}" + tail)
+
+  def extend(self, other):
+    self.lines.extend(other.lines)
+
+  def text(self):
+    return "\n".join(self.lines)
+
+
+def _lit_of(v):
+  val = v.val
+  if hasattr(val, "_value"):
+    val = val._value
+  return np.asarray(val)
+
+
+# ---------------------------------------------------------------------------------------
+# Kernels
+
+class _Access:
+  __slots__ = ("param", "strides", "dtype", "local")
+
+  def __init__(self, param, strides, dtype, local=False):
+    self.param, self.strides, self.dtype, self.local = param, list(strides), dtype, local
+
+
+class KernelGen:
+  """Emit one fusion.Kernel. `env` resolves external values to St; `outs` gives the St
+  each stored member goes to."""
+
+  def __init__(self, mod: Module, plan, k, env):
+    self.mod, self.plan, self.k, self.env = mod, plan, k, env
+    self.X = k.space
+    self.red = set(k.red)
+    self.prod = {}
+    for op in k.ops:
+      for v in op.outvars:
+        if type(v) is not DropVar:
+          self.prod[v] = op
+
+  # ---- values -------------------------------------------------------------------------
+  def resolve(self, v):
+    return self.plan_resolve(v)
+
+  def plan_resolve(self, v):
+    while type(v) is Var and v in self.plan.aliases:
+      v = self.plan.aliases[v]
+    return v
+
+  def map_to_space(self, shape, level):
+    """dim of `shape` -> axis of X (non-unit dims, in order)."""
+    if level == "full":
+      targets = [a for a in range(len(self.X)) if self.X[a] != 1]
+    else:
+      targets = [a for a in range(len(self.X)) if a not in self.red and self.X[a] != 1]
+    src = [d for d, n in enumerate(shape) if n != 1]
+    assert len(src) == len(targets), (shape, self.X, level)
+    return dict(zip(src, targets))
+
+  def build(self):
+    k = self.k
+    self.params = []           # (C decl, call expr)
+    self.param_of = {}         # call expr -> param name
+    self.acc_read = {}         # (var, level) -> _Access
+    self.acc_out = {}          # var -> _Access
+    self.iota_axes = set()
+    self.is_member = set(self.prod)
+
+    def add_param(call, decl_fn):
+      if call not in self.param_of:
+        name = f"q{len(self.params)}"
+        self.param_of[call] = name
+        self.params.append((decl_fn(name), call))
+      return self.param_of[call]
+
+    for op in k.ops:
+      lvl = k.level[op.outvars[0]] if type(op.outvars[0]) is not DropVar else "full"
+      if op.name in fu.REDUCTIONS:
+        lvl = "full"   # a reduction reads its operand at every element of the sweep
+      if op.name == "iota":
+        ov = op.outvars[0]
+        d = op.params["dimension"]
+        if ov.aval.shape[d] != 1:
+          self.iota_axes.add(self.map_to_space(ov.aval.shape, "full")[d])
+      for v in op.invars:
+        v = self.resolve(v)
+        if type(v) is Literal or v in self.plan.splats or v in self.is_member:
+          continue
+        key = (v, lvl)
+        if key in self.acc_read:
+          continue
+        st = self.env.storage(v)
+        if st.kind == "local":
+          p = add_param(st.expr, lambda n, st=st: f"{ops.ctype(st.dtype)} {n}")
+          self.acc_read[key] = _Access(p, [0] * len(self.X), st.dtype, local=True)
+          continue
+        p = add_param(st.expr, lambda n, st=st: f"const {ops.ctype(st.dtype)} *restrict {n}")
+        strides = [0] * len(self.X)
+        if any(n != 1 for n in st.shape):
+          m = self.map_to_space(st.shape, lvl)
+          for d, a in m.items():
+            strides[a] = st.strides[d]
+        self.acc_read[key] = _Access(p, strides, st.dtype)
+    for v in k.outputs:
+      st = self.env.out_storage(v)
+      lvl = k.level[v]
+      if st.kind == "local":
+        p = add_param("&" + st.expr, lambda n, st=st: f"{ops.ctype(st.dtype)} *restrict {n}")
+        self.acc_out[v] = _Access(p, [0] * len(self.X), st.dtype, local=True)
+        continue
+      p = add_param(st.expr, lambda n, st=st: f"{ops.ctype(st.dtype)} *restrict {n}")
+      strides = [0] * len(self.X)
+      if any(n != 1 for n in st.shape):
+        for d, a in self.map_to_space(st.shape, lvl).items():
+          strides[a] = st.strides[d]
+      self.acc_out[v] = _Access(p, strides, st.dtype)
+    self.make_dims()
+
+  def make_dims(self):
+    X = self.X
+    accs = list(self.acc_read.values()) + list(self.acc_out.values())
+    axes = [a for a in range(len(X)) if X[a] != 1]
+    dims = []   # each: [size, red, {acc_id: stride}, axes]
+    for a in axes:
+      cur = [X[a], a in self.red, [acc.strides[a] for acc in accs], [a]]
+      if dims:
+        prev = dims[-1]
+        ok = (prev[1] == cur[1] and not (set(prev[3]) | {a}) & self.iota_axes and
+              all(ps == cs * X[a] for ps, cs in zip(prev[2], cur[2])))
+        if ok:
+          prev[0] *= X[a]
+          prev[2] = cur[2]
+          prev[3].append(a)
+          continue
+      dims.append(cur)
+    self.accs = accs
+    self.dims = dims
+    # per access, per dim: stride
+    for i, acc in enumerate(accs):
+      acc.strides = [d[2][i] for d in dims]
+    self.axis_dim = {}
+    for j, d in enumerate(dims):
+      for a in d[3]:
+        self.axis_dim[a] = j
+
+  # ---- emission -------------------------------------------------------------------------
+  def cost(self):
+    c = 0
+    for op in self.k.ops:
+      c += _COST.get(op.name, 1)
+    return max(c, 1) + len(self.acc_read) + len(self.acc_out)
+
+  def emit(self, code: Code):
+    """Emit the kernel function and its call into `code`."""
+    self.build()
+    k = self.k
+    dims = self.dims
+    total = math.prod(self.X)
+    if total == 0:
+      self.emit_empty(code)
+      return
+    work = total * self.cost()
+    nd = len(dims)
+    vdim = nd - 1 if nd and not dims[-1][1] else None
+    kdims = [j for j in range(nd) if not dims[j][1] and j != vdim]
+    rdims = [j for j in range(nd) if dims[j][1]]
+    self.vdim, self.kdims, self.rdims = vdim, kdims, rdims
+    kcount = math.prod(dims[j][0] for j in kdims)
+    parallel = work >= PAR_MIN_WORK
+    self.vb = dims[vdim][0] if vdim is not None else 1
+    nblocks = 1
+    if vdim is not None:
+      V = dims[vdim][0]
+      vb = V
+      if rdims or k.red:
+        vb = min(vb, COL_BLOCK)
+      if parallel and kcount * -(-V // vb) < UNIT_TARGET:
+        vb = min(vb, max(1024, -(-V * kcount // UNIT_TARGET)))
+      nblocks = -(-V // vb)
+      self.vb = vb
+    self.nblocks = nblocks
+    units = kcount * nblocks
+    rtotal = math.prod(dims[j][0] for j in rdims)
+    split = (vdim is None and rdims and k.nphases == 1 and units < UNIT_TARGET and
+             rtotal >= fu.SPLIT_MIN and parallel)
+    name = self.mod.fresh("k")
+    if split:
+      self.emit_split(code, name, units)
+      return
+    body = Code(2)
+    self.emit_units(body)
+    sig = ", ".join([d for d, _ in self.params] + ["int64_t lo", "int64_t hi"])
+    fn = [f"static void {name}({sig}) {{", "  for (int64_t u = lo; u < hi; u++) {"]
+    fn += body.lines + ["  }", "}"]
+    self.mod.funcs.append("\n".join(fn))
+    calls = [c for _, c in self.params]
+    if parallel and units > 1:
+      self.emit_parallel_call(code, name, calls, units)
+    else:
+      code(f"{name}({', '.join(calls + ['0', str(units)])});")
+
+  def emit_parallel_call(self, code, name, calls, units):
+    fields = [d for d, _ in self.params]
+    self.parallel_struct(name, fields)
+    code.open("")
+    code(f"{name}_ctx c = {{ {self.ctx_init(fields, calls)} }};")
+    code(f"nj_parallel({name}_chunk, &c, {units}, {units});")
+    code.close()
+
+  def emit_empty(self, code):
+    """Zero-size iteration space: reductions produce their identity, nothing else runs."""
+    k = self.k
+    for v in k.outputs:
+      if k.level[v] != "outer":
+        continue
+      st = self.env.out_storage(v)
+      n = math.prod(st.shape)
+      if n == 0:
+        continue
+      op = self.prod[v]
+      init = self.red_init(op)
+      val = init[0] if op.name not in ("argmax", "argmin") else "0"
+      tgt = f"({st.expr})"
+      if st.kind == "local":
+        code(f"{st.expr} = {ops.store(st.dtype, val)};")
+      else:
+        code(f"for (int64_t z = 0; z < {n}; z++) {tgt}[z] = {ops.store(st.dtype, val)};")
+
+  # ---- units -------------------------------------------------------------------------------
+  def decompose(self, code: Code, uvar="u"):
+    """Unit index -> outer indices and per-access base offsets."""
+    dims = self.dims
+    if self.vdim is not None and self.nblocks > 1:
+      code(f"int64_t blk = {uvar} % {self.nblocks}, o = {uvar} / {self.nblocks};")
+    else:
+      code(f"int64_t o = {uvar};")
+    idx = {}
+    for j in reversed(self.kdims):
+      n = dims[j][0]
+      if j == self.kdims[0]:
+        code(f"int64_t i{j} = o;")
+      else:
+        code(f"int64_t i{j} = o % {n}; o /= {n};")
+      idx[j] = f"i{j}"
+    for a_i, acc in enumerate(self.accs):
+      if acc.local:
+        continue
+      terms = [f"i{j} * {acc.strides[j]}" for j in self.kdims if acc.strides[j]]
+      code(f"int64_t b{a_i} = {' + '.join(terms) if terms else '0'};")
+    if self.vdim is not None:
+      V = dims[self.vdim][0]
+      if self.nblocks > 1:
+        code(f"int64_t v0 = blk * {self.vb}, v1 = v0 + {self.vb} < {V} ? v0 + {self.vb} : {V};")
+      else:
+        code(f"int64_t v0 = 0, v1 = {V};")
+
+  def emit_units(self, code: Code):
+    self.decompose(code)
+    self.scope_outer = {}       # outer var -> C name (scalar, or array over the V block)
+    self.pre = code
+    k = self.k
+    if self.vdim is None and not self.rdims:
+      # rank-0 space: straight-line
+      memo = {}
+      for v in k.outputs:
+        self.store_full(code, v, memo, {}) if k.level[v] == "full" else None
+      for v in k.outputs:
+        if k.level[v] == "outer":
+          self.store_outer(code, v)
+      return
+    for p in range(k.nphases):
+      self.emit_phase(code, p)
+    for v in k.outputs:
+      if k.level[v] == "outer":
+        self.store_outer(code, v)
+
+  def phase_work(self, p):
+    k = self.k
+    reds = [op for op in k.ops if op.name in fu.REDUCTIONS and
+            k.phase[op.outvars[0]] == p + 1 and k.level[op.outvars[0]] == "outer"]
+    stores = [v for v in k.outputs if k.level[v] == "full" and k.phase[v] == p]
+    return reds, stores
+
+  def emit_phase(self, code: Code, p):
+    reds, stores = self.phase_work(p)
+    if not reds and not stores:
+      return
+    dims = self.dims
+    rd = self.rdims
+    vec = self.vdim is not None
+    lanes = 1
+    if not vec and rd and reds:
+      lanes = 16 if any(np.dtype(self.red_dtype(op)).itemsize >= 8 for op in reds) else 32
+    # accumulators
+    accs = {}
+    for op in reds:
+      t, init = self.red_init(op)[1], self.red_init(op)[0]
+      nm = self.mod.fresh("a")
+      n = self.vb if vec else lanes
+      accs[op] = nm
+      if op.name in ("argmax", "argmin"):
+        code(f"{t} {nm}v[{n}]; int64_t {nm}i[{n}];")
+        code(f"for (int l = 0; l < {n}; l++) {{ {nm}v[l] = {init}; {nm}i[l] = -1; }}")
+      else:
+        code(f"{t} {nm}[{n}];")
+        code(f"for (int l = 0; l < {n}; l++) {nm}[l] = {init};")
+    # loops over reduced dims (all but the innermost one for row kernels); outer values
+    # first used inside are computed before the loops (into `code`, via self.pre)
+    main = code
+    code = Code(main.ind)
+    code.open("")
+    outer_r = rd if vec else rd[:-1]
+    for j in outer_r:
+      code.open(f"for (int64_t i{j} = 0; i{j} < {dims[j][0]}; i{j}++)")
+    if vec:
+      code.open("for (int64_t v = v0; v < v1; v++)")
+      self.emit_body(code, p, reds, stores, accs, f"v - v0", {self.vdim: "v"})
+      code.close()
+    elif rd:
+      j = rd[-1]
+      n = dims[j][0]
+      if lanes > 1:
+        code(f"int64_t r{j} = 0;")
+        code.open(f"for (; r{j} + {lanes} <= {n}; r{j} += {lanes})")
+        code.open(f"for (int l = 0; l < {lanes}; l++)")
+        self.emit_body(code, p, reds, stores, accs, "l", {j: f"(r{j} + l)"})
+        code.close()
+        code.close()
+        code.open(f"for (; r{j} < {n}; r{j}++)")
+        self.emit_body(code, p, reds, stores, accs, "0", {j: f"r{j}"})
+        code.close()
+      else:
+        code.open(f"for (int64_t i{j} = 0; i{j} < {n}; i{j}++)")
+        self.emit_body(code, p, reds, stores, accs, "0", {j: f"i{j}"})
+        code.close()
+    for _ in outer_r:
+      code.close()
+    code.close()
+    main.extend(code)
+    code = main
+    # finish reductions -> outer values
+    for op in reds:
+      ov = op.outvars[0]
+      nm = accs[op]
+      t = self.red_init(op)[1]
+      dt = op.outvars[0].aval.dtype
+      if vec:
+        self.scope_outer[ov] = (nm, True)
+        if op.name in ("argmax", "argmin"):
+          res = self.mod.fresh("o")
+          code(f"{ops.comp(dt)} {res}[{self.vb}];")
+          code(f"for (int64_t l = 0; l < {self.vb}; l++) {res}[l] = ({ops.comp(dt)}){nm}i[l];")
+          self.scope_outer[ov] = (res, True)
+        elif ops.kind(dt) == "h":
+          code(f"for (int64_t l = 0; l < {self.vb}; l++) {nm}[l] = {ops.rnd(dt, f'{nm}[l]')};")
+        continue
+      res = self.mod.fresh("o")
+      if op.name in ("argmax", "argmin"):
+        code(f"{t} {res}v = {nm}v[0]; int64_t {res}i = {nm}i[0];")
+        code.open(f"for (int l = 1; l < {lanes}; l++)")
+        self.arg_merge(code, op, f"{res}v", f"{res}i", f"{nm}v[l]", f"{nm}i[l]")
+        code.close()
+        code(f"{ops.comp(dt)} {res} = ({ops.comp(dt)}){res}i;")
+      else:
+        _, init, comb = self.red_parts(op)
+        code(f"{t} {res} = {nm}[0];")
+        code(f"for (int l = 1; l < {lanes}; l++) {res} = {comb(res, f'{nm}[l]')};")
+        if ops.kind(dt) == "h":
+          code(f"{res} = {ops.rnd(dt, res)};")
+      self.scope_outer[ov] = (res, False)
+
+  def emit_body(self, code, p, reds, stores, accs, lane, loopvars):
+    memo = {}
+    for op in reds:
+      x = self.full_val(code, op.invars[0], memo, loopvars)
+      nm = accs[op]
+      if op.name in ("argmax", "argmin"):
+        idx = self.red_index(op, loopvars)
+        better = self.arg_better(op, x, f"{nm}v[{lane}]", f"{nm}i[{lane}]")
+        code(f"if ({better}) {{ {nm}v[{lane}] = {x}; {nm}i[{lane}] = {idx}; }}")
+      else:
+        _, _, comb = self.red_parts(op)
+        code(f"{nm}[{lane}] = {comb(f'{nm}[{lane}]', x)};")
+    for v in stores:
+      self.store_full(code, v, memo, loopvars)
+
+  def red_index(self, op, loopvars):
+    """Index along the reduced axis of an argmax/argmin (its axis is the only reduced one)."""
+    rd = self.rdims
+    terms, mult = [], 1
+    for j in reversed(rd):
+      terms.append(f"{loopvars.get(j, f'i{j}')} * {mult}")
+      mult *= self.dims[j][0]
+    return " + ".join(terms)
+
+  def arg_better(self, op, x, bv, bi):
+    k = ops.kind(op.invars[0].aval.dtype)
+    cmp = ">" if op.name == "argmax" else "<"
+    if k in "hf":
+      return f"{bi} < 0 || ({bv} == {bv} && ({x} {cmp} {bv} || {x} != {x}))"
+    return f"{bi} < 0 || {x} {cmp} {bv}"
+
+  def arg_merge(self, code, op, rv, ri, lv, li):
+    """Merge lane (lv, li) into (rv, ri): the better value, ties to the lower index."""
+    k = ops.kind(op.invars[0].aval.dtype)
+    cmp = ">" if op.name == "argmax" else "<"
+    if k in "hf":
+      cond = (f"{li} >= 0 && ({ri} < 0 || ({lv} != {lv} ? ({rv} == {rv} || {li} < {ri}) : "
+              f"({rv} == {rv} && ({lv} {cmp} {rv} || ({lv} == {rv} && {li} < {ri})))))")
+    else:
+      cond = f"{li} >= 0 && ({ri} < 0 || {lv} {cmp} {rv} || ({lv} == {rv} && {li} < {ri}))"
+    code(f"if ({cond}) {{ {rv} = {lv}; {ri} = {li}; }}")
+
+  def red_dtype(self, op):
+    return op.invars[0].aval.dtype
+
+  def red_parts(self, op):
+    return ops.reduction(op.name, self.red_dtype(op))
+
+  def red_init(self, op):
+    dt = self.red_dtype(op)
+    if op.name in ("argmax", "argmin"):
+      t = ops.comp(dt)
+      return (f"(({t})0)", t)
+    t, init, _ = ops.reduction(op.name, dt)
+    return init, t
+
+  # ---- value expressions -----------------------------------------------------------------
+  def offset_expr(self, acc, loopvars, a_i):
+    terms = [f"b{a_i}"] if self.kdims else []
+    for j, var in loopvars.items():
+      s = acc.strides[j]
+      if s:
+        terms.append(f"{var} * {s}" if s != 1 else var)
+    for j in self.rdims:
+      if j not in loopvars and acc.strides[j]:
+        terms.append(f"i{j} * {acc.strides[j]}")
+    return " + ".join(terms) if terms else "0"
+
+  def read_external(self, v, level, loopvars):
+    acc = self.acc_read[(v, level)]
+    if acc.local:
+      return ops.load(acc.dtype, acc.param)
+    a_i = self.accs.index(acc)
+    return ops.load(acc.dtype, f"{acc.param}[{self.offset_expr(acc, loopvars, a_i)}]")
+
+  def full_val(self, code, v, memo, loopvars):
+    """C name (or literal) of value v at the current element of a sweep."""
+    v = self.resolve(v)
+    if type(v) is Literal:
+      return ops.literal(_lit_of(v), v.aval.dtype)
+    if v in self.plan.splats:
+      lit = self.plan.splats[v]
+      return ops.literal(_lit_of(lit), v.aval.dtype)
+    if v in memo:
+      return memo[v]
+    if v not in self.is_member:
+      nm = self.mod.fresh("x")
+      code(f"{ops.comp(v.aval.dtype)} {nm} = {self.read_external(v, 'full', loopvars)};")
+      memo[v] = nm
+      return nm
+    if self.k.level[v] == "outer":
+      nm, arr = self.outer_val(v)
+      return f"{nm}[v - v0]" if arr else nm
+    op = self.prod[v]
+    if op.name == "iota":
+      d = op.params["dimension"]
+      shape = v.aval.shape
+      if shape[d] == 1:
+        e = "0"
+      else:
+        a = self.map_to_space(shape, "full")[d]
+        j = self.axis_dim[a]
+        e = loopvars.get(j, f"i{j}")
+      nm = self.mod.fresh("x")
+      code(f"{ops.comp(v.aval.dtype)} {nm} = ({ops.comp(v.aval.dtype)})({e});")
+      memo[v] = nm
+      return nm
+    args = [self.full_val(code, x, memo, loopvars) for x in op.invars]
+    return self.apply(code, op, args, memo)
+
+  def apply(self, code, op, args, memo):
+    ins = [x.aval.dtype for x in op.invars]
+    outs = [o.aval.dtype for o in op.outvars]
+    e = ops.expr(op.name, op.prim, op.params, ins, outs, args,
+                 [x.aval.shape for x in op.invars])
+    if isinstance(e, list):
+      raise fu.Unsupported(op.name)
+    ov = op.outvars[0]
+    if op.name == "alias":
+      memo[ov] = args[0]
+      return args[0]
+    nm = self.mod.fresh("x")
+    code(f"{ops.comp(ov.aval.dtype)} {nm} = {e};")
+    memo[ov] = nm
+    return nm
+
+  def outer_val(self, v):
+    """(name, is_array) of an outer value, computing it in the unit scope when first used."""
+    v = self.resolve(v)
+    if v in self.scope_outer:
+      return self.scope_outer[v]
+    code = self.pre
+    vec = self.vdim is not None
+    if vec:
+      nm = self.mod.fresh("o")
+      code(f"{ops.comp(v.aval.dtype)} {nm}[{self.vb}];")
+      code.open("for (int64_t v = v0; v < v1; v++)")
+      e = self.outer_expr(code, v, {}, {self.vdim: "v"})
+      code(f"{nm}[v - v0] = {e};")
+      code.close()
+      self.scope_outer[v] = (nm, True)
+      return nm, True
+    e = self.outer_expr(code, v, {}, {})
+    self.scope_outer[v] = (e, False)
+    return e, False
+
+  def outer_expr(self, code, v, memo, loopvars):
+    """Expression of outer value v inside a loop over the V block (or the unit scope)."""
+    v = self.resolve(v)
+    if type(v) is Literal:
+      return ops.literal(_lit_of(v), v.aval.dtype)
+    if v in self.plan.splats:
+      return ops.literal(_lit_of(self.plan.splats[v]), v.aval.dtype)
+    if v in memo:
+      return memo[v]
+    if v in self.scope_outer:
+      nm, arr = self.scope_outer[v]
+      return f"{nm}[v - v0]" if arr else nm
+    if v not in self.is_member:
+      nm = self.mod.fresh("x")
+      code(f"{ops.comp(v.aval.dtype)} {nm} = {self.read_external(v, 'outer', loopvars)};")
+      memo[v] = nm
+      return nm
+    op = self.prod[v]
+    if op.name in fu.REDUCTIONS:
+      raise AssertionError("reduction value used before its sweep")
+    args = [self.outer_expr(code, x, memo, loopvars) for x in op.invars]
+    return self.apply(code, op, args, memo)
+
+  # ---- stores -----------------------------------------------------------------------------
+  def store_full(self, code, v, memo, loopvars):
+    val = self.full_val(code, v, memo, loopvars)
+    acc = self.acc_out[v]
+    if acc.local:
+      code(f"*{acc.param} = {ops.store(acc.dtype, val)};")
+      return
+    a_i = self.accs.index(acc)
+    code(f"{acc.param}[{self.offset_expr(acc, loopvars, a_i)}] = {ops.store(acc.dtype, val)};")
+
+  def store_outer(self, code, v):
+    acc = self.acc_out[v]
+    vec = self.vdim is not None
+    if vec:
+      code.open("for (int64_t v = v0; v < v1; v++)")
+      e = self.outer_expr(code, v, {}, {self.vdim: "v"})
+      a_i = self.accs.index(acc)
+      code(f"{acc.param}[{self.offset_expr(acc, {self.vdim: 'v'}, a_i)}] = "
+           f"{ops.store(acc.dtype, e)};")
+      code.close()
+      return
+    e = self.outer_expr(code, v, {}, {})
+    if acc.local:
+      code(f"*{acc.param} = {ops.store(acc.dtype, e)};")
+    else:
+      a_i = self.accs.index(acc)
+      code(f"{acc.param}[{self.offset_expr(acc, {}, a_i)}] = {ops.store(acc.dtype, e)};")
+
+  # ---- split row reductions ----------------------------------------------------------------
+  def emit_split(self, code, name, units):
+    """A single-sweep row kernel over few rows: fixed blocks of the outermost reduced dim
+    produce partial results in parallel; they are combined in block order, so the result
+    does not depend on the number of threads."""
+    k = self.k
+    dims = self.dims
+    rd = self.rdims
+    j0 = rd[0]
+    inner = math.prod(dims[j][0] for j in rd[1:])
+    n0 = dims[j0][0]
+    rb = max(1, SPLIT_BLOCK // max(inner, 1))
+    nblk = -(-n0 // rb)
+    reds, stores = self.phase_work(0)
+    lanes = 16 if any(np.dtype(self.red_dtype(op)).itemsize >= 8 for op in reds) else 32
+    parts, extra = [], []
+    for op in reds:
+      t = self.red_init(op)[1]
+      nm = self.mod.fresh("P")
+      if op.name in ("argmax", "argmin"):
+        extra += [(f"{t} *restrict {nm}v", f"{nm}v"), (f"int64_t *restrict {nm}i", f"{nm}i")]
+      else:
+        extra.append((f"{t} *restrict {nm}", nm))
+      parts.append((op, nm, t))
+    body = Code(2)
+    body(f"int64_t uu = u / {nblk}, bk = u % {nblk};")
+    self.decompose(body, "uu")
+    self.scope_outer = {}
+    self.pre = body
+    accs = {}
+    for op, nm, t in parts:
+      init = self.red_init(op)[0]
+      a = self.mod.fresh("a")
+      accs[op] = a
+      if op.name in ("argmax", "argmin"):
+        body(f"{t} {a}v[{lanes}]; int64_t {a}i[{lanes}];")
+        body(f"for (int l = 0; l < {lanes}; l++) {{ {a}v[l] = {init}; {a}i[l] = -1; }}")
+      else:
+        body(f"{t} {a}[{lanes}];")
+        body(f"for (int l = 0; l < {lanes}; l++) {a}[l] = {init};")
+    lo0 = f"bk * {rb}"
+    hi0 = f"(bk * {rb} + {rb} < {n0} ? bk * {rb} + {rb} : {n0})"
+    loop = Code(body.ind)
+    if len(rd) == 1:
+      loop(f"int64_t r{j0} = {lo0}, e{j0} = {hi0};")
+      loop.open(f"for (; r{j0} + {lanes} <= e{j0}; r{j0} += {lanes})")
+      loop.open(f"for (int l = 0; l < {lanes}; l++)")
+      self.emit_body(loop, 0, reds, stores, accs, "l", {j0: f"(r{j0} + l)"})
+      loop.close()
+      loop.close()
+      loop.open(f"for (; r{j0} < e{j0}; r{j0}++)")
+      self.emit_body(loop, 0, reds, stores, accs, "0", {j0: f"r{j0}"})
+      loop.close()
+    else:
+      loop.open(f"for (int64_t i{j0} = {lo0}; i{j0} < {hi0}; i{j0}++)")
+      for j in rd[1:-1]:
+        loop.open(f"for (int64_t i{j} = 0; i{j} < {dims[j][0]}; i{j}++)")
+      jl = rd[-1]
+      nl = dims[jl][0]
+      loop(f"int64_t r{jl} = 0;")
+      loop.open(f"for (; r{jl} + {lanes} <= {nl}; r{jl} += {lanes})")
+      loop.open(f"for (int l = 0; l < {lanes}; l++)")
+      self.emit_body(loop, 0, reds, stores, accs, "l", {jl: f"(r{jl} + l)"})
+      loop.close()
+      loop.close()
+      loop.open(f"for (; r{jl} < {nl}; r{jl}++)")
+      self.emit_body(loop, 0, reds, stores, accs, "0", {jl: f"r{jl}"})
+      loop.close()
+      for _ in rd[1:-1]:
+        loop.close()
+      loop.close()
+    body.extend(loop)
+    for op, nm, t in parts:
+      a = accs[op]
+      body.open("")
+      if op.name in ("argmax", "argmin"):
+        body(f"{t} rv = {a}v[0]; int64_t ri = {a}i[0];")
+        body.open(f"for (int l = 1; l < {lanes}; l++)")
+        self.arg_merge(body, op, "rv", "ri", f"{a}v[l]", f"{a}i[l]")
+        body.close()
+        body(f"{nm}v[u] = rv; {nm}i[u] = ri;")
+      else:
+        _, _, comb = self.red_parts(op)
+        body(f"{t} s = {a}[0];")
+        body(f"for (int l = 1; l < {lanes}; l++) s = {comb('s', f'{a}[l]')};")
+        body(f"{nm}[u] = s;")
+      body.close()
+    sig = ", ".join([d for d, _ in self.params] + [d for d, _ in extra] +
+                    ["int64_t lo", "int64_t hi"])
+    fn = [f"static void {name}({sig}) {{", "  for (int64_t u = lo; u < hi; u++) {"]
+    fn += body.lines + ["  }", "}"]
+    self.mod.funcs.append("\n".join(fn))
+    # caller: partials, blocks in parallel, combine in block order, epilogue per row
+    code.open("")
+    for op, nm, t in parts:
+      if op.name in ("argmax", "argmin"):
+        code(f"{t} *{nm}v = ({t} *)nj_alloc(sizeof({t}) * {units * nblk});")
+        code(f"int64_t *{nm}i = (int64_t *)nj_alloc(sizeof(int64_t) * {units * nblk});")
+      else:
+        code(f"{t} *{nm} = ({t} *)nj_alloc(sizeof({t}) * {units * nblk});")
+    fields = [d for d, _ in self.params] + [d for d, _ in extra]
+    vals = [c for _, c in self.params] + [c for _, c in extra]
+    self.parallel_struct(name, fields)
+    code.open("")
+    code(f"{name}_ctx c = {{ {self.ctx_init(fields, vals)} }};")
+    code(f"nj_parallel({name}_chunk, &c, {units * nblk}, {units * nblk});")
+    code.close()
+    # the epilogue names the kernel's parameters: bind them to the call expressions
+    for decl, call in self.params:
+      pname = decl.split()[-1].lstrip("*")
+      ct = decl.rsplit(" ", 1)[0].replace("restrict ", "").strip()
+      code(f"{ct} {pname} = ({ct})({call});")
+    code.open(f"for (int64_t u = 0; u < {units}; u++)")
+    self.pre = code
+    self.scope_outer = {}
+    self.decompose(code)
+    for op, nm, t in parts:
+      ov = op.outvars[0]
+      dt = ov.aval.dtype
+      res = self.mod.fresh("o")
+      if op.name in ("argmax", "argmin"):
+        code(f"{t} {res}v = {nm}v[u * {nblk}]; int64_t {res}i = {nm}i[u * {nblk}];")
+        code.open(f"for (int64_t b = 1; b < {nblk}; b++)")
+        self.arg_merge(code, op, f"{res}v", f"{res}i", f"{nm}v[u * {nblk} + b]",
+                       f"{nm}i[u * {nblk} + b]")
+        code.close()
+        code(f"{ops.comp(dt)} {res} = ({ops.comp(dt)}){res}i;")
+      else:
+        _, _, comb = self.red_parts(op)
+        code(f"{t} {res} = {nm}[u * {nblk}];")
+        code(f"for (int64_t b = 1; b < {nblk}; b++) {res} = "
+             f"{comb(res, f'{nm}[u * {nblk} + b]')};")
+        if ops.kind(dt) == "h":
+          code(f"{res} = {ops.rnd(dt, res)};")
+      self.scope_outer[ov] = (res, False)
+    for v in k.outputs:
+      if k.level[v] == "outer":
+        self.store_outer(code, v)
+    code.close()
+    for op, nm, t in parts:
+      code(f"free({nm}v); free({nm}i);" if op.name in ("argmax", "argmin") else f"free({nm});")
+    code.close()
+
+  def parallel_struct(self, name, fields):
+    names = [f.split()[-1].lstrip("*") for f in fields]
+    ctx = f"{name}_ctx"
+    struct = "typedef struct { " + " ".join(f.replace("restrict ", "") + ";" for f in fields) + \
+        f" }} {ctx};"
+    chunk = (f"static void {name}_chunk(void *c, int64_t lo, int64_t hi) {{ {ctx} *x = ({ctx} *)c; "
+             f"{name}({', '.join([f'x->{n}' for n in names] + ['lo', 'hi'])}); }}")
+    self.mod.funcs.append(struct + "\n" + chunk)
+
+  @staticmethod
+  def ctx_init(fields, vals):
+    return ", ".join(f"({f.rsplit(' ', 1)[0].replace('restrict ', '').strip()})({v})"
+                     for f, v in zip(fields, vals))
+
+
+# ---------------------------------------------------------------------------------------
+# Steps of a plan
+
+class Env:
+  """Storage of the values of one plan during emission. `slot(v)` is called for values
+  the enclosing context holds (function parameters, loop buffers) that are not yet bound."""
+
+  def __init__(self, plan, bind=None):
+    self.plan = plan
+    self.st: dict = {}
+    self.bind = bind
+
+  def resolve(self, v):
+    while type(v) is Var and v in self.plan.aliases:
+      v = self.plan.aliases[v]
+    return v
+
+  def storage(self, v) -> St:
+    v = self.resolve(v)
+    st = self.st.get(v)
+    if st is not None:
+      return st
+    view = self.plan.views.get(v)
+    if view is not None:
+      base = self.storage(view.base)
+      off = [str(view.offset)] if view.offset else []
+      for stride, iv, hi in view.dyn:
+        ix = self.scalar(iv)
+        off.append(f"(int64_t)({ix} < 0 ? 0 : ({ix} > {hi} ? {hi} : {ix})) * {stride}")
+      ptr = f"(&{base.expr})" if base.kind == "local" else base.expr
+      expr = f"({ptr} + {' + '.join(off)})" if off else ptr
+      return St("ptr", expr, v.aval.dtype, view.shape, view.strides)
+    if self.bind is not None:
+      st = self.bind(v)
+      if st is not None:
+        self.st[v] = st
+        return st
+    raise KeyError(f"no storage for {v}")
+
+  def scalar(self, v) -> str:
+    """C expression (compute type) of a rank-0 value."""
+    v = self.resolve(v)
+    if type(v) is Literal:
+      return ops.literal(_lit_of(v), v.aval.dtype)
+    if v in self.plan.splats:
+      return ops.literal(_lit_of(self.plan.splats[v]), v.aval.dtype)
+    st = self.storage(v)
+    if st.kind == "local":
+      return ops.load(st.dtype, st.expr)
+    return ops.load(st.dtype, f"({st.expr})[0]")
+
+  def out_storage(self, v) -> St:
+    return self.st[self.resolve(v)]
+
+
+def emit_plan(mod: Module, plan, env: Env, code: Code, alloc):
+  """Emit every step of `plan` into `code`. alloc(var) -> St for values the steps produce
+  (skipped for values already bound in env, e.g. a loop body's output buffers)."""
+  for step in plan.steps:
+    emit_step(mod, plan, step, env, code, alloc)
+
+
+def emit_step(mod: Module, plan, step, env: Env, code: Code, alloc):
+  if isinstance(step, fu.Kernel):
+    for v in step.outputs:
+      if v not in env.st:
+        env.st[v] = alloc(v)
+    KernelGen(mod, plan, step, env).emit(code)
+  elif isinstance(step, (fu.Dot, fu.Dus)):
+    ov = step.eqn.outvars[0]
+    if ov not in env.st:
+      env.st[ov] = alloc(ov)
+    (emit_dot if isinstance(step, fu.Dot) else emit_dus)(code, step.eqn, env)
+  elif isinstance(step, (fu.Loop, fu.Cond)):
+    for ov in step.eqn.outvars:
+      if type(ov) is not DropVar and ov not in env.st:
+        env.st[ov] = alloc(ov)
+    from numjax._src.compiler.native import loops
+    loops.emit_control(mod, code, step, env)
+  else:
+    raise fu.Unsupported(f"{step!r} in native code")
+
+
+def _nest(code: Code, shape, prefix):
+  for d, n in enumerate(shape):
+    code.open(f"for (int64_t {prefix}{d} = 0; {prefix}{d} < {n}; {prefix}{d}++)")
+
+
+def _unnest(code: Code, shape):
+  for _ in shape:
+    code.close()
+
+
+def _off(prefix, strides):
+  terms = [f"{prefix}{d} * {s}" for d, s in enumerate(strides) if s]
+  return " + ".join(terms) if terms else "0"
+
+
+def emit_copy(code: Code, env: Env, src, dst: St):
+  """dst <- value src (any value: literal, splat, view, buffer, local)."""
+  src = env.resolve(src)
+  shape = dst.shape
+  code.open("")
+  if type(src) is Literal or src in env.plan.splats:
+    val = env.scalar(src)
+  else:
+    s = env.storage(src)
+    if s.kind == "local":
+      val = s.expr if np.dtype(s.dtype) == dst.dtype else None
+      val = ops.load(s.dtype, s.expr)
+    else:
+      val = None
+  if dst.kind == "local":
+    if val is None:
+      val = ops.load(s.dtype, f"({s.expr})[0]")
+    code(f"{dst.expr} = {ops.store(dst.dtype, val)};")
+    code.close()
+    return
+  if val is not None:
+    n = math.prod(shape)
+    code(f"for (int64_t z = 0; z < {n}; z++) ({dst.expr})[z] = {ops.store(dst.dtype, val)};")
+    code.close()
+    return
+  if s.strides == fu.contiguous_strides(shape) and s.dtype == dst.dtype:
+    code(f"memcpy({dst.expr}, {s.expr}, {math.prod(shape) * dst.dtype.itemsize});")
+    code.close()
+    return
+  _nest(code, shape, "c")
+  code(f"({dst.expr})[{_off('c', dst.strides)}] = ({s.expr})[{_off('c', s.strides)}];")
+  _unnest(code, shape)
+  code.close()
+
+
+def emit_dot(code: Code, eqn, env: Env):
+  """dot_general as loops (inside native loop bodies: small matrices, no call overhead)."""
+  x, y = eqn.invars
+  ov = eqn.outvars[0]
+  (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+  xs, ys = x.aval.shape, y.aval.shape
+  odt = ov.aval.dtype
+  if ops.kind(odt) in "hb":
+    raise fu.Unsupported("dot to float16/bool in a loop body")
+  t = ops.comp(odt)
+  sx, sy, so = env.storage(x), env.storage(y), env.out_storage(ov)
+  lf = [d for d in range(len(xs)) if d not in lc and d not in lb]
+  rf = [d for d in range(len(ys)) if d not in rc and d not in rb]
+  ostr = so.strides
+  nb, nlf = len(lb), len(lf)
+  code.open("")
+  n_out = math.prod(ov.aval.shape)
+  code(f"for (int64_t z = 0; z < {n_out}; z++) ({so.expr})[z] = 0;")
+
+  def xv(e):
+    return ops.convert(ops.load(sx.dtype, e), sx.dtype, odt)
+
+  def yv(e):
+    return ops.convert(ops.load(sy.dtype, e), sy.dtype, odt)
+  loops_ = []   # (var, size, x stride, y stride, out stride)
+  for i, (a, b) in enumerate(zip(lb, rb)):
+    loops_.append((f"db{i}", xs[a], sx.strides[a], sy.strides[b], ostr[i]))
+  for i, a in enumerate(lf):
+    loops_.append((f"dl{i}", xs[a], sx.strides[a], 0, ostr[nb + i]))
+  for i, (a, b) in enumerate(zip(lc, rc)):
+    loops_.append((f"dk{i}", xs[a], sx.strides[a], sy.strides[b], 0))
+  inner = []
+  for i, b in enumerate(rf):
+    inner.append((f"dr{i}", ys[b], 0, sy.strides[b], ostr[nb + nlf + i]))
+  for var, n, _, _, _ in loops_:
+    code.open(f"for (int64_t {var} = 0; {var} < {n}; {var}++)")
+  xo = " + ".join(f"{v} * {s}" for v, _, s, _, _ in loops_ if s) or "0"
+  code(f"{t} xa = {xv(f'({sx.expr})[{xo}]')};")
+  for var, n, _, _, _ in inner:
+    code.open(f"for (int64_t {var} = 0; {var} < {n}; {var}++)")
+  allv = loops_ + inner
+  yo = " + ".join(f"{v} * {s}" for v, _, _, s, _ in allv if s) or "0"
+  oo = " + ".join(f"{v} * {s}" for v, _, _, _, s in allv if s) or "0"
+  code(f"({so.expr})[{oo}] += xa * {yv(f'({sy.expr})[{yo}]')};")
+  for _ in allv:
+    code.close()
+  code.close()
+
+
+def emit_dus(code: Code, eqn, env: Env):
+  """dynamic_update_slice: copy the operand, then write the window (start clamped)."""
+  x, upd, *idx = eqn.invars
+  ov = eqn.outvars[0]
+  so = env.out_storage(ov)
+  emit_copy(code, env, x, so)
+  if type(env.resolve(upd)) is Literal or env.resolve(upd) in env.plan.splats:
+    val = env.scalar(upd)
+    su = None
+  else:
+    su = env.storage(upd)
+  ushape = upd.aval.shape
+  code.open("")
+  for d, i in enumerate(idx):
+    hi = x.aval.shape[d] - ushape[d]
+    ix = env.scalar(i)
+    code(f"int64_t s{d} = (int64_t)({ix}); s{d} = s{d} < 0 ? 0 : (s{d} > {hi} ? {hi} : s{d});")
+  _nest(code, ushape, "c")
+  oo = " + ".join(f"(s{d} + c{d}) * {st}" for d, st in enumerate(so.strides)) or "0"
+  if su is None:
+    code(f"({so.expr})[{oo}] = {ops.store(so.dtype, val)};")
+  elif su.kind == "local":
+    code(f"({so.expr})[{oo}] = {su.expr};")
+  else:
+    code(f"({so.expr})[{oo}] = ({su.expr})[{_off('c', su.strides)}];")
+  _unnest(code, ushape)
+  code.close()

@@ -1,0 +1,605 @@
+"""Scalar C for each primitive and dtype: the prelude, types, and per-op expressions.
+
+Values inside a kernel live in their *compute* type: float16/bfloat16 compute in float and
+are rounded back after every operation (as JAX and the NumPy tier do), booleans are
+`_Bool`, complex numbers C99 `_Complex`. Integers wrap around (`-fwrapv`); integer
+division and remainder follow XLA (x / 0 = -1, x % 0 = x, INT_MIN / -1 = INT_MIN);
+float -> int conversion truncates, saturates and maps NaN to 0.
+
+An elementwise primitive without a rule here uses its `native_template` (a C expression in
+`{0}`, `{1}`, ...) for real floating dtypes, through <tgmath.h> (so `exp({0})` is `expf` on
+float). Anything else raises `Unsupported` and the equation runs on the NumPy tier.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numjax._src import dtypes as _dtypes
+
+
+class Unsupported(Exception):
+  pass
+
+
+def _dt(name):
+  try:
+    return np.dtype(getattr(_dtypes, name)) if hasattr(_dtypes, name) else np.dtype(name)
+  except TypeError:
+    return None
+
+
+BF16 = _dt("bfloat16")
+F16 = np.dtype(np.float16)
+BOOL = np.dtype(bool)
+
+CTYPE = {
+    np.dtype(np.float32): "float", np.dtype(np.float64): "double",
+    np.dtype(np.int8): "int8_t", np.dtype(np.int16): "int16_t",
+    np.dtype(np.int32): "int32_t", np.dtype(np.int64): "int64_t",
+    np.dtype(np.uint8): "uint8_t", np.dtype(np.uint16): "uint16_t",
+    np.dtype(np.uint32): "uint32_t", np.dtype(np.uint64): "uint64_t",
+    BOOL: "_Bool", np.dtype(np.complex64): "float _Complex",
+    np.dtype(np.complex128): "double _Complex", F16: "uint16_t",
+}
+if BF16 is not None:
+  CTYPE[BF16] = "uint16_t"
+
+
+def known(dt) -> bool:
+  return np.dtype(dt) in CTYPE
+
+
+def kind(dt) -> str:
+  """'h' (float16/bfloat16), 'f', 'c', 'i', 'u', 'b'."""
+  dt = np.dtype(dt)
+  if dt == F16 or dt == BF16:
+    return "h"
+  if dt == BOOL:
+    return "b"
+  return {"f": "f", "c": "c", "i": "i", "u": "u"}[dt.kind]
+
+
+def ctype(dt) -> str:
+  """Storage type."""
+  dt = np.dtype(dt)
+  if dt not in CTYPE:
+    raise Unsupported(f"dtype {dt}")
+  return CTYPE[dt]
+
+
+def comp(dt) -> str:
+  """Compute type."""
+  return "float" if kind(dt) == "h" else ctype(dt)
+
+
+def real_of(dt):
+  dt = np.dtype(dt)
+  return np.dtype(np.float32) if dt == np.complex64 else np.dtype(np.float64)
+
+
+def utype(dt) -> str:
+  return {1: "uint8_t", 2: "uint16_t", 4: "uint32_t", 8: "uint64_t"}[np.dtype(dt).itemsize]
+
+
+def bits(dt) -> int:
+  return np.dtype(dt).itemsize * 8
+
+
+def load(dt, e) -> str:
+  dt = np.dtype(dt)
+  if dt == F16:
+    return f"nj_h2f({e})"
+  if dt == BF16:
+    return f"nj_b2f({e})"
+  return e
+
+
+def store(dt, e) -> str:
+  dt = np.dtype(dt)
+  if dt == F16:
+    return f"nj_f2h({e})"
+  if dt == BF16:
+    return f"nj_f2b({e})"
+  return e
+
+
+def rnd(dt, e) -> str:
+  """Round a compute-type value to dt's precision (float16/bfloat16 only)."""
+  dt = np.dtype(dt)
+  if dt == F16:
+    return f"nj_rh({e})"
+  if dt == BF16:
+    return f"nj_rb({e})"
+  return e
+
+
+def literal(val, dt) -> str:
+  """A C constant of compute type for a scalar value."""
+  dt = np.dtype(dt)
+  k = kind(dt)
+  v = np.asarray(val)
+  if k == "b":
+    return "((_Bool)1)" if bool(v) else "((_Bool)0)"
+  if k in "iu":
+    x = int(v)
+    t = ctype(dt)
+    if bits(dt) == 64:
+      return f"((int64_t)INT64_C({x}))" if k == "i" and x != -2**63 else \
+          ("((int64_t)INT64_MIN)" if k == "i" else f"((uint64_t)UINT64_C({x}))")
+    return f"(({t}){x})" if x >= 0 else f"(({t})({x}))"
+  if k == "c":
+    c = complex(v)
+    rt = comp(real_of(dt))
+    return f"__builtin_complex({_flit(c.real, rt)}, {_flit(c.imag, rt)})"
+  return _flit(float(v), "double" if dt == np.float64 else "float")
+
+
+def _flit(x, t):
+  suf = "f" if t == "float" else ""
+  if math.isnan(x):
+    return f"(({t})NAN)"
+  if math.isinf(x):
+    return f"(({t})INFINITY)" if x > 0 else f"(-({t})INFINITY)"
+  if x == 0 and math.copysign(1, x) < 0:
+    return f"(-0.0{suf})"
+  if t == "float":
+    x = float(np.float32(x))
+  return f"({x.hex()}{suf})" if x != 0 else f"(0.0{suf})"
+
+
+# ---------------------------------------------------------------------------------------
+# The prelude: helpers every translation unit starts with
+
+def prelude(tc, abi_defines: str) -> str:
+  from numjax._src.compiler.native.cc import MVEC_FUNCS_F32, MVEC_FUNCS_F64
+  from numjax._src.lax import xla_math
+  parts = ["#include <stdint.h>\n#include <stddef.h>\n#include <string.h>\n#include <stdlib.h>\n"
+           "#include <math.h>\n#include <complex.h>\n#include <limits.h>\n", abi_defines]
+  if tc.mvec:
+    decl = "__attribute__((__simd__(\"notinbranch\")))"
+    for f in MVEC_FUNCS_F32:
+      nargs = 2 if f in ("powf", "atan2f") else 1
+      parts.append(f"{decl} float {f}({', '.join(['float'] * nargs)});\n")
+    for f in MVEC_FUNCS_F64:
+      nargs = 2 if f in ("pow", "atan2") else 1
+      parts.append(f"{decl} double {f}({', '.join(['double'] * nargs)});\n")
+  parts.append("#include <tgmath.h>\n")
+  if tc.float16:
+    parts.append("#define NJ_HAVE_F16 1\n")
+  if tc.openmp:
+    parts.append("#include <omp.h>\n")
+  else:
+    parts.append("#include <pthread.h>\n#include <unistd.h>\n")
+  parts.append(_PRELUDE)
+  src = xla_math.C_SOURCE
+  parts.append("\n".join(l for l in src.splitlines() if not l.startswith("#include")))
+  return "".join(parts)
+
+
+_PRELUDE = r"""
+#define NJ_EXPORT __attribute__((visibility("default")))
+#define NJ_DATA(o) (*(void**)((char*)(o) + NJ_DATA_OFF))
+#define NJ_ITEM(t, i) (((void**)((char*)(t) + NJ_TUPLE_OFF))[i])
+#define NJ_ARR(t, i) NJ_DATA(NJ_ITEM(t, i))
+static inline float nj_b2f(uint16_t h) { uint32_t u = (uint32_t)h << 16; float f; memcpy(&f, &u, 4); return f; }
+static inline uint16_t nj_f2b(float f) {
+  uint32_t u; memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+static inline float nj_rb(float f) { return nj_b2f(nj_f2b(f)); }
+#ifdef NJ_HAVE_F16
+static inline float nj_h2f(uint16_t h) { _Float16 x; memcpy(&x, &h, 2); return (float)x; }
+static inline uint16_t nj_f2h(float f) { _Float16 x = (_Float16)f; uint16_t h; memcpy(&h, &x, 2); return h; }
+static inline float nj_rh(float f) { return (float)(_Float16)f; }
+#else
+static inline float nj_h2f(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, u;
+  if (e == 0x1fu) u = sign | 0x7f800000u | (m << 13);
+  else if (e == 0) { float f = (float)m * 5.9604644775390625e-8f; memcpy(&u, &f, 4); u |= sign; }
+  else u = sign | ((e + 112u) << 23) | (m << 13);
+  float f; memcpy(&f, &u, 4); return f;
+}
+static inline uint16_t nj_f2h(float f) {
+  uint32_t x; memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
+  if (ax > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((ax >> 13) & 0x3ffu));
+  if (ax >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);
+  if (ax >= 0x38800000u) { uint32_t r = ax + 0xc8000fffu + ((ax >> 13) & 1u); return (uint16_t)(sign | (r >> 13)); }
+  float a; memcpy(&a, &ax, 4);
+  return (uint16_t)(sign | (uint32_t)nearbyintf(a * 16777216.0f));
+}
+static inline float nj_rh(float f) { return nj_h2f(nj_f2h(f)); }
+#endif
+#define NJ_DIVS(T, MIN) \
+  static inline T nj_div_##T(T a, T b) { return b == 0 ? (T)-1 : (b == -1 ? (T)(0 - (T)a) : (T)(a / b)); } \
+  static inline T nj_rem_##T(T a, T b) { return b == 0 ? a : (b == -1 ? (T)0 : (T)(a % b)); }
+#define NJ_DIVU(T) \
+  static inline T nj_div_##T(T a, T b) { return b == 0 ? (T)~(T)0 : (T)(a / b); } \
+  static inline T nj_rem_##T(T a, T b) { return b == 0 ? a : (T)(a % b); }
+NJ_DIVS(int8_t, INT8_MIN) NJ_DIVS(int16_t, INT16_MIN) NJ_DIVS(int32_t, INT32_MIN) NJ_DIVS(int64_t, INT64_MIN)
+NJ_DIVU(uint8_t) NJ_DIVU(uint16_t) NJ_DIVU(uint32_t) NJ_DIVU(uint64_t)
+static inline double nj_f2i_clampd(double x, double lo, double hi) {
+  return x != x ? 0.0 : (x <= lo ? lo : (x >= hi ? hi : x));
+}
+static inline int64_t nj_f2i64(double x) {
+  return x != x ? 0 : (x <= -9223372036854775808.0 ? INT64_MIN : (x >= 9223372036854775808.0 ? INT64_MAX : (int64_t)x));
+}
+static inline uint64_t nj_f2u64(double x) {
+  return x != x ? 0 : (x <= 0.0 ? 0 : (x >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)x));
+}
+static inline float _Complex nj_csignf(float _Complex z) { float a = cabsf(z); return a == 0 ? 0 : z / a; }
+static inline double _Complex nj_csign(double _Complex z) { double a = cabs(z); return a == 0 ? 0 : z / a; }
+static inline int nj_nthreads(void) {
+  static int n = 0;
+  if (n == 0) {
+    const char *e = getenv("NUMJAX_NUM_THREADS");
+    int v = e ? atoi(e) : 0;
+#ifdef _OPENMP
+    if (v <= 0) v = omp_get_max_threads();
+#else
+    if (v <= 0) v = (int)sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+    n = v < 1 ? 1 : (v > 256 ? 256 : v);
+  }
+  return n;
+}
+typedef void (*nj_chunk_fn)(void *ctx, int64_t lo, int64_t hi);
+#ifndef _OPENMP
+typedef struct { nj_chunk_fn fn; void *ctx; int64_t lo, hi; } nj_job;
+static void *nj_job_run(void *p) { nj_job *j = (nj_job *)p; j->fn(j->ctx, j->lo, j->hi); return 0; }
+#endif
+/* Run fn over [0, n) in `chunks` contiguous pieces on up to nj_nthreads() threads. */
+static void nj_parallel(nj_chunk_fn fn, void *ctx, int64_t n, int64_t chunks) {
+  int nt = nj_nthreads();
+  if (chunks > n) chunks = n;
+  if (chunks <= 1 || nt <= 1) { fn(ctx, 0, n); return; }
+#ifdef _OPENMP
+  int use = chunks < nt ? (int)chunks : nt;
+  #pragma omp parallel for schedule(static, 1) num_threads(use)
+  for (int64_t c = 0; c < chunks; c++) fn(ctx, n * c / chunks, n * (c + 1) / chunks);
+#else
+  nj_job jobs[256]; pthread_t th[256]; int started[256];
+  if (chunks > 256) chunks = 256;
+  for (int64_t c = 1; c < chunks; c++) {
+    jobs[c].fn = fn; jobs[c].ctx = ctx; jobs[c].lo = n * c / chunks; jobs[c].hi = n * (c + 1) / chunks;
+    started[c] = pthread_create(&th[c], 0, nj_job_run, &jobs[c]) == 0;
+    if (!started[c]) nj_job_run(&jobs[c]);
+  }
+  fn(ctx, 0, n / chunks);
+  for (int64_t c = 1; c < chunks; c++) if (started[c]) pthread_join(th[c], 0);
+#endif
+}
+static inline void *nj_alloc(size_t n) { void *p = 0; if (posix_memalign(&p, 64, n ? n : 64)) return 0; return p; }
+"""
+
+
+# ---------------------------------------------------------------------------------------
+# Which equations fuse
+
+_ELEMENTWISE_EXTRA = {"convert_element_type", "select_n", "clamp", "integer_pow", "iota",
+                      "copy", "random_bits", "threefry2x32", "fma"}
+
+
+def is_elementwise(eqn) -> bool:
+  p = eqn.primitive
+  if p.multiple_results and p.name != "threefry2x32":
+    return False
+  return bool(getattr(p, "elementwise", False)) or p.name in _ELEMENTWISE_EXTRA
+
+
+def supported(eqn) -> bool:
+  try:
+    args = [f"a{i}" for i in range(len(eqn.invars))]
+    ins = [v.aval.dtype for v in eqn.invars]
+    outs = [v.aval.dtype for v in eqn.outvars]
+    for d in ins + outs:
+      ctype(d)
+    if eqn.primitive.name == "iota":
+      return True
+    if eqn.primitive.name == "random_bits":
+      k = eqn.invars[0].aval
+      return k.shape == (2,) and k.dtype == np.uint32
+    expr(eqn.primitive.name, eqn.primitive, eqn.params, ins, outs, args,
+         [v.aval.shape for v in eqn.invars])
+    return True
+  except Unsupported:
+    return False
+
+
+def reduction_supported(eqn) -> bool:
+  dt = eqn.invars[0].aval.dtype
+  if not known(dt):
+    return False
+  k = kind(dt)
+  name = eqn.primitive.name
+  if name in ("argmax", "argmin"):
+    return k in "hfiub" and known(eqn.params["index_dtype"])
+  if k == "c" and name not in ("reduce_sum", "reduce_prod"):
+    return False
+  return True
+
+
+def dot_supported(eqn) -> bool:
+  x, y = eqn.invars
+  out = eqn.outvars[0].aval.dtype
+  return all(known(d) for d in (x.aval.dtype, y.aval.dtype, out))
+
+
+def dus_supported(eqn) -> bool:
+  return all(known(v.aval.dtype) for v in eqn.invars) and \
+      all(v.aval.shape == () for v in eqn.invars[2:])
+
+
+# ---------------------------------------------------------------------------------------
+# Expressions
+
+def _maxe(a, b, k):
+  if k in "hf":
+    return f"(({a} > {b} || {a} != {a}) ? {a} : {b})"
+  return f"({a} > {b} ? {a} : {b})"
+
+
+def _mine(a, b, k):
+  if k in "hf":
+    return f"(({a} < {b} || {a} != {a}) ? {a} : {b})"
+  return f"({a} < {b} ? {a} : {b})"
+
+
+_REAL_MATH = {"exp", "exp2", "log", "log1p", "expm1", "tanh", "sin", "cos", "tan", "asin",
+              "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "sqrt", "cbrt",
+              "lgamma", "erf", "erfc", "floor", "ceil"}
+_COMPLEX_MATH = {"exp", "log", "tanh", "sin", "cos", "tan", "asin", "acos", "atan", "sinh",
+                 "cosh", "asinh", "acosh", "atanh", "sqrt"}
+
+
+def convert(a, src, dst) -> str:
+  src, dst = np.dtype(src), np.dtype(dst)
+  ks, kd = kind(src), kind(dst)
+  if src == dst:
+    return a
+  if kd == "b":
+    return f"({a} != 0)"
+  if ks == "c" and kd != "c":
+    a = f"creal({a})"
+    ks = "f"
+  if ks in "hf" and kd in "iu":
+    t = ctype(dst)
+    if bits(dst) == 64:
+      return f"(({t})nj_f2{'i' if kd == 'i' else 'u'}64((double)({a})))"
+    info = np.iinfo(dst)
+    return f"(({t})nj_f2i_clampd(trunc((double)({a})), {float(info.min)!r}, {float(info.max)!r}))"
+  t = comp(dst)
+  return rnd(dst, f"(({t})({a}))")
+
+
+def expr(name, prim, params, ins, outs, a, shapes=None):
+  """C expression(s) (compute type of outs) for one operation on compute-type args `a`.
+  Returns a string, or a list of strings for multiple results."""
+  k = kind(ins[0]) if ins else kind(outs[0])
+  out = outs[0]
+  ko = kind(out)
+  t = comp(out)
+
+  def fin(e):
+    return rnd(out, f"(({t})({e}))")
+
+  if name == "convert_element_type":
+    return convert(a[0], ins[0], out)
+  if name in ("copy", "alias", "stop_gradient", "name", "optimization_barrier_1"):
+    return a[0]
+  if name == "neg":
+    if k == "b":
+      raise Unsupported
+    return fin(f"-{a[0]}")
+  if name == "sign":
+    if k in "hf":
+      return fin(f"({a[0]} > 0 ? 1 : ({a[0]} < 0 ? -1 : {a[0]}))")
+    if k == "i":
+      return fin(f"({a[0]} > 0) - ({a[0]} < 0)")
+    if k == "u":
+      return fin(f"({a[0]} > 0)")
+    if k == "c":
+      return f"nj_csign{'f' if ins[0] == np.complex64 else ''}({a[0]})"
+    raise Unsupported
+  if name == "round":
+    if k not in "hf":
+      raise Unsupported
+    m = params.get("rounding_method", 0)
+    fn = "rint" if int(m) == 1 else "round"
+    return fin(f"{fn}({a[0]})")
+  if name == "is_finite":
+    if k not in "hf":
+      raise Unsupported
+    return f"((_Bool)isfinite({a[0]}))"
+  if name in _REAL_MATH and (k in "hf" or (k == "c" and name in _COMPLEX_MATH)):
+    return fin(f"{name}({a[0]})")
+  if name == "logistic":
+    if k not in "hfc":
+      raise Unsupported
+    return fin(f"0.5 * (tanh(0.5 * {a[0]}) + 1)" if k == "c" else
+               f"({t})0.5 * (tanh(({t})0.5 * {a[0]}) + ({t})1)")
+  if name == "rsqrt":
+    if k not in "hfc":
+      raise Unsupported
+    return fin(f"({t})1 / sqrt({a[0]})")
+  if name == "abs":
+    if k in "hf":
+      return fin(f"fabs({a[0]})")
+    if k == "i":
+      return fin(f"({a[0]} < 0 ? -{a[0]} : {a[0]})")
+    if k == "u":
+      return a[0]
+    if k == "c":
+      return f"(({t})cabs({a[0]}))"
+    raise Unsupported
+  if name in ("real", "imag", "conj"):
+    if k == "c":
+      return f"(({t}){'creal' if name == 'real' else 'cimag' if name == 'imag' else 'conj'}({a[0]}))"
+    if k in "hf":
+      return a[0] if name != "imag" else f"(({t})0)"
+    raise Unsupported
+  if name == "not":
+    if k == "b":
+      return f"(!{a[0]})"
+    if k in "iu":
+      return fin(f"~{a[0]}")
+    raise Unsupported
+  if name == "population_count":
+    if k not in "iu":
+      raise Unsupported
+    return fin(f"__builtin_popcountll((uint64_t)({utype(out)})({a[0]}))")
+  if name == "clz":
+    if k not in "iu":
+      raise Unsupported
+    b = bits(out)
+    return fin(f"({a[0]} == 0 ? {b} : __builtin_clzll((uint64_t)({utype(out)})({a[0]})) - {64 - b})")
+  if name == "erf_inv":
+    if k == "h" or out == np.float32:
+      return fin(f"nj_xla_erfinvf((float)({a[0]}))")
+    raise Unsupported
+  if name == "square":
+    if k == "b":
+      raise Unsupported
+    return fin(f"{a[0]} * {a[0]}")
+  if name in ("add", "sub", "mul"):
+    if k == "b":
+      raise Unsupported
+    op = {"add": "+", "sub": "-", "mul": "*"}[name]
+    return fin(f"{a[0]} {op} {a[1]}")
+  if name == "div":
+    if k in "hfc":
+      return fin(f"{a[0]} / {a[1]}")
+    if k in "iu":
+      return f"nj_div_{ctype(out)}({a[0]}, {a[1]})"
+    raise Unsupported
+  if name == "rem":
+    if k in "hf":
+      return fin(f"fmod({a[0]}, {a[1]})")
+    if k in "iu":
+      return f"nj_rem_{ctype(out)}({a[0]}, {a[1]})"
+    raise Unsupported
+  if name == "pow":
+    if k not in "hfc":
+      raise Unsupported
+    return fin(f"pow({a[0]}, ({t})({a[1]}))")
+  if name in ("max", "min"):
+    if k == "c":
+      raise Unsupported
+    return (_maxe if name == "max" else _mine)(a[0], a[1], k)
+  if name == "atan2":
+    if k not in "hf":
+      raise Unsupported
+    return fin(f"atan2({a[0]}, {a[1]})")
+  if name == "nextafter":
+    if k != "f":
+      raise Unsupported
+    return f"nextafter({a[0]}, {a[1]})"
+  if name in ("and", "or", "xor"):
+    if k not in "iub":
+      raise Unsupported
+    op = {"and": "&", "or": "|", "xor": "^"}[name]
+    return fin(f"{a[0]} {op} {a[1]}")
+  if name in ("shift_left", "shift_right_logical", "shift_right_arithmetic"):
+    if k not in "iu":
+      raise Unsupported
+    u, b = utype(out), bits(out)
+    sh = f"(({u}){a[1]})"
+    if name == "shift_left":
+      return f"({sh} >= {b} ? ({t})0 : ({t})(({u}){a[0]} << {sh}))"
+    if name == "shift_right_logical":
+      return f"({sh} >= {b} ? ({t})0 : ({t})(({u}){a[0]} >> {sh}))"
+    return f"({sh} >= {b} ? ({t})({a[0]} >> {b - 1}) : ({t})({a[0]} >> {sh}))"
+  if name in ("eq", "ne", "lt", "le", "gt", "ge"):
+    if k == "c" and name not in ("eq", "ne"):
+      raise Unsupported
+    op = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[name]
+    return f"((_Bool)({a[0]} {op} {a[1]}))"
+  if name == "complex":
+    if k != "f":
+      raise Unsupported
+    rt = comp(ins[0])
+    return f"__builtin_complex(({rt})({a[0]}), ({rt})({a[1]}))"
+  if name == "clamp":
+    ks = kind(ins[1])
+    if ks == "c":
+      raise Unsupported
+    return _mine(_maxe(a[1], a[0], ks), a[2], ks)
+  if name == "select_n":
+    cases = a[1:]
+    if len(cases) == 1:
+      return cases[0]
+    if kind(ins[0]) == "b":
+      return f"({a[0]} ? {cases[1]} : {cases[0]})"
+    e = cases[-1]
+    for i in range(len(cases) - 2, -1, -1):
+      e = f"({a[0]} <= {i} ? {cases[i]} : {e})"
+    return e
+  if name == "integer_pow":
+    y = int(params["y"])
+    if k == "b":
+      raise Unsupported
+    if y == 0:
+      return f"(({t})1)"
+    if y < 0 and k in "iu":
+      raise Unsupported
+    # repeated squaring in the same order as the NumPy implementation; float16/bfloat16
+    # compute in float32 and round once (as np.power on float32 does)
+    acc, base, n = None, a[0], abs(y)
+    while n:
+      if n & 1:
+        acc = base if acc is None else f"({acc} * {base})"
+      n >>= 1
+      if n:
+        base = f"({base} * {base})"
+    e = f"(({t})1 / {acc})" if y < 0 else acc
+    return fin(e)
+  if name == "fma":
+    if k not in "hf":
+      raise Unsupported
+    return fin(f"fma({a[0]}, {a[1]}, {a[2]})")
+  if name == "threefry2x32":
+    if not all(np.dtype(d) == np.uint32 for d in ins):
+      raise Unsupported
+    return ["__TF0__", "__TF1__"]
+  tmpl = getattr(prim, "native_template", None) if prim is not None else None
+  if isinstance(tmpl, str) and not prim.multiple_results and k in "hf" and ko in "hf":
+    try:
+      return fin(tmpl.format(*a))
+    except (IndexError, KeyError):
+      raise Unsupported
+  raise Unsupported(name)
+
+
+# ---------------------------------------------------------------------------------------
+# Reductions: (accumulator compute type, init, combine(acc, x))
+
+def reduction(name, dt):
+  k = kind(dt)
+  t = comp(dt)
+  if name == "reduce_sum":
+    return t, f"(({t})0)", lambda acc, x: f"{acc} + {x}"
+  if name == "reduce_prod":
+    return t, f"(({t})1)", lambda acc, x: f"{acc} * {x}"
+  if name in ("reduce_max", "reduce_min"):
+    big = name == "reduce_min"
+    if k in "hf":
+      init = f"(({t})INFINITY)" if big else f"(-({t})INFINITY)"
+    elif k == "b":
+      init = "((_Bool)1)" if big else "((_Bool)0)"
+    else:
+      info = np.iinfo(dt)
+      init = literal(info.max if big else info.min, dt)
+    f = _mine if big else _maxe
+    return t, init, lambda acc, x: f(acc, x, k)
+  if name == "reduce_and":
+    init = "((_Bool)1)" if k == "b" else f"(({t})~({utype(dt)})0)"
+    return t, init, lambda acc, x: f"({t})({acc} & {x})"
+  if name == "reduce_or":
+    return t, f"(({t})0)", lambda acc, x: f"({t})({acc} | {x})"
+  if name == "reduce_xor":
+    return t, f"(({t})0)", lambda acc, x: f"({t})({acc} ^ {x})"
+  raise Unsupported(name)
