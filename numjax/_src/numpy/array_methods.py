@@ -46,6 +46,11 @@ def _jnp(name):
     if callable(fn):
       _fn_cache[name] = fn
       return fn
+  import numjax.numpy as public  # a function living in another module of the library
+  fn = getattr(public, name, None)
+  if callable(fn):
+    _fn_cache[name] = fn
+    return fn
   raise NotImplementedError(f"jnp.{name} is not implemented yet (needed by an Array method).")
 
 

@@ -103,8 +103,8 @@ def _check_leaf(leaf):
     raise ValueError("None is not a valid value for jnp.array")
   if isinstance(leaf, (Array, Tracer)) or type(leaf) in _py_scalar_types:
     return leaf
-  if isinstance(leaf, (str, bytes)) or not hasattr(leaf, "dtype"):
-    leaf = np.asarray(leaf)
+  if isinstance(leaf, (str, bytes)) or not isinstance(getattr(leaf, "dtype", None), np.dtype):
+    leaf = np.asarray(leaf)  # also foreign arrays (their dtype is not a NumPy dtype)
   dt = leaf.dtype
   if isinstance(dt, np.dtype) and dt not in dtypes._jax_dtype_set:
     raise TypeError(f"Value '{leaf}' with dtype {dt} is not a valid JAX array type. Only "
