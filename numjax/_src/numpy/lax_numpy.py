@@ -83,11 +83,14 @@ def _compute_newshape(a, newshape):
   if neg:
     i, = neg
     others = math.prod(newshape[:i] + newshape[i + 1:])
-    if (others == 0 and size != 0) or (others != 0 and size % others != 0):
+    if others == 0:
+      raise ValueError(f"cannot reshape array of size {size} into shape {orig}: the -1 "
+                       "entry is ambiguous when another entry is 0")
+    if size % others != 0:
       raise TypeError(f"cannot reshape array of shape {a.shape} (size {size}) into shape "
                       f"{orig} because the product of specified axis sizes ({others}) does "
                       f"not evenly divide {size}")
-    return newshape[:i] + (size // others if others else 0,) + newshape[i + 1:]
+    return newshape[:i] + (size // others,) + newshape[i + 1:]
   if math.prod(newshape) != size:
     raise TypeError(f"cannot reshape array of shape {a.shape} (size {size}) into shape "
                     f"{orig} (size {math.prod(newshape)})")
