@@ -21,6 +21,7 @@ from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.lax import slicing as lax_slicing
 from numjax._src.lax import sorting as lax_sorting
+from numjax._src.numpy import ufuncs
 from numjax._src.numpy import util
 
 _max, _min, _abs, _all, _any, _sum = (builtins.max, builtins.min, builtins.abs, builtins.all,
@@ -1144,16 +1145,15 @@ def clip(arr=None, /, min=None, max=None):
   """Implementation of numpy.clip (NaN propagates; complex input is refused, as JAX)."""
   util.check_arraylike("clip", arr)
   for t in (arr, min, max):
-    if t is not None and dtypes.issubdtype(dtypes.dtype(t), np.complexfloating):
+    if t is not None and not isinstance(t, (int, float)) and \
+        dtypes.issubdtype(dtypes.dtype(t), np.complexfloating):
       raise ValueError(
           "Clip received a complex value either through the input or the min/max keywords. "
           "Complex values have no ordering and cannot be clipped. Please convert to a real "
           "value or array by taking the real or imaginary components via "
           "jax.numpy.real/imag respectively.")
   if min is not None:
-    lo, arr = util.promote_args("clip", min, arr)
-    arr = lax.max(lo, arr)
+    arr = ufuncs.maximum(min, arr)
   if max is not None:
-    hi, arr = util.promote_args("clip", max, arr)
-    arr = lax.min(hi, arr)
+    arr = ufuncs.minimum(max, arr)
   return util._asarray(arr)
