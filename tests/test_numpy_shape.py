@@ -237,6 +237,12 @@ def test_repeat_traced_repeats_with_total():
   # truncated, and padded with the last row
   assert_close(f(x, np.array([3, 3, 3])), np.repeat(x, 3, axis=0)[:5], 0)
   assert_close(f(x, np.array([1, 1, 1])), np.concatenate([x, x[-1:], x[-1:]]), 0)
+  # past the end JAX repeats the last row, even one repeated zero times; static repeats
+  # (no tracing) follow the same rule
+  assert_close(f(x, np.array([1, 1, 0])), np.concatenate([x[:2], x[-1:], x[-1:], x[-1:]]), 0)
+  assert_close(jnp.repeat(x, np.array([1, 1, 0]), axis=0, total_repeat_length=4),
+               np.concatenate([x[:2], x[-1:], x[-1:]]), 0)
+  assert_close(jnp.repeat(x, 0, axis=0, total_repeat_length=2), x[[2, 2]], 0)
 
 
 def test_repeat_traced_without_total_is_an_error():

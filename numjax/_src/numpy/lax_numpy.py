@@ -19,6 +19,7 @@ from numjax._src import dtypes
 from numjax._src.array import Array
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
+from numjax._src.lax import reductions as lax_red
 from numjax._src.lax import slicing as lax_slicing
 from numjax._src.lax import sorting as lax_sorting
 from numjax._src.numpy import ufuncs
@@ -488,7 +489,7 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None, out_sharding=None
   """Implementation of numpy.repeat.
 
   `repeats` must be static unless `total_repeat_length` is given (then the output has
-  exactly that length: truncated, or padded with the last repeated element).
+  exactly that length: truncated, or padded with the last row along `axis`, as JAX).
   """
   if isinstance(repeats, (int, np.integer)) and not isinstance(repeats, bool):
     util.check_arraylike("repeat", a)
@@ -529,9 +530,9 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None, out_sharding=None
     idx = np.repeat(np.arange(a.shape[axis]), reps)
     if total_repeat_length is not None:
       idx = idx[:total_repeat_length]
-      if len(idx) < total_repeat_length:
-        fill = idx[-1] if len(idx) else 0
-        idx = np.concatenate([idx, np.full(total_repeat_length - len(idx), fill, idx.dtype)])
+      if len(idx) < total_repeat_length:   # past the end: the last row, as JAX
+        idx = np.concatenate([idx, np.full(total_repeat_length - len(idx),
+                                           a.shape[axis] - 1, idx.dtype)])
     return _take_static(a, idx, axis)
   # Traced repeats with a static total: the source row of output j is the number of
   # cumulative repeat counts <= j (a comparison count, so no scatter is needed).
@@ -539,7 +540,6 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None, out_sharding=None
   n = a.shape[axis]
   reps = lax.convert_element_type(reps, dtypes.canonicalize_dtype(dtypes.int_))
   reps = util._broadcast_to(lax.reshape(reps, (reps.size,)), (n,))
-  from numjax._src.lax import reductions as lax_red
   ends = lax_red.cumsum(reps, axis=0)
   j = lax.broadcasted_iota(ends.dtype, (total_repeat_length, n), 0)
   hits = lax.le(lax.broadcast_in_dim(ends, (total_repeat_length, n), (1,)), j)
