@@ -27,11 +27,17 @@ EMPTY_PAIRS = [((0,), (0,)), ((1,), (0,)), ((2, 0), (0,))]
 
 
 def nonzero(lo=0.5, hi=3.0):
+  """Values of either sign (non-negative for unsigned) with lo <= |v| <= hi: never 0."""
   def make(rng, shape, dtype):
+    dt = np.dtype(dtype if dtype != "bfloat16" else np.float32)
+    if dt == np.bool_:
+      return np.ones(shape, bool)
+    if dt.kind in "iu":
+      v = rng.integers(max(1, int(np.ceil(lo))), int(hi) + 1, shape)
+      sign = np.where(rng.random(shape) < 0.5, -1, 1) if dt.kind == "i" else 1
+      return (v * sign).astype(dt)
     v = uniform(lo, hi)(rng, shape, dtype)
-    if np.dtype(dtype if dtype != "bfloat16" else np.float32).kind in "fc":
-      return v * np.where(rng.random(shape) < 0.5, -1, 1).astype(v.dtype)
-    return v
+    return v * np.where(rng.random(shape) < 0.5, -1, 1).astype(v.dtype)
   return make
 
 
