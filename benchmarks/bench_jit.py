@@ -142,13 +142,15 @@ def bench_mlp():
   p = params
   for _ in range(3):
     p = step(p, x, y)
-  nj = _repeat(lambda: step(params, x, y), 20, repeat=7)
+  # per-call times; numjax first, then JAX (XLA's worker threads spin for a while after
+  # each call, which would slow NumPy's BLAS threads if the two were interleaved)
+  nj = _repeat(lambda: step(params, x, y), 1, repeat=60)
   jx = None
   if jax is not None:
     for _ in range(3):
       jax.block_until_ready(jstep(jparams, jx_, jy))
-    jx = _repeat(lambda: jax.block_until_ready(jstep(jparams, jx_, jy)), 20, repeat=7)
-  _row("steady-state step", nj, jx, "ms")
+    jx = _repeat(lambda: jax.block_until_ready(jstep(jparams, jx_, jy)), 1, repeat=60)
+  _row("steady-state step (per call)", nj, jx, "ms")
   if jx is not None:
     print(f"   steady-state ratio numjax/JAX = "
           f"{statistics.median(nj) / statistics.median(jx):.2f}")
@@ -193,9 +195,13 @@ def bench_compile_scaling():
 
 
 def main(argv):
+  import os
   which = argv[1:] or ["dispatch", "mlp", "compile"]
   print(f"numjax {numjax.__version__}" + (f", JAX {jax.__version__}" if jax else
-                                          ", JAX not importable"))
+                                          ", JAX not importable")
+        + f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+  print("(matmuls run on NumPy's BLAS: on an oversubscribed machine its threads contend; "
+        "compare the minima, or set OPENBLAS_NUM_THREADS=1)")
   if "dispatch" in which:
     bench_dispatch()
   if "mlp" in which:
