@@ -30,6 +30,7 @@ import itertools
 import linecache
 import math
 import sys
+import weakref
 
 import numpy as np
 
@@ -414,6 +415,8 @@ def generate(jaxpr: Jaxpr, consts, *, name="f", donated=(), wrap=True, guarded=F
   linecache.cache[gen.filename] = (len(src), None, src.splitlines(True), gen.filename)
   exec(code, g)
   gen.fn = g[f"_jit_{fname}"]
+  # tracebacks can show the generated lines while the function lives; then forget them
+  weakref.finalize(gen.fn, linecache.cache.pop, gen.filename, None)
   gen.namespace = g
   return gen
 
