@@ -11,7 +11,8 @@ from numjax._src.devices import (devices, local_devices, device_count,  # noqa: 
                                  local_device_count, default_backend, process_index,
                                  process_count)
 from numjax._src.jit import (jit, make_jaxpr, eval_shape, ShapeDtypeStruct,  # noqa: F401
-                             clear_caches, ensure_compile_time_eval, named_call, named_scope)
+                             clear_caches, ensure_compile_time_eval, named_call, named_scope,
+                             device_put, device_get, block_until_ready)
 from numjax._src.debugging import pure_callback, effects_barrier  # noqa: F401
 from numjax._src.autodiff import (jvp, vjp, grad, value_and_grad, linearize,  # noqa: F401
                                   jacfwd, jacrev, jacobian, hessian, linear_transpose,
@@ -35,3 +36,5 @@ from numjax import experimental  # noqa: F401,E402  (jax.experimental is an attr
 from numjax import random  # noqa: F401,E402
 from numjax import debug  # noqa: F401,E402
 from numjax import stages  # noqa: F401,E402
+from numjax import nn  # noqa: F401,E402
+from numjax import scipy  # noqa: F401,E402  (submodules load on first attribute access)

@@ -257,8 +257,8 @@ def test_jit_decorator_partial_and_methods():
 def test_seed_004_donation_deletes_and_reading_raises():
   def add(x, y):
     return x + y
-  x = jnp.asarray(np.ones((2, 3)))
-  y = jnp.asarray(np.ones((2, 3)))
+  x = jax.device_put(np.ones((2, 3)))
+  y = jax.device_put(np.ones((2, 3)))
   z = jax.jit(add, donate_argnums=(1,))(x, y)
   np.testing.assert_array_equal(z, np.full((2, 3), 2.0))
   assert y.is_deleted() and not x.is_deleted()
@@ -572,3 +572,15 @@ def test_tracer_repr_is_jaxs():
   reprs = []
   jax.jit(lambda x, y: reprs.append((repr(x), repr(y))) or x)(jnp.ones((2, 3)), 1)
   assert reprs == [("JitTracer(float32[2,3])", "JitTracer(~int32[])")]
+
+
+def test_device_put_get_and_block_until_ready():
+  tree = {"a": np.arange(3.0), "b": [1, 2.5]}
+  on = jax.device_put(tree)
+  assert isinstance(on["a"], jax.Array) and on["a"].dtype == np.float32
+  assert on["b"][0].weak_type and on["b"][0].dtype == np.int32
+  assert jax.device_put(on["a"]) is on["a"]
+  assert jax.device_put(on["a"], may_alias=False) is not on["a"]
+  back = jax.device_get(on)
+  assert type(back["a"]) is np.ndarray
+  assert jax.block_until_ready(on) is on

@@ -1125,6 +1125,34 @@ def eval_shape(fun, *args, **kwargs):
                              for a in closed.out_avals])
 
 
+def device_put(x, device=None, *, src=None, donate=False, may_alias=None):
+  """Put every leaf of `x` on the (single, host) device as a numjax Array."""
+  from numjax._src.lax.lax import asarray
+
+  def put(leaf):
+    if isinstance(leaf, Tracer):
+      return leaf
+    if isinstance(leaf, Array):
+      if may_alias is False:
+        return Array(np.array(leaf._value), leaf.weak_type)
+      return leaf
+    return asarray(leaf)
+  return tree_util.tree_map(put, x)
+
+
+def device_get(x):
+  """Every Array leaf of `x` as a NumPy array (other leaves unchanged)."""
+  return tree_util.tree_map(lambda a: np.asarray(a) if isinstance(a, Array) else a, x)
+
+
+def block_until_ready(x):
+  """Wait for every Array leaf of `x` (numjax computes synchronously); returns `x`."""
+  for leaf in tree_util.tree_leaves(x):
+    if hasattr(leaf, "block_until_ready"):
+      leaf.block_until_ready()
+  return x
+
+
 def clear_caches():
   """Drop every jit cache: traced jaxprs and compiled executables."""
   for f in list(_all_jitted):
