@@ -584,3 +584,12 @@ def test_device_put_get_and_block_until_ready():
   back = jax.device_get(on)
   assert type(back["a"]) is np.ndarray
   assert jax.block_until_ready(on) is on
+
+
+def test_stages_module():
+  import numjax.stages as stages
+  f = jax.jit(lambda x: x + 1)
+  assert isinstance(f, stages.Wrapped)
+  t = f.trace(1.0)
+  assert isinstance(t, stages.Traced) and isinstance(t.lower(), stages.Lowered)
+  assert isinstance(t.lower().compile(), stages.Compiled)

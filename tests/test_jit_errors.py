@@ -193,3 +193,12 @@ def test_non_array_argument_names_its_path():
   with pytest.raises(TypeError, match="problematic value is of type <class 'str'> and was "
                                       r"passed to the function at path opts\['mode'\]"):
     f(1.0, {"mode": "fast"})
+
+
+def test_nested_jit_errors_are_filtered_at_every_boundary():
+  inner = jax.jit(lambda x: int(x))
+  outer = jax.jit(lambda x: inner(x) + 1)
+  with pytest.raises(errors.ConcretizationTypeError) as info:
+    outer(1.0)
+  assert len(_numjax_frames(info.value.__traceback__)) <= 1
+  assert sum("removed its internal frames" in n for n in info.value.__notes__) == 1

@@ -42,18 +42,15 @@ def filter_traceback(tb):
 def filter_exception(e: BaseException) -> BaseException:
   """`e` with its traceback filtered (once), per `jax_traceback_filtering`."""
   mode = config.jax_traceback_filtering
-  if mode == "off" or getattr(e, "_numjax_filtered", False):
+  if mode in ("off", "tracebackhide"):
     return e
-  if mode == "tracebackhide":
-    return e
-  try:
-    e._numjax_filtered = True
-  except AttributeError:
-    return e
+  # Filter at every boundary it crosses (nested jits add internal frames on the way up);
+  # the note is added once.
   tb = filter_traceback(e.__traceback__)
   if tb is not None:
     e.__traceback__ = tb
-  if mode != "quiet_remove_frames" and hasattr(e, "add_note"):
+  if (mode != "quiet_remove_frames" and hasattr(e, "add_note")
+      and _NOTE not in getattr(e, "__notes__", ())):
     e.add_note(_NOTE)
   return e
 
