@@ -6,8 +6,8 @@
 Compiler: `$CC`, else `cc`, `gcc`, `clang` on PATH. One probe compile (cached on disk,
 keyed by the compiler's path, size and mtime) learns what it supports:
 
-- OpenMP (`-fopenmp`): kernels split their outer loops over threads; without it a small
-  pthread runner in the generated C does the same (see codegen's prelude);
+- `-fopenmp-simd` (OpenMP's `simd` pragmas only; threads come from the native tier's own
+  pool, see runtime.py: OpenMP's parallel-for stalls on one descheduled thread);
 - libmvec (glibc's vector math): `expf`, `cosf`, ... are re-declared with
   `__attribute__((simd))` so the vectoriser calls `_ZGVeN16v_expf` & co. This is what
   `-ffast-math` would do, without its other effects: NaN/Inf semantics stay intact (no
@@ -49,10 +49,10 @@ MVEC_FUNCS_F64 = ("exp", "log", "sin", "cos", "tan", "asin", "acos", "atan", "si
 class Toolchain:
   """A working C compiler and the options it accepts."""
 
-  def __init__(self, cmd, version, openmp, mvec, float16, portable):
+  def __init__(self, cmd, version, simd, mvec, float16, portable):
     self.cmd = list(cmd)
     self.version = version
-    self.openmp = openmp
+    self.simd = simd
     self.mvec = mvec
     self.float16 = float16
     self.portable = portable
@@ -63,8 +63,8 @@ class Toolchain:
          "-fwrapv", "-ffp-contract=off", "-fno-semantic-interposition", "-w"]
     if not self.portable:
       f.append("-march=native")
-    f.append("-fopenmp" if self.openmp else "-pthread")
-    if not self.openmp and self.mvec:
+    f.append("-pthread")
+    if self.simd:
       f.append("-fopenmp-simd")
     return f
 
@@ -84,8 +84,8 @@ class Toolchain:
       raise CompileError(f"{' '.join(shlex.quote(c) for c in cmd)} failed:\n{p.stderr[:1500]}")
 
   def __repr__(self):
-    return (f"Toolchain({' '.join(self.cmd)!r}, {self.version!r}, openmp={self.openmp}, "
-            f"mvec={self.mvec}, float16={self.float16})")
+    return (f"Toolchain({' '.join(self.cmd)!r}, {self.version!r}, "
+            f"mvec={self.mvec}, float16={self.float16}, simd={self.simd})")
 
 
 class CompileError(RuntimeError):
@@ -108,16 +108,11 @@ _PROBE_SRC = r"""
 #ifdef NJ_TRY_MVEC
 __attribute__((__simd__("notinbranch"))) float expf(float);
 #endif
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #ifdef NJ_TRY_F16
 _Float16 nj_h(float x) { return (_Float16)x; }
 #endif
 void nj_probe(float *restrict x, int64_t n) {
-#ifdef _OPENMP
-  #pragma omp parallel for if(n > 1000000)
-#endif
+  #pragma omp simd
   for (int64_t i = 0; i < n; i++) x[i] = expf(x[i]);
 }
 """
@@ -169,10 +164,10 @@ def _probe(cmd, portable):
   fp = _fingerprint(cmd)
   if fp is None:
     return None
-  key = hashlib.sha256(f"probe-v2:{fp}:{sys.platform}:{portable}".encode()).hexdigest()[:24]
+  key = hashlib.sha256(f"probe-v3:{fp}:{sys.platform}:{portable}".encode()).hexdigest()[:24]
   cached = _cache.read_meta(f"probe-{key}")
   if cached is not None:
-    return Toolchain(cmd, cached["version"], cached["openmp"], cached["mvec"],
+    return Toolchain(cmd, cached["version"], cached["simd"], cached["mvec"],
                      cached["float16"], portable)
   version = _version(cmd)
   if version is None:
@@ -180,18 +175,19 @@ def _probe(cmd, portable):
   arch = [] if portable else ["-march=native"]
   with tempfile.TemporaryDirectory(prefix="numjax-probe-") as tmp:
     # the most capable combination first: one compile in the common case
-    full = _probe_one(cmd, arch + ["-fopenmp"], ["NJ_TRY_MVEC", "NJ_TRY_F16"], ["-lmvec"], tmp)
+    full = _probe_one(cmd, arch + ["-fopenmp-simd", "-pthread"], ["NJ_TRY_MVEC", "NJ_TRY_F16"],
+                      ["-lmvec"], tmp)
     if full:
-      openmp = mvec = f16 = True
+      simd = mvec = f16 = True
     else:
-      if not _probe_one(cmd, arch, [], [], tmp):
+      if not _probe_one(cmd, arch + ["-pthread"], [], [], tmp):
         return None
-      openmp = _probe_one(cmd, arch + ["-fopenmp"], [], [], tmp)
-      mvec = _probe_one(cmd, arch + ["-fopenmp-simd"], ["NJ_TRY_MVEC"], ["-lmvec"], tmp)
-      f16 = _probe_one(cmd, arch, ["NJ_TRY_F16"], [], tmp)
-  _cache.write_meta(f"probe-{key}", {"version": version, "openmp": openmp, "mvec": mvec,
+      simd = _probe_one(cmd, arch + ["-fopenmp-simd", "-pthread"], [], [], tmp)
+      mvec = _probe_one(cmd, arch + ["-pthread"], ["NJ_TRY_MVEC"], ["-lmvec"], tmp)
+      f16 = _probe_one(cmd, arch + ["-pthread"], ["NJ_TRY_F16"], [], tmp)
+  _cache.write_meta(f"probe-{key}", {"version": version, "simd": simd, "mvec": mvec,
                                      "float16": f16})
-  return Toolchain(cmd, version, openmp, mvec, f16, portable)
+  return Toolchain(cmd, version, simd, mvec, f16, portable)
 
 
 def toolchain() -> Toolchain | None:

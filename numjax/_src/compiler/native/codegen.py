@@ -814,10 +814,11 @@ class Env:
   """Storage of the values of one plan during emission. `slot(v)` is called for values
   the enclosing context holds (function parameters, loop buffers) that are not yet bound."""
 
-  def __init__(self, plan, bind=None):
+  def __init__(self, plan, bind=None, root_const=None):
     self.plan = plan
     self.st: dict = {}
     self.bind = bind
+    self.root_const = root_const   # (var, value) -> St: a constant held by the driver
 
   def resolve(self, v):
     while type(v) is Var and v in self.plan.aliases:
@@ -940,17 +941,67 @@ def emit_copy(code: Code, env: Env, src, dst: St):
   code.close()
 
 
+def _collapse(dims, shape, strides):
+  """(size, stride) of dims flattened into one strided dim, or None."""
+  ds = [d for d in dims if shape[d] != 1]
+  size = math.prod(shape[d] for d in dims)
+  if not ds:
+    return size, 0
+  for a, b in zip(ds, ds[1:]):
+    if strides[a] != strides[b] * shape[b]:
+      return None
+  return size, strides[ds[-1]]
+
+
+def gemm_dims(eqn, xstrides, ystrides):
+  """(M, N, K, sam, sak, sbk, sbn) when dot_general is a (batched) float32/float64 GEMM
+  over these operand strides, else None."""
+  x, y = eqn.invars
+  ov = eqn.outvars[0]
+  dt = np.dtype(ov.aval.dtype)
+  if dt not in (np.dtype(np.float32), np.dtype(np.float64)) or x.aval.dtype != dt or \
+      y.aval.dtype != dt:
+    return None
+  (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+  xs, ys = x.aval.shape, y.aval.shape
+  lf = [d for d in range(len(xs)) if d not in lc and d not in lb]
+  rf = [d for d in range(len(ys)) if d not in rc and d not in rb]
+  m = _collapse(lf, xs, xstrides)
+  k1 = _collapse(list(lc), xs, xstrides)
+  k2 = _collapse(list(rc), ys, ystrides)
+  n = _collapse(rf, ys, ystrides)
+  if None in (m, k1, k2, n):
+    return None
+  return m[0], n[0], k1[0], m[1], k1[1], k2[1], n[1]
+
+
 def emit_dot(code: Code, eqn, env: Env):
-  """dot_general as loops (inside native loop bodies: small matrices, no call overhead)."""
+  """dot_general: the runtime's GEMM (float32/float64), else loops."""
   x, y = eqn.invars
   ov = eqn.outvars[0]
   (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
   xs, ys = x.aval.shape, y.aval.shape
   odt = ov.aval.dtype
-  if ops.kind(odt) in "hb":
-    raise fu.Unsupported("dot to float16/bool in a loop body")
-  t = ops.comp(odt)
   sx, sy, so = env.storage(x), env.storage(y), env.out_storage(ov)
+  g = gemm_dims(eqn, sx.strides, sy.strides) if sx.kind == "ptr" and sy.kind == "ptr" else None
+  if g is not None and so.kind == "ptr" and so.strides == fu.contiguous_strides(so.shape):
+    M, N, K, sam, sak, sbk, sbn = g
+    suf = "f32" if np.dtype(odt) == np.float32 else "f64"
+    code.open("")
+    for i, (a, b) in enumerate(zip(lb, rb)):
+      code.open(f"for (int64_t g{i} = 0; g{i} < {xs[a]}; g{i}++)")
+    xo = " + ".join(f"g{i} * {sx.strides[a]}" for i, a in enumerate(lb)) or "0"
+    yo = " + ".join(f"g{i} * {sy.strides[b]}" for i, b in enumerate(rb)) or "0"
+    oo = " + ".join(f"g{i} * {so.strides[i]}" for i in range(len(lb))) or "0"
+    code(f"nj_gemm_{suf}({M}, {N}, {K}, {sx.expr} + {xo}, {sam}, {sak}, {sy.expr} + {yo}, "
+         f"{sbk}, {sbn}, {so.expr} + {oo}, {N});")
+    for _ in lb:
+      code.close()
+    code.close()
+    return
+  if ops.kind(odt) in "hb":
+    raise fu.Unsupported("dot to float16/bool in native code")
+  t = ops.comp(odt)
   lf = [d for d in range(len(xs)) if d not in lc and d not in lb]
   rf = [d for d in range(len(ys)) if d not in rc and d not in rb]
   ostr = so.strides

@@ -168,10 +168,8 @@ def prelude(tc, abi_defines: str) -> str:
   parts.append("#include <tgmath.h>\n")
   if tc.float16:
     parts.append("#define NJ_HAVE_F16 1\n")
-  if tc.openmp:
-    parts.append("#include <omp.h>\n")
-  else:
-    parts.append("#include <pthread.h>\n#include <unistd.h>\n")
+  from numjax._src.compiler.native import runtime
+  parts.append(runtime.HEADER)
   parts.append(_PRELUDE)
   src = xla_math.C_SOURCE
   parts.append("\n".join(l for l in src.splitlines() if not l.startswith("#include")))
@@ -233,46 +231,6 @@ static inline uint64_t nj_f2u64(double x) {
 }
 static inline float _Complex nj_csignf(float _Complex z) { float a = cabsf(z); return a == 0 ? 0 : z / a; }
 static inline double _Complex nj_csign(double _Complex z) { double a = cabs(z); return a == 0 ? 0 : z / a; }
-static inline int nj_nthreads(void) {
-  static int n = 0;
-  if (n == 0) {
-    const char *e = getenv("NUMJAX_NUM_THREADS");
-    int v = e ? atoi(e) : 0;
-#ifdef _OPENMP
-    if (v <= 0) v = omp_get_max_threads();
-#else
-    if (v <= 0) v = (int)sysconf(_SC_NPROCESSORS_ONLN);
-#endif
-    n = v < 1 ? 1 : (v > 256 ? 256 : v);
-  }
-  return n;
-}
-typedef void (*nj_chunk_fn)(void *ctx, int64_t lo, int64_t hi);
-#ifndef _OPENMP
-typedef struct { nj_chunk_fn fn; void *ctx; int64_t lo, hi; } nj_job;
-static void *nj_job_run(void *p) { nj_job *j = (nj_job *)p; j->fn(j->ctx, j->lo, j->hi); return 0; }
-#endif
-/* Run fn over [0, n) in `chunks` contiguous pieces on up to nj_nthreads() threads. */
-static void nj_parallel(nj_chunk_fn fn, void *ctx, int64_t n, int64_t chunks) {
-  int nt = nj_nthreads();
-  if (chunks > n) chunks = n;
-  if (chunks <= 1 || nt <= 1) { fn(ctx, 0, n); return; }
-#ifdef _OPENMP
-  int use = chunks < nt ? (int)chunks : nt;
-  #pragma omp parallel for schedule(static, 1) num_threads(use)
-  for (int64_t c = 0; c < chunks; c++) fn(ctx, n * c / chunks, n * (c + 1) / chunks);
-#else
-  nj_job jobs[256]; pthread_t th[256]; int started[256];
-  if (chunks > 256) chunks = 256;
-  for (int64_t c = 1; c < chunks; c++) {
-    jobs[c].fn = fn; jobs[c].ctx = ctx; jobs[c].lo = n * c / chunks; jobs[c].hi = n * (c + 1) / chunks;
-    started[c] = pthread_create(&th[c], 0, nj_job_run, &jobs[c]) == 0;
-    if (!started[c]) nj_job_run(&jobs[c]);
-  }
-  fn(ctx, 0, n / chunks);
-  for (int64_t c = 1; c < chunks; c++) if (started[c]) pthread_join(th[c], 0);
-#endif
-}
 static inline void *nj_alloc(size_t n) { void *p = 0; if (posix_memalign(&p, 64, n ? n : 64)) return 0; return p; }
 """
 

@@ -95,7 +95,7 @@ class Builder:
       self.pyname[v] = self.glob("K", np.ascontiguousarray(buf))
     self.cur: _Seg | None = None
     self.seg_ids: list = []
-    self.env = cg.Env(self.plan, bind=self.bind)
+    self.env = cg.Env(self.plan, bind=self.bind, root_const=self.add_const)
     self._uses()
 
   def glob(self, prefix, value):
@@ -176,6 +176,13 @@ class Builder:
       self.native_inputs.add(self.pyname[v])
     s.args.append(self.pyname[v])
     return self.slot_st(s, v)
+
+  def add_const(self, v, value):
+    """A constant of a loop body or branch: held by the driver, passed to the segment."""
+    if v not in self.pyname:
+      buf = numpy_tier._buffer(value, v.aval)
+      self.pyname[v] = self.glob("K", np.ascontiguousarray(buf))
+    return self.bind(v)
 
   def alloc(self, v):
     s = self.cur

@@ -347,7 +347,12 @@ class Partitioner:
       return
     if name == "dot_general" and ops.dot_supported(eqn):
       self.host_operands(eqn)
-      st = self.add_step(Dot(len(self.plan.steps), eqn) if self.in_loop
+      native = self.in_loop or self.gemm_ok(eqn)
+      if not native:
+        for v in eqn.invars:
+          if _is_var(v):
+            self.plan.py_needed.add(self.resolve(v))
+      st = self.add_step(Dot(len(self.plan.steps), eqn) if native
                          else Host(len(self.plan.steps), eqn))
       self.mark_made(eqn, st)
       return
@@ -366,6 +371,21 @@ class Partitioner:
       if _is_var(v):
         self.plan.py_needed.add(self.resolve(v))
     self.mark_made(eqn, self.add_step(Host(len(self.plan.steps), eqn)))
+
+  def gemm_ok(self, eqn):
+    """A top-level dot_general runs natively when it is a float GEMM over its operands'
+    views (the runtime's GEMM beats a BLAS call from Python at these sizes)."""
+    from numjax._src.compiler.native.codegen import gemm_dims
+    strides = []
+    for v in eqn.invars:
+      v = self.resolve(v)
+      if type(v) is Literal or v in self.plan.splats:
+        return False
+      view = self.plan.views.get(v)
+      if view is not None and view.dyn:
+        return False
+      strides.append(view.strides if view is not None else contiguous_strides(v.aval.shape))
+    return gemm_dims(eqn, *strides) is not None
 
   def mark_made(self, eqn, step):
     for v in eqn.outvars:

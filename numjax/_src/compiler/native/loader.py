@@ -74,8 +74,13 @@ def _build(source, tc, tmp_so):
       pass
 
 
-def load(source: str, tc) -> ctypes.CDLL:
-  """The loaded library for `source`: from memory, else the disk cache, else compiled."""
+def load(source: str, tc, mode=None) -> ctypes.CDLL:
+  """The loaded library for `source`: from memory, else the disk cache, else compiled.
+  Programs need the run-time library (thread pool) loaded first: see runtime.py."""
+  if mode is None:
+    from numjax._src.compiler.native import runtime
+    runtime.ensure(tc)
+    mode = ctypes.DEFAULT_MODE
   key = key_of(source, tc)
   lib = _mem.get(key)
   if lib is not None:
@@ -90,7 +95,7 @@ def load(source: str, tc) -> ctypes.CDLL:
     path = _cache.lookup(key)
     if path is not None:
       try:
-        lib = ctypes.CDLL(path)
+        lib = ctypes.CDLL(path, mode=mode)
         stats["disk_hits"] += 1
       except OSError:   # verified bytes that do not load: rebuild
         _cache.invalidate(key)
@@ -101,7 +106,7 @@ def load(source: str, tc) -> ctypes.CDLL:
     if lib is None:
       path = _cache.store(key, lambda tmp: _build(source, tc, tmp))
       stats["compiles"] += 1
-      lib = ctypes.CDLL(path)
+      lib = ctypes.CDLL(path, mode=mode)
     _mem[key] = lib
     return lib
 
