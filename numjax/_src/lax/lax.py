@@ -96,6 +96,7 @@ def _quiet(fn):
     with np.errstate(all="ignore"):
       return fn(*args, **kw)
   f.__name__ = getattr(fn, "__name__", "f")
+  f.__wrapped__, f.quiet = fn, True  # the compiler calls the kernel itself (with out=)
   return f
 
 
@@ -110,6 +111,7 @@ def _lowp_safe(fn):
       return res.astype(dt) if res.dtype == np.float32 else res
     return fn(*args, **kw)
   f.__name__ = getattr(fn, "__name__", "f")
+  f.__wrapped__, f.lowp_detour = fn, True  # the kernel, for dtypes without the detour
   return f
 
 
