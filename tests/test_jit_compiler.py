@@ -364,6 +364,8 @@ def test_in_place_kernels_stay_quiet_like_jax():
   with warnings.catch_warnings():
     warnings.simplefilter("error")      # NumPy would warn on log(<0); JAX never does
     out = np.asarray(f(x))
-  ref = np.log(np.asarray(x, np.float64) * 2 - 1) + 1
-  np.testing.assert_allclose(out[np.isfinite(ref)], ref[np.isfinite(ref)], rtol=1e-5, atol=1e-5)
+  with np.errstate(all="ignore"):
+    ref = np.log(np.asarray(x, np.float64) * 2 - 1) + 1
+  ok = np.isfinite(ref)
+  np.testing.assert_allclose(out[ok], ref[ok], rtol=1e-5, atol=1e-5)
   assert np.isnan(out[:BIG // 4]).all()
