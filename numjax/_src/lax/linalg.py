@@ -262,9 +262,13 @@ def _per_matrix(fn, *xs, n_out):
   nb = flat[0].shape[0]
   results, failed = [None] * nb, []
   for i in range(nb):
+    args = [f[i] for f in flat]
+    if not all(np.isfinite(a).all() for a in args if a.dtype.kind in "fc"):
+      failed.append(i)  # LAPACK rejects NaN/inf (and prints to stderr): NaN results
+      continue
     try:
-      results[i] = fn(*[f[i] for f in flat])
-    except np.linalg.LinAlgError:
+      results[i] = fn(*args)
+    except (np.linalg.LinAlgError, ValueError):
       failed.append(i)
   ok = next((r for r in results if r is not None), None)
   if ok is None:
@@ -591,7 +595,7 @@ def _qr_impl(x, *, pivoting, full_matrices, use_magma=None):
   if pivoting:
     import scipy.linalg  # lazily: keeps `import numjax` fast
     mode = "full" if full_matrices else "economic"
-    q, r, p = _per_matrix(lambda a: scipy.linalg.qr(a, mode=mode, pivoting=True), xc, n_out=3)
+    q, r, p = _per_matrix(lambda a: scipy.linalg.qr(a, mode=mode, pivoting=True, check_finite=False), xc, n_out=3)
     return [q.astype(dt, copy=False), r.astype(dt, copy=False), p.astype(_i32)]
   q, r = np.linalg.qr(xc, mode="complete" if full_matrices else "reduced")
   return [q.astype(dt, copy=False), r.astype(dt, copy=False)]
@@ -1103,30 +1107,23 @@ def _eig_impl(x, *, compute_left_eigenvectors, compute_right_eigenvectors,
   count = 1 + compute_left_eigenvectors + compute_right_eigenvectors
   if x.size == 0:
     return [np.zeros(batch + (n,), cdt)] + [np.zeros(x.shape, cdt)] * (count - 1)
-  if compute_left_eigenvectors:
-    import scipy.linalg  # lazily
-    def one(a):
-      w, vl, vr = scipy.linalg.eig(a, left=True, right=True)
-      return w, vl, vr
-    res = _per_matrix(one, xc, n_out=3)
-    if res is None:
-      res = [_nan_like(batch + (n,), cdt), _nan_like(x.shape, cdt), _nan_like(x.shape, cdt)]
-    w, vl, vr = res
-    outs = [w, vl] + ([vr] if compute_right_eigenvectors else [])
-  elif compute_right_eigenvectors:
-    try:
-      w, vr = np.linalg.eig(xc)
-    except np.linalg.LinAlgError:
-      res = _per_matrix(lambda a: tuple(np.linalg.eig(a)), xc, n_out=2)
-      w, vr = res if res is not None else (_nan_like(batch + (n,), cdt),
-                                           _nan_like(x.shape, cdt))
-    outs = [w, vr]
-  else:
-    try:
-      outs = [np.linalg.eigvals(xc)]
-    except np.linalg.LinAlgError:
-      res = _per_matrix(lambda a: (np.linalg.eigvals(a),), xc, n_out=1)
-      outs = res if res is not None else [_nan_like(batch + (n,), cdt)]
+  # SciPy's LAPACK is the one jaxlib calls: same eigenvector signs/phases as JAX.
+  import scipy.linalg  # lazily
+  left, right = compute_left_eigenvectors, compute_right_eigenvectors
+
+  def run(a):
+    if not (left or right):
+      return (scipy.linalg.eigvals(a, check_finite=False),)
+    res = scipy.linalg.eig(a, left=left, right=right, check_finite=False)
+    return tuple(res) if isinstance(res, (tuple, list)) else (res,)
+  try:
+    if not np.isfinite(xc).all():
+      raise np.linalg.LinAlgError("non-finite input")
+    outs = list(run(xc))
+  except (np.linalg.LinAlgError, ValueError):
+    outs = _per_matrix(run, xc, n_out=count)
+    if outs is None:
+      outs = [_nan_like(batch + (n,), cdt)] + [_nan_like(x.shape, cdt)] * (count - 1)
   return [o.astype(cdt) for o in outs]
 
 
@@ -1353,7 +1350,7 @@ def _schur_impl(x, *, compute_schur_vectors, sort_eig_vals, select_callable):
   if x.size == 0:
     return [np.zeros(x.shape, dt)] * (2 if compute_schur_vectors else 1)
   out = "complex" if xc.dtype.kind == "c" else "real"
-  res = _per_matrix(lambda a: tuple(scipy.linalg.schur(a, output=out)), xc, n_out=2)
+  res = _per_matrix(lambda a: tuple(scipy.linalg.schur(a, output=out, check_finite=False)), xc, n_out=2)
   if res is None:
     res = [_nan_like(x.shape, xc.dtype)] * 2
   t, z = res
