@@ -69,3 +69,10 @@ from numjax._src.numpy.indexing import take, take_along_axis  # noqa: F401,E402
 from numjax.numpy import linalg, fft  # noqa: F401,E402
 # Convolutions (numjax/_src/numpy/convolve.py)
 from numjax._src.numpy.convolve import convolve, correlate  # noqa: F401,E402
+# ---- sorting, set operations (numjax/_src/numpy/sorting.py, setops.py) ----
+from numjax._src.numpy.sorting import (  # noqa: F401,E402
+    sort, argsort, lexsort, partition, argpartition, sort_complex, searchsorted)
+from numjax._src.numpy.setops import (  # noqa: F401,E402
+    unique, unique_all, unique_counts, unique_inverse, unique_values, union1d, intersect1d,
+    setdiff1d, setxor1d, isin)
+# ---- end of sorting, set operations ----
