@@ -206,14 +206,16 @@ def _complex_grad_clones(records):
 test_numpy, test_jit, test_vmap, test_grad = make_tests(RECORDS + _complex_grad_clones(RECORDS))
 
 
-X64_CASES = [(r, s) for r in RECORDS for s, d in r.cases() if d == "float32"]
+_WIDE = {"float32": "float64", "complex64": "complex128"}
+X64_CASES = [(r, s, _WIDE[d]) for r in RECORDS if r.ref is not None for s, d in r.cases()
+             if d in _WIDE]
 
 
-@pytest.mark.parametrize("rec,shapes", X64_CASES,
-                         ids=[f"{r.name}-{'x'.join(map(str, s))}" for r, s in X64_CASES])
-def test_float64(rec, shapes):
+@pytest.mark.parametrize("rec,shapes,wide", X64_CASES,
+                         ids=[f"{r.name}-{w}-{'x'.join(map(str, s))}" for r, s, w in X64_CASES])
+def test_float64(rec, shapes, wide):
   with numjax.experimental.enable_x64():
-    args = rec.args(shapes, "float64")
+    args = rec.args(shapes, wide)
     out = rec.fn(*args)
     ref = rec.ref(*args)
     outs = out if isinstance(out, (tuple, list)) else (out,)
