@@ -9,10 +9,21 @@ from numjax._src.config import config  # noqa: F401
 from numjax._src.array import Array  # noqa: F401
 from numjax._src.devices import (devices, local_devices, device_count,  # noqa: F401
                                  local_device_count, default_backend, process_index,
-                                 process_count)
+                                 process_count, process_indices, host_id, host_count,
+                                 host_ids, Device)
+from numjax._src.array import Shard  # noqa: F401
+from numjax._src.sharding import (NamedSharding, PartitionSpec as P,  # noqa: F401
+                                  make_mesh, set_mesh, default_device)
+from numjax._src.pmap import pmap  # noqa: F401
+from numjax._src.shard_map import shard_map  # noqa: F401
 from numjax._src.jit import (jit, make_jaxpr, eval_shape, ShapeDtypeStruct,  # noqa: F401
                              clear_caches, ensure_compile_time_eval, named_call, named_scope,
                              device_put, device_get, block_until_ready)
+# device_put/device_get with shardings (these supersede jit.py's host-only versions)
+from numjax._src.sharding_api import (device_put, device_get, reshard,  # noqa: F401
+                                      make_array_from_callback,
+                                      make_array_from_single_device_arrays,
+                                      make_array_from_process_local_data)
 from numjax._src.debugging import pure_callback, effects_barrier  # noqa: F401
 from numjax._src.autodiff import (jvp, vjp, grad, value_and_grad, linearize,  # noqa: F401
                                   jacfwd, jacrev, jacobian, hessian, linear_transpose,
@@ -35,6 +46,7 @@ from numjax import ad_checkpoint  # noqa: F401,E402
 from numjax import experimental  # noqa: F401,E402  (jax.experimental is an attribute too)
 from numjax import random  # noqa: F401,E402
 from numjax import debug  # noqa: F401,E402
+from numjax import sharding  # noqa: F401,E402
 from numjax import stages  # noqa: F401,E402
 from numjax import nn  # noqa: F401,E402
 from numjax import scipy  # noqa: F401,E402  (submodules load on first attribute access)

@@ -10,14 +10,5 @@ def breakpoint(*, backend=None, filter_frames=True, num_frames=None, ordered=Fal
   pdb.Pdb().set_trace()
 
 
-def visualize_array_sharding(arr, **kwargs):
-  """Print the (single-device) sharding of `arr`."""
-  import builtins
-  shape = getattr(arr, "shape", ())
-  builtins.print(f"CPU 0 (whole array, shape={tuple(shape)})")
-
-
-def inspect_array_sharding(value, *, callback):
-  """Call `callback(sharding)` with the array's sharding (single device)."""
-  from numjax._src.devices import SingleDeviceSharding
-  callback(SingleDeviceSharding())
+from numjax._src.sharding_api import (visualize_array_sharding,  # noqa: F401,E402
+                                      visualize_sharding, inspect_array_sharding)

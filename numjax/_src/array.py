@@ -11,13 +11,13 @@ import numpy as np
 
 from numjax._src import core
 from numjax._src import dtypes as _dtypes
-from numjax._src import devices as _devices
+from numjax._src import sharding as _sharding_lib
 from numjax._src.config import config
 
 
 class Array:
   """A numjax array. Immutable: use ``x.at[idx].set(v)`` instead of ``x[idx] = v``."""
-  __slots__ = ("_buf", "weak_type", "__weakref__")
+  __slots__ = ("_buf", "weak_type", "_sharding", "__weakref__")
   __array_priority__ = 100
 
   def __init__(self, value, weak_type=False):
@@ -68,38 +68,57 @@ class Array:
     v = self._value
     return core.ShapedArray(v.shape, v.dtype, self.weak_type)
 
+  # ---- placement (numjax/_src/sharding.py) -----------------------------------------
+  # `_sharding` is set only on committed arrays (jax.device_put with a device or sharding,
+  # pmap/shard_map results); every other array is on device 0, uncommitted.
   @property
   def sharding(self):
-    return _devices.SingleDeviceSharding()
+    try:
+      return self._sharding
+    except AttributeError:
+      return _sharding_lib.default_sharding()
 
   @property
   def device(self):
-    return _devices.devices()[0]
+    s = self.sharding
+    devs = s._device_list
+    return devs[0] if len(devs) == 1 else s  # JAX: the sharding when several devices
 
   def devices(self):
-    return {_devices.devices()[0]}
+    return self.sharding.device_set
 
   @property
   def committed(self):
-    return False
+    return hasattr(self, "_sharding")
 
   @property
   def addressable_shards(self):
-    return [_Shard(self)]
+    s = self.sharding
+    v = self._value
+    if len(s._device_list) == 1:
+      return [Shard(s._device_list[0], tuple(slice(None) for _ in v.shape), 0, self)]
+    rids = s._replica_ids(v.shape)
+    shards = []
+    for d, idx in s.devices_indices_map(v.shape).items():
+      block = _make(v[idx], self.weak_type)
+      block._sharding = _sharding_lib.SingleDeviceSharding(d)
+      shards.append(Shard(d, idx, rids[d], block))
+    return shards
 
   @property
   def global_shards(self):
     return self.addressable_shards
 
   def addressable_data(self, index):
-    if index != 0:
-      raise IndexError(index)
-    return self
+    return self.addressable_shards[index].data
 
+  @property
   def is_fully_addressable(self):
     return True
 
-  is_fully_replicated = True
+  @property
+  def is_fully_replicated(self):
+    return self.sharding.is_fully_replicated
 
   # ---- lifetime -------------------------------------------------------------------
   def block_until_ready(self):
@@ -245,12 +264,16 @@ class _Deleted:
     self.aval_str = aval_str
 
 
-class _Shard:
-  def __init__(self, arr):
-    self.data = arr
-    self.device = _devices.devices()[0]
-    self.index = tuple(slice(None) for _ in arr.shape)
-    self.replica_id = 0
+class Shard:
+  """One device's block of an Array (`jax.Shard`)."""
+  __slots__ = ("device", "index", "replica_id", "data")
+
+  def __init__(self, device, index, replica_id, data):
+    self.device, self.index, self.replica_id, self.data = device, index, replica_id, data
+
+  def __repr__(self):
+    return (f"Shard(device={self.device!r}, index={self.index}, replica_id={self.replica_id}"
+            f", data={self.data})")
 
 
 def _reconstruct(buf, weak):

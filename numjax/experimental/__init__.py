@@ -1,6 +1,7 @@
 """numjax.experimental."""
 from numjax._src.config import enable_x64  # noqa: F401
 from numjax._src.debugging import io_callback  # noqa: F401
+from numjax.experimental import shard_map  # noqa: F401  (the module, as jax.experimental)
 
 
 def disable_x64():
