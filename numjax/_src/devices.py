@@ -56,16 +56,34 @@ class Device:
     return "device"
 
   def default_memory(self):
-    return f"CPU_DEVICE_{self.id}"
+    return _Memory(f"CPU_DEVICE_{self.id}", "device")
 
   def addressable_memories(self):
-    return [self.default_memory()]
+    return [self.default_memory(), _Memory(f"PINNED_HOST_{self.id + 1}", "pinned_host"),
+            _Memory(f"UNPINNED_HOST_{self.id + 2}", "unpinned_host")]
 
   def memory_stats(self):
     return None
 
   def live_buffers(self):
     return []
+
+
+class _Memory:
+  """A memory space of a device (all of them are host memory here)."""
+  __slots__ = ("_name", "kind")
+
+  def __init__(self, name, kind):
+    self._name, self.kind = name, kind
+
+  def __repr__(self):
+    return self._name
+
+  def __eq__(self, other):
+    return isinstance(other, _Memory) and other._name == self._name
+
+  def __hash__(self):
+    return hash(self._name)
 
 
 # ---------------------------------------------------------------------------------------

@@ -48,20 +48,28 @@ def pmap(fun, axis_name=None, *, in_axes=0, out_axes=0, static_broadcasted_argnu
   donate = _norm_argnums(donate_argnums)
   devs = list(devices) if devices is not None else None
 
+  # vmap stacks every output; an out_axes None output keeps the first device's value
+  # (pmap, unlike shard_map, does not check that such outputs agree).
+  vm_out_axes = tree_util.tree_map(lambda a: 0 if a is None else a, out_axes,
+                                   is_leaf=lambda a: a is None)
+
   def body(*args, **kwargs):
     nargs = len(args)
     st = {i % nargs for i in static} if nargs else set()
     dyn_idx = [i for i in range(nargs) if i not in st]
     dyn_axes = (tuple(in_axes[i] for i in dyn_idx) if isinstance(in_axes, tuple)
                 and len(in_axes) == nargs else in_axes)
-
-    def dyn_fun(*dyn, **kw):
-      full = list(args)
-      for i, v in zip(dyn_idx, dyn):
-        full[i] = v
-      return fun(*full, **kw)
-    return vmap(dyn_fun, in_axes=dyn_axes, out_axes=out_axes, axis_name=axis_name,
-                axis_size=axis_size)(*[args[i] for i in dyn_idx], **kwargs)
+    if st:
+      def dyn_fun(*dyn, **kw):
+        full = list(args)
+        for i, v in zip(dyn_idx, dyn):
+          full[i] = v
+        return fun(*full, **kw)
+    else:
+      dyn_fun = fun
+    out = vmap(dyn_fun, in_axes=dyn_axes, out_axes=vm_out_axes, axis_name=axis_name,
+               axis_size=axis_size)(*[args[i] for i in dyn_idx], **kwargs)
+    return _unstack_unmapped(out, out_axes)
 
   functools.update_wrapper(body, fun)
   compiled = jit(body, static_argnums=static, donate_argnums=tuple(
@@ -125,6 +133,16 @@ def _mapped_size(args, kwargs, in_axes, static, axis_size):
 
 class _NoneAxis:
   pass
+
+
+def _unstack_unmapped(out, out_axes):
+  """Index 0 of the stacked outputs whose out_axes entry is None."""
+  from numjax._src.lax import slicing
+  leaves, tree = tree_util.tree_flatten(out)
+  axes = tree_util.broadcast_prefix(tree_util._replace_nones(_NONE, out_axes), out)
+  leaves = [slicing.index_in_dim(l, 0, 0, keepdims=False) if a is _NONE else l
+            for l, a in zip(leaves, axes)]
+  return tree_util.tree_unflatten(tree, leaves)
 
 
 _NONE = _NoneAxis()

@@ -115,7 +115,7 @@ def _rank_error(f, which, spec, aval, where):
   msg = (f"shard_map applied to the function '{_fun_name(f)}' was given an {which} entry "
          f"which is too long to be compatible with the corresponding {kind}put value from "
          f"the function:\n\n{which} is {spec!r} which has length {len(spec)}, but {where} has "
-         f"shape {aval.str_short()}, which has rank {aval.ndim} (and {aval.ndim} < "
+         f"shape {aval.str_short(False)}, which has rank {aval.ndim} (and {aval.ndim} < "
          f"{len(spec)})\n\nEntries in {which} must be of length no greater than the number "
          f"of axes in the corresponding {kind}put value.\n\nEither revise the spec to be "
          f"shorter, or modify '{_fun_name(f)}' so that its {kind}puts have sufficient rank.")
@@ -134,18 +134,20 @@ def _divisibility_error(f, sizes, mesh_names, spec, aval, dim, where_arg, desc):
   sz = math.prod(sizes[n] for n in names)
   axis = f"axes {names}" if len(names) > 1 else f"axis '{names[0]}'"
   total = "total " if len(names) > 1 else ""
+  name = _fun_name(f)
   return ValueError(
-      f"shard_map applied to the function '{_fun_name(f)}' was given argument arrays with "
-      f"axis sizes that are not evenly divisible by the corresponding mesh axis sizes:\n\n"
+      f"shard_map applied to the function '{name}' was given argument arrays with axis "
+      "sizes that are not evenly divisible by the corresponding mesh axis sizes:\n\n"
       f"The mesh given has shape {tuple(sizes[n] for n in mesh_names)} with corresponding "
-      f"axis names {mesh_names}.\n\nthe passed {where_arg} of shape {aval.str_short()}{desc} "
-      f"corresponds to in_specs of value {spec!r}, which maps array axis {dim} (of size "
+      f"axis names {mesh_names}.\n\n"
+      f"the passed {where_arg} of shape {aval.str_short(False)}{desc} corresponds to "
+      f"in_specs of value {spec!r}, which maps array axis {dim} (of size "
       f"{aval.shape[dim]}) to mesh {axis} (of {total}size {sz}), but {sz} does not evenly "
-      f"divide {aval.shape[dim]}\n\nArray arguments' axis sizes must be evenly divisible by "
-      f"the mesh axis or axes indicated by the corresponding elements of the argument's "
-      f"in_specs entry. Consider checking that in_specs are correct, and if so consider "
-      f"changing the mesh axis sizes or else padding the input and adapting "
-      f"'{_fun_name(f)}' appropriately.")
+      f"divide {aval.shape[dim]}\n\n"
+      "Array arguments' axis sizes must be evenly divisible by the mesh axis or axes "
+      "indicated by the corresponding elements of the argument's in_specs entry. Consider "
+      "checking that in_specs are correct, and if so consider changing the mesh axis sizes "
+      f"or else padding the input and adapting '{name}' appropriately.")
 
 
 def _vma_error(f, mesh_names, sizes, failures):
@@ -239,11 +241,11 @@ def _shard_map_call(f, mesh, in_specs, out_specs, axis_names, check_vma, args):
   # Split every argument into per-device blocks, mesh axes stacked at the front.
   blocked, used_by = [], []
   for (path, _), x, spec in zip(paths_leaves, flat, specs):
-    _check_spec_names(spec, manual, "in_specs")
     aval = core.get_aval(x)
     where = f"the passed args{tree_util.keystr(path)}" + _arg_desc(f, len(args), path)
     if len(spec) > aval.ndim:
       raise _rank_error(f, "in_specs", spec, aval, where)
+    _check_spec_names(spec, manual, "in_specs")
     for d in range(len(spec)):
       names = spec._axis_names(d)
       if names and aval.shape[d] % math.prod(sizes[n] for n in names):

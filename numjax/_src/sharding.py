@@ -74,12 +74,11 @@ class PartitionSpec:
     self.reduced = frozenset(reduced)
 
   def __repr__(self):
-    body = repr(self._partitions)[1:-1]
-    extra = "".join(f", {k}={set(sorted(v))!r}" for k, v in
-                    (("unreduced", self.unreduced), ("reduced", self.reduced)) if v)
-    if extra and not self._partitions:
-      extra = extra[2:]
-    return f"P({body}{extra})"
+    extra = [f"{k}={set(sorted(v))!r}" for k, v in
+             (("unreduced", self.unreduced), ("reduced", self.reduced)) if v]
+    if not extra:
+      return "P" + repr(self._partitions)  # P('x',) like a tuple
+    return "P(" + ", ".join([repr(p) for p in self._partitions] + extra) + ")"
 
   __str__ = __repr__
 

@@ -45,6 +45,7 @@ from numjax._src.lax.control_flow import (  # noqa: F401
 from numjax._src.lax.parallel import (  # noqa: F401
     psum, pmean, pmax, pmin, all_gather, psum_scatter, ppermute, axis_index, axis_size,
     psum_p, pmax_p, pmin_p, all_gather_p, psum_scatter_p, ppermute_p, axis_index_p)
+from numjax._src.sharding_api import with_sharding_constraint  # noqa: F401,E402
 # FFT (lax/fft.py) and the linalg submodule (lax/linalg.py)
 from numjax._src.lax.fft import fft, fft_p, FftType  # noqa: F401,E402
 from numjax.lax import linalg  # noqa: F401,E402
