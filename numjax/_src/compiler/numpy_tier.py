@@ -97,14 +97,14 @@ def _make_wrappers():
   new = object.__new__
 
   def w(v):
-    v.flags.writeable = False
+    v.setflags(write=False)   # (cheaper than v.flags.writeable = False)
     a = new(Array)
     a._buf = v
     a.weak_type = False
     return a
 
   def ww(v):
-    v.flags.writeable = False
+    v.setflags(write=False)
     a = new(Array)
     a._buf = v
     a.weak_type = True
