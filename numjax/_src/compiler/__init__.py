@@ -9,6 +9,15 @@ used per config `numjax_tier`:
   "numpy"   NumPy tier only;
   "native"  compile natively at once (NumPy tier if the backend declines or is missing);
   "auto"    NumPy tier now, native compile in the background; calls switch over when ready.
+
+What the compiler reads from a primitive (all optional except `impl`):
+  impl(*buffers, **params)         the NumPy kernel (a NumPy ufunc, or a thin wrapper that
+                                   exposes it as `__wrapped__`, runs with `out=` into dead
+                                   buffers when its primitive is `elementwise`);
+  impl_inplace(buffer, *rest, **p) writes its result into its first operand (used when that
+                                   operand is dead and unshared: scatter, ...);
+  has_effects                      never removed, merged or folded (callbacks);
+  passes.inline_rules[name]        call-like primitives whose body is spliced in (jit, ...).
 """
 from __future__ import annotations
 
