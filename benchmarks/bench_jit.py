@@ -52,6 +52,19 @@ def _row(name, nj, jx, unit):
   print(line, flush=True)
 
 
+def _drain_native():
+  """Wait until background native compiles (numjax_tier='auto') are done, so that one
+  measurement does not run beside the compiler started by the previous one."""
+  from numjax._src import compiler
+  if compiler._pool is not None:
+    compiler._pool.submit(lambda: None).result()
+
+
+def _tier_of(jitted):
+  entries = list(jitted._cache.values())
+  return entries[0].exe.tier if entries and entries[0].exe is not None else "?"
+
+
 def _block(x):
   if jax is not None and hasattr(x, "block_until_ready"):
     x.block_until_ready()
@@ -120,6 +133,7 @@ def bench_mlp():
   params, x, y = _mlp_data(njnp.asarray)
   firsts = []
   for _ in range(3):
+    _drain_native()
     numjax.clear_caches()
     step = numjax.jit(_mlp(njnp, numjax.tree.map, numjax.grad, numjax.jit))
     t0 = time.perf_counter()
@@ -142,6 +156,7 @@ def bench_mlp():
   p = params
   for _ in range(3):
     p = step(p, x, y)
+  _drain_native()
   # per-call times; numjax first, then JAX (XLA's worker threads spin for a while after
   # each call, which would slow NumPy's BLAS threads if the two were interleaved)
   nj = _repeat(lambda: step(params, x, y), 1, repeat=60)
@@ -150,7 +165,7 @@ def bench_mlp():
     for _ in range(3):
       jax.block_until_ready(jstep(jparams, jx_, jy))
     jx = _repeat(lambda: jax.block_until_ready(jstep(jparams, jx_, jy)), 1, repeat=60)
-  _row("steady-state step (per call)", nj, jx, "ms")
+  _row(f"steady-state step (per call, {_tier_of(step)} tier)", nj, jx, "ms")
   if jx is not None:
     print(f"   steady-state ratio numjax/JAX = "
           f"{statistics.median(nj) / statistics.median(jx):.2f}")
@@ -177,6 +192,7 @@ def bench_compile_scaling():
     ts_nj = []
     neqn = None
     for _ in range(3):
+      _drain_native()
       t0 = time.perf_counter()
       jf = numjax.jit(f)
       np.asarray(jf(x))
@@ -197,8 +213,8 @@ def bench_compile_scaling():
 def main(argv):
   import os
   which = argv[1:] or ["dispatch", "mlp", "compile"]
-  print(f"numjax {numjax.__version__}" + (f", JAX {jax.__version__}" if jax else
-                                          ", JAX not importable")
+  print(f"numjax {numjax.__version__} (numjax_tier={numjax.config.numjax_tier})"
+        + (f", JAX {jax.__version__}" if jax else ", JAX not importable")
         + f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
   print("(matmuls run on NumPy's BLAS: on an oversubscribed machine its threads contend; "
         "compare the minima, or set OPENBLAS_NUM_THREADS=1)")
