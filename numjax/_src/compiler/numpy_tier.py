@@ -228,8 +228,15 @@ def generate(jaxpr: Jaxpr, consts, *, name="f", donated=(), wrap=True, guarded=F
   fixes:   result ids needing a fix-up (from a guarded run).
   """
   lowp = _lowp_dtypes()
+  needed: set = set()
+
+  def _guard(t, dt, n):  # the first call: check a result, record the fix it needed
+    if type(t) is not _ndarray or t.dtype != dt:
+      needed.add(n)
+      return _fix(t, dt)
+    return t
   g: dict = {"np": np, "_ok": _ok, "_oki": _oki, "_fix": _fix, "_quiet": _Quiet(),
-             "_needed": set(), "_done": on_done or (lambda: None)}
+             "_needed": needed, "_guard": _guard, "_done": on_done or (lambda: None)}
   checks: list = []
   if debug_nans or debug_infs:
     g["_chk"] = _float_checker(debug_nans, debug_infs, checks)
@@ -361,8 +368,7 @@ def generate(jaxpr: Jaxpr, consts, *, name="f", donated=(), wrap=True, guarded=F
       n = temp_ids[v]
       dt = glob("T", v.aval.dtype) if (guarded or n in fixes) else None
       if guarded:
-        body(f"  if type({o}) is not np.ndarray or {o}.dtype != {dt}:")
-        body(f"    _needed.add({n}); {o} = _fix({o}, {dt})")
+        body(f"  {o} = _guard({o}, {dt}, {n})")
       elif n in fixes:
         body(f"  {o} = _fix({o}, {dt})")
       if "_chk" in g and np.dtype(v.aval.dtype).kind in "fcV":
