@@ -8,7 +8,6 @@ no pass removes, merges or folds them.
 """
 from __future__ import annotations
 
-import functools
 import re
 import string
 

@@ -19,7 +19,7 @@ import logging
 import time
 import types
 import weakref
-from typing import Any, Callable, Sequence
+from typing import Callable
 
 import numpy as np
 

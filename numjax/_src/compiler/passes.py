@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from numjax._src import core
-from numjax._src.core import ClosedJaxpr, DropVar, Jaxpr, JaxprEqn, Literal, Var
+from numjax._src.core import ClosedJaxpr, DropVar, Jaxpr, Literal, Var
 
 # ---------------------------------------------------------------------------------------
 # Which equations are calls whose body can be spliced into the caller.
