@@ -76,3 +76,16 @@ from numjax._src.numpy.setops import (  # noqa: F401,E402
     unique, unique_all, unique_counts, unique_inverse, unique_values, union1d, intersect1d,
     setdiff1d, setxor1d, isin)
 # ---- end of sorting, set operations ----
+# ---- index tricks, polynomials, miscellany (index_tricks.py, polynomial.py, misc.py) ----
+from numjax._src.numpy.index_tricks import (  # noqa: F401,E402
+    mgrid, ogrid, r_, c_, s_, index_exp, ix_, diag_indices, diag_indices_from, tril_indices,
+    tril_indices_from, triu_indices, triu_indices_from, mask_indices, ravel_multi_index,
+    unravel_index, fill_diagonal, put, put_along_axis, place)
+from numjax._src.numpy.polynomial import (  # noqa: F401,E402
+    poly, polyval, polyadd, polysub, polymul, polydiv, polyder, polyint, polyfit, roots)
+from numjax._src.numpy.misc import (  # noqa: F401,E402
+    append, insert, delete, diff, ediff1d, gradient, trapezoid, unwrap, cov, corrcoef,
+    bincount, digitize, histogram_bin_edges, histogram, histogramdd, histogram2d, choose,
+    compress, extract, argwhere, flatnonzero, trim_zeros, apply_along_axis, apply_over_axes,
+    vectorize, packbits, unpackbits, vander, bartlett, blackman, hamming, hanning, kaiser)
+# ---- end of index tricks, polynomials, miscellany ----
