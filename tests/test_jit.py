@@ -593,3 +593,14 @@ def test_stages_module():
   t = f.trace(1.0)
   assert isinstance(t, stages.Traced) and isinstance(t.lower(), stages.Lowered)
   assert isinstance(t.lower().compile(), stages.Compiled)
+
+
+def test_linearize_falls_back_to_inlining_when_the_split_is_impossible(monkeypatch):
+  from numjax._src import jit as jit_mod
+  monkeypatch.setattr(jit_mod, "_split_jvp", lambda *a: None)
+  jg = jax.jit(_g)
+  x = jnp.asarray(np.linspace(-1, 1, 5, dtype=f32))
+  np.testing.assert_allclose(jax.grad(lambda x: jnp.sum(jg(x)))(x), 2 * np.cos(np.asarray(x)),
+                             rtol=1e-6)
+  np.testing.assert_allclose(jax.jit(jax.grad(lambda x: jnp.sum(jg(x))))(x),
+                             2 * np.cos(np.asarray(x)), rtol=1e-6)

@@ -227,6 +227,11 @@ def _jit_jvp(primals, tangents, *, jaxpr, name, **params):
   split = None
   if any(_is_linearize_tracer(t) for t in tan_in):
     split = _split_jvp(jvp_closed, len(primals), len(tan_in), n_out, n_tan_out)
+    if split is None:
+      # Primal outputs depend on an equation the split cannot separate: differentiate the
+      # body in place (primal work runs below, tangent work is staged), always correct.
+      return ad.jvp_flat(lambda *xs: core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *xs),
+                         list(primals), list(tangents))
   if split is not None:
     known, linear, num_res = split
     kouts = jit_p.bind(*primals, jaxpr=known, **_derived_params(params | {"name": name},
