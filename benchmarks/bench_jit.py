@@ -152,6 +152,22 @@ def bench_mlp():
       jax.block_until_ready(jout)
       jfirst.append(time.perf_counter() - t0)
   _row("first call (trace + compile + run)", firsts, jfirst, "ms")
+  # the same without running it: what the first call adds to a steady-state step
+  aot, jaot = [], ([] if jax is not None else None)
+  for _ in range(3):
+    _drain_native()
+    numjax.clear_caches()
+    f = numjax.jit(_mlp(njnp, numjax.tree.map, numjax.grad, numjax.jit))
+    t0 = time.perf_counter()
+    f.lower(params, x, y).compile()
+    aot.append(time.perf_counter() - t0)
+    if jax is not None:
+      jax.clear_caches()
+      g = jax.jit(_mlp(jjnp, jax.tree.map, jax.grad, jax.jit))
+      t0 = time.perf_counter()
+      g.lower(jparams, jx_, jy).compile()
+      jaot.append(time.perf_counter() - t0)
+  _row("trace + compile only (.lower().compile())", aot, jaot, "ms")
 
   p = params
   for _ in range(3):
