@@ -66,3 +66,14 @@ from numjax._src.lax.special import (  # noqa: F401,E402
     igamma, igammac, igamma_grad_a, betainc, bessel_i0e, bessel_i1e, igamma_p, igammac_p,
     igamma_grad_a_p, regularized_incomplete_beta_p, bessel_i0e_p, bessel_i1e_p)
 from numjax._src.random.gamma import random_gamma_grad  # noqa: F401,E402
+# ---- bit-level, structural, random-bit and helper ops (lax/misc.py) ----
+from numjax._src.lax.misc import (  # noqa: F401,E402
+    bitcast_convert_type, bitcast_convert_type_p, mulhi, mulhi_p, reduce_precision,
+    reduce_precision_p, eq_to_p, lt_to_p, le_to_p, split, split_p, stack, stack_p, unstack,
+    unstack_p, tile, tile_p, squeeze_p, optimization_barrier, optimization_barrier_p,
+    RandomAlgorithm, rng_bit_generator, rng_bit_generator_p, rng_uniform, rng_uniform_p,
+    approx_max_k, approx_min_k, approx_top_k_p, batch_matmul, broadcast_like, collapse,
+    empty, reciprocal, dtype, shape_as_value, platform_dependent, composite, DotAlgorithm,
+    DotAlgorithmPreset, PrecisionLike, Tolerance, AccuracyMode)
+from numjax._src.lax.lax import stop_gradient_p  # noqa: F401,E402
+# ---- end of lax/misc.py ----

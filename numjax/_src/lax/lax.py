@@ -879,7 +879,7 @@ def convert_element_type(x, new_dtype, weak_type: bool = False):
 
 
 def bitcast_convert_type(x, new_dtype):
-  from numjax._src.lax.bitwise import bitcast_convert_type as f  # noqa
+  from numjax._src.lax.misc import bitcast_convert_type as f  # noqa (the primitive lives there)
   return f(x, new_dtype)
 
 
