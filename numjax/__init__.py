@@ -50,3 +50,18 @@ from numjax import sharding  # noqa: F401,E402
 from numjax import stages  # noqa: F401,E402
 from numjax import nn  # noqa: F401,E402
 from numjax import scipy  # noqa: F401,E402  (submodules load on first attribute access)
+# ---- config-flag context managers, small top-level helpers and modules (api_extras.py) ----
+from numjax._src.api_extras import (  # noqa: F401,E402
+    enable_x64, debug_nans, debug_infs, log_compiles, explain_cache_misses,
+    default_matmul_precision, numpy_dtype_promotion, numpy_rank_promotion, enable_checks,
+    check_tracer_leaks, checking_leaks, transfer_guard, transfer_guard_host_to_device,
+    transfer_guard_device_to_device, transfer_guard_device_to_host, default_prng_impl,
+    threefry_partitionable, legacy_prng_key, enable_custom_prng, debug_key_reuse,
+    softmax_custom_jvp, jax2tf_associative_scan_reductions, allow_f16_reductions,
+    thread_guard, array_garbage_collection_guard, no_tracing, no_execution, auto_pcast,
+    remove_size_one_mesh_axis_from_type, float0, typeof, print_environment_info, live_arrays,
+    copy_to_host_async, make_user_context, ad, memory)
+from numjax import (  # noqa: F401,E402
+    api_util, core, custom_batching, distributed, dlpack, export, ffi, image, interpreters,
+    lib, monitoring, ops, profiler, typing, version)
+# ---- end of api_extras ----

@@ -104,6 +104,26 @@ config.define("jax_enable_checks", False, parse=bool)
 config.define("jax_platforms", None)
 config.define("jax_platform_name", "")
 config.define("numjax_tier", "auto", env="NUMJAX_TIER", in_trace_context=False)
+# ---- flags behind the top-level context managers (jax.check_tracer_leaks, ...) ----
+config.define("jax_check_tracer_leaks", False, parse=bool)
+config.define("jax_transfer_guard", None)
+config.define("jax_transfer_guard_host_to_device", None)
+config.define("jax_transfer_guard_device_to_device", None)
+config.define("jax_transfer_guard_device_to_host", None)
+config.define("jax_legacy_prng_key", "allow")
+config.define("jax_enable_custom_prng", False, parse=bool)
+config.define("jax_debug_key_reuse", False, parse=bool, in_trace_context=True)
+config.define("jax_softmax_custom_jvp", False, parse=bool, in_trace_context=True)
+config.define("jax2tf_associative_scan_reductions", False, parse=bool, in_trace_context=True)
+config.define("jax_allow_f16_reductions", True, parse=bool, in_trace_context=True)
+config.define("jax_thread_guard", False, parse=bool)
+config.define("jax_array_garbage_collection_guard", None)
+config.define("jax_no_tracing", False, parse=bool)
+config.define("jax_no_execution", False, parse=bool)
+config.define("jax_auto_pcast", True, parse=bool, in_trace_context=True)
+config.define("jax_remove_size_one_mesh_axis_from_type", False, parse=bool,
+              in_trace_context=True)
+# ---- end of top-level context-manager flags ----
 
 
 def enable_x64(new_val: bool = True):
