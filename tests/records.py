@@ -119,8 +119,14 @@ def _tree_np(x):
   return tree_util.tree_map(np.asarray, x)
 
 
+# Every record table handed to make_tests, in import order (tests/test_native_parity.py
+# re-runs their jit checks on the native tier).
+REGISTRY: list = []
+
+
 def make_tests(records):
   """Parametrised test functions for a list of records: numpy, jit, vmap, grad."""
+  REGISTRY.append(list(records))
   cases = [(r, s, d) for r in records for s, d in r.cases()]
   ids = [_ids(r, s, d) for r, s, d in cases]
 

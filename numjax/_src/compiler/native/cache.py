@@ -5,7 +5,8 @@
 
 Layout: `$NUMJAX_CACHE_DIR` (default `~/.cache/numjax`, or `$XDG_CACHE_HOME/numjax`), with
 the libraries under `native/`: `<key>.so` and `<key>.json` (its size and SHA-256). `key` is a
-content hash of the C source, the compiler and its flags.
+content hash of the C source, the compiler and its flags. A program compiled inside a bundle
+(loader.prebuild) has a `<key>.alias` naming the bundle's key instead.
 
 Atomic: a library is built into a temporary file in the same directory and renamed into
 place (`os.replace`), then its record is written the same way, so a compile killed halfway
@@ -82,7 +83,32 @@ def paths(key: str) -> tuple[str, str]:
 
 
 def lookup(key: str) -> str | None:
-  """The path of a verified library for `key`, or None (missing or corrupt)."""
+  """The path of a verified library for `key` (its own, or the bundle holding it), or None
+  (missing or corrupt)."""
+  path = _lookup_own(key)
+  if path is not None:
+    return path
+  try:
+    with open(os.path.join(native_dir(), key + ".alias"), "r") as f:
+      bundle = f.read().strip()
+  except OSError:
+    return None
+  if not bundle or bundle == key:
+    return None
+  return _lookup_own(bundle)
+
+
+def has_stale(key: str) -> bool:
+  """Is there a library file for `key` that failed verification?"""
+  return os.path.exists(paths(key)[0])
+
+
+def store_alias(key: str, bundle: str):
+  """Record that the library of `key` is inside the bundle library `bundle`."""
+  _atomic_write(os.path.join(native_dir(), key + ".alias"), bundle.encode())
+
+
+def _lookup_own(key: str) -> str | None:
   so, meta = paths(key)
   try:
     with open(meta, "rb") as f:
@@ -103,7 +129,7 @@ def lookup(key: str) -> str | None:
 
 def invalidate(key: str):
   """Drop an entry (e.g. one that failed to load)."""
-  for p in paths(key):
+  for p in paths(key) + (os.path.join(native_dir(), key + ".alias"),):
     try:
       os.unlink(p)
     except OSError:

@@ -60,7 +60,8 @@ class Toolchain:
   @property
   def cflags(self) -> list:
     f = ["-O3", "-std=gnu11", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math",
-         "-fwrapv", "-ffp-contract=off", "-fno-semantic-interposition", "-w"]
+         "-fwrapv", "-ffp-contract=off", "-fno-semantic-interposition", "-w",
+         "-Werror=implicit-function-declaration"]
     if not self.portable:
       f.append("-march=native")
     f.append("-pthread")

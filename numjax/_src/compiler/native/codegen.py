@@ -32,6 +32,7 @@ PAR_MIN_WORK = 1 << 16     # below this (elements x op cost) a kernel runs on on
 SPLIT_BLOCK = 1 << 15      # elements per partial sum when a row sweep splits over threads
 COL_BLOCK = 512            # V block of a column reduction (its accumulators live on the stack)
 UNIT_TARGET = 32           # aim for at least this many units when a kernel is parallel
+SCRATCH_MAX = 1 << 14      # row scratch arrays (on the stack) up to this many elements
 _COST = {"exp": 8, "log": 8, "sin": 10, "cos": 10, "tan": 12, "tanh": 10, "pow": 16,
          "erf_inv": 20, "logistic": 10, "atan2": 14, "lgamma": 30, "div": 3, "sqrt": 3,
          "rem": 6, "expm1": 8, "log1p": 8, "erf": 8, "erfc": 8}
@@ -239,9 +240,6 @@ class KernelGen:
     k = self.k
     dims = self.dims
     total = math.prod(self.X)
-    if total == 0:
-      self.emit_empty(code)
-      return
     work = total * self.cost()
     nd = len(dims)
     vdim = nd - 1 if nd and not dims[-1][1] else None
@@ -259,6 +257,7 @@ class KernelGen:
         vb = min(vb, COL_BLOCK)
       if parallel and kcount * -(-V // vb) < UNIT_TARGET:
         vb = min(vb, max(1024, -(-V * kcount // UNIT_TARGET)))
+      vb = max(vb, 1)
       nblocks = -(-V // vb)
       self.vb = vb
     self.nblocks = nblocks
@@ -266,7 +265,7 @@ class KernelGen:
     rtotal = math.prod(dims[j][0] for j in rdims)
     split = (vdim is None and rdims and k.nphases == 1 and units < UNIT_TARGET and
              rtotal >= fu.SPLIT_MIN and parallel)
-    name = self.mod.fresh("k")
+    name = self.mod.fresh("NJP_k")
     if split:
       self.emit_split(code, name, units)
       return
@@ -289,25 +288,6 @@ class KernelGen:
     code(f"{name}_ctx c = {{ {self.ctx_init(fields, calls)} }};")
     code(f"nj_parallel({name}_chunk, &c, {units}, {units});")
     code.close()
-
-  def emit_empty(self, code):
-    """Zero-size iteration space: reductions produce their identity, nothing else runs."""
-    k = self.k
-    for v in k.outputs:
-      if k.level[v] != "outer":
-        continue
-      st = self.env.out_storage(v)
-      n = math.prod(st.shape)
-      if n == 0:
-        continue
-      op = self.prod[v]
-      init = self.red_init(op)
-      val = init[0] if op.name not in ("argmax", "argmin") else "0"
-      tgt = f"({st.expr})"
-      if st.kind == "local":
-        code(f"{st.expr} = {ops.store(st.dtype, val)};")
-      else:
-        code(f"for (int64_t z = 0; z < {n}; z++) {tgt}[z] = {ops.store(st.dtype, val)};")
 
   # ---- units -------------------------------------------------------------------------------
   def decompose(self, code: Code, uvar="u"):
@@ -351,11 +331,51 @@ class KernelGen:
         if k.level[v] == "outer":
           self.store_outer(code, v)
       return
+    self.plan_scratch(code)
     for p in range(k.nphases):
       self.emit_phase(code, p)
     for v in k.outputs:
       if k.level[v] == "outer":
         self.store_outer(code, v)
+
+  def plan_scratch(self, code):
+    """Row kernels: an expensive full value computed in one sweep and used again in a
+    later one (softmax's exp) is kept in a row-sized scratch array instead of recomputed."""
+    k = self.k
+    self.scratch = {}
+    self.cur_phase = 0
+    if self.vdim is not None or not self.rdims:
+      return
+    rtotal = math.prod(self.dims[j][0] for j in self.rdims)
+    if rtotal > SCRATCH_MAX:
+      return
+    for op in k.ops:
+      ov = op.outvars[0]
+      if type(ov) is DropVar or k.level.get(ov) != "full":
+        continue
+      for x in op.invars:
+        x = self.resolve(x)
+        if type(x) is not Var or x not in self.is_member or k.level[x] != "full":
+          continue
+        if k.phase[x] < k.phase[ov] and x not in self.scratch and self.recompute_cost(x) >= 8:
+          nm = self.mod.fresh("sc")
+          code(f"{ops.comp(x.aval.dtype)} {nm}[{rtotal}];")
+          self.scratch[x] = nm
+
+  def recompute_cost(self, v):
+    k = self.k
+    seen, stack, cost = set(), [v], 0
+    while stack:
+      x = self.resolve(stack.pop())
+      if type(x) is not Var or x in seen or x not in self.is_member:
+        continue
+      seen.add(x)
+      if k.level[x] != "full" or k.phase[x] != k.phase[v]:
+        continue
+      op = self.prod[x]
+      cost += _COST.get(op.name, 1)
+      stack.extend(op.invars)
+    return cost
 
   def phase_work(self, p):
     k = self.k
@@ -366,6 +386,9 @@ class KernelGen:
 
   def emit_phase(self, code: Code, p):
     reds, stores = self.phase_work(p)
+    self.cur_phase = p
+    saves = [v for v in getattr(self, "scratch", {}) if self.k.phase[v] == p]
+    stores = stores + [("scratch", v) for v in saves]
     if not reds and not stores:
       return
     dims = self.dims
@@ -465,7 +488,11 @@ class KernelGen:
         _, _, comb = self.red_parts(op)
         code(f"{nm}[{lane}] = {comb(f'{nm}[{lane}]', x)};")
     for v in stores:
-      self.store_full(code, v, memo, loopvars)
+      if isinstance(v, tuple):
+        val = self.full_val(code, v[1], memo, loopvars)
+        code(f"{self.scratch[v[1]]}[{self.red_index(None, loopvars)}] = {val};")
+      else:
+        self.store_full(code, v, memo, loopvars)
 
   def red_index(self, op, loopvars):
     """Index along the reduced axis of an argmax/argmin (its axis is the only reduced one)."""
@@ -545,6 +572,12 @@ class KernelGen:
     if self.k.level[v] == "outer":
       nm, arr = self.outer_val(v)
       return f"{nm}[v - v0]" if arr else nm
+    sc = getattr(self, "scratch", {}).get(v)
+    if sc is not None and self.k.phase[v] < self.cur_phase:
+      nm = self.mod.fresh("x")
+      code(f"{ops.comp(v.aval.dtype)} {nm} = {sc}[{self.red_index(None, loopvars)}];")
+      memo[v] = nm
+      return nm
     op = self.prod[v]
     if op.name == "iota":
       d = op.params["dimension"]
@@ -935,8 +968,8 @@ def emit_copy(code: Code, env: Env, src, dst: St):
     code(f"memcpy({dst.expr}, {s.expr}, {math.prod(shape) * dst.dtype.itemsize});")
     code.close()
     return
-  _nest(code, shape, "c")
-  code(f"({dst.expr})[{_off('c', dst.strides)}] = ({s.expr})[{_off('c', s.strides)}];")
+  _nest(code, shape, "zc")
+  code(f"({dst.expr})[{_off('zc', dst.strides)}] = ({s.expr})[{_off('zc', s.strides)}];")
   _unnest(code, shape)
   code.close()
 
@@ -1056,14 +1089,14 @@ def emit_dus(code: Code, eqn, env: Env):
   for d, i in enumerate(idx):
     hi = x.aval.shape[d] - ushape[d]
     ix = env.scalar(i)
-    code(f"int64_t s{d} = (int64_t)({ix}); s{d} = s{d} < 0 ? 0 : (s{d} > {hi} ? {hi} : s{d});")
-  _nest(code, ushape, "c")
-  oo = " + ".join(f"(s{d} + c{d}) * {st}" for d, st in enumerate(so.strides)) or "0"
+    code(f"int64_t ds{d} = (int64_t)({ix}); ds{d} = ds{d} < 0 ? 0 : (ds{d} > {hi} ? {hi} : ds{d});")
+  _nest(code, ushape, "zc")
+  oo = " + ".join(f"(ds{d} + zc{d}) * {st}" for d, st in enumerate(so.strides)) or "0"
   if su is None:
     code(f"({so.expr})[{oo}] = {ops.store(so.dtype, val)};")
   elif su.kind == "local":
     code(f"({so.expr})[{oo}] = {su.expr};")
   else:
-    code(f"({so.expr})[{oo}] = ({su.expr})[{_off('c', su.strides)}];")
+    code(f"({so.expr})[{oo}] = ({su.expr})[{_off('zc', su.strides)}];")
   _unnest(code, ushape)
   code.close()

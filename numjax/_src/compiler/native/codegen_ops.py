@@ -524,7 +524,9 @@ def expr(name, prim, params, ins, outs, a, shapes=None):
       raise Unsupported
     return ["__TF0__", "__TF1__"]
   tmpl = getattr(prim, "native_template", None) if prim is not None else None
-  if isinstance(tmpl, str) and not prim.multiple_results and k in "hf" and ko in "hf":
+  # a template naming helpers this prelude does not define (nj_digamma, ...) stays on NumPy
+  if isinstance(tmpl, str) and not prim.multiple_results and k in "hf" and ko in "hf" and \
+      "nj_" not in tmpl:
     try:
       return fin(tmpl.format(*a))
     except (IndexError, KeyError):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import sys
 
 import numpy as np
 
@@ -45,6 +46,62 @@ def _fixc(t, dt):
 
 def _contig(a):
   return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
+# ---------------------------------------------------------------------------------------
+# Output buffers. A fresh 40 MB array costs ~10,000 page faults (the OS zeroes and maps each
+# page on first touch): more than the kernel filling it. Large buffers therefore come from
+# a pool of byte blocks the driver owns: a block is reused once nothing but the pool
+# refers to it (the arrays handed out are views whose .base is the block, so the block's
+# reference count says exactly when the caller has dropped them).
+
+POOL_MIN_BYTES = 1 << 18
+POOL_MAX_BYTES = 1 << 30
+_pool: dict = {}          # nbytes -> [blocks]
+_pool_bytes = [0]
+_grc = sys.getrefcount
+
+
+def _free_refcount():
+  lst = [np.empty(8, np.uint8)]
+  for b in lst:
+    return _grc(b)
+
+
+_K_FREE = _free_refcount()
+
+
+def _empty(shape, dtype, _empty_np=np.empty):
+  nbytes = dtype.itemsize
+  for d in shape:
+    nbytes *= d
+  if nbytes < POOL_MIN_BYTES:
+    return _empty_np(shape, dtype)
+  lst = _pool.get(nbytes)
+  if lst is None:
+    lst = _pool[nbytes] = []
+  for b in lst:
+    if _grc(b) == _K_FREE:
+      return b.view(dtype).reshape(shape)
+  if _pool_bytes[0] + nbytes > POOL_MAX_BYTES:
+    _trim(nbytes)
+  b = _empty_np(nbytes, np.uint8)
+  lst.append(b)
+  _pool_bytes[0] += nbytes
+  return b.view(dtype).reshape(shape)
+
+
+def _trim(need):
+  """Drop free blocks (largest first) until `need` more bytes fit under the bound."""
+  for size in sorted(_pool, reverse=True):
+    lst = _pool[size]
+    keep = []
+    for b in lst:
+      if _grc(b) == _K_FREE and _pool_bytes[0] + need > POOL_MAX_BYTES:
+        _pool_bytes[0] -= size
+      else:
+        keep.append(b)
+    _pool[size] = keep
 
 
 class Program:
@@ -84,7 +141,7 @@ class Builder:
     self.jaxpr, self.tc, self.name = jaxpr, tc, name
     self.plan = fu.partition(jaxpr)
     self.mod = cg.Module(tc)
-    self.g: dict = {"np": np, "_empty": np.empty, "_fixc": _fixc, "_contig": _contig}
+    self.g: dict = {"np": np, "_empty": _empty, "_fixc": _fixc, "_contig": _contig}
     self.py: list[str] = []
     self.pyname: dict = {}
     self.native_inputs: set = set()
@@ -203,9 +260,9 @@ class Builder:
     if s is None:
       return
     for v, pn in s.allocs:
-      self.py.append(f"  {pn} = _empty({v.aval.shape!r}, {self.glob('T', v.aval.dtype)})")
+      self.py.append(f"  {pn} = _empty({v.aval.shape!r}, {self.glob('T', np.dtype(v.aval.dtype))})")
     body = s.decls.lines + s.code.lines
-    self.mod.funcs.append(f"NJ_EXPORT void nj_seg{s.idx}(void *args) {{\n" + "\n".join(body)
+    self.mod.funcs.append(f"NJ_EXPORT void NJP_seg{s.idx}(void *args) {{\n" + "\n".join(body)
                           + "\n}")
     tup = ", ".join(s.args) + ("," if len(s.args) == 1 else "")
     self.py.append(f"  _S{s.idx}(({tup}))")
@@ -238,10 +295,11 @@ class Builder:
       if type(o) is not DropVar:
         self.py.append(f"  {n} = _fixc({n}, {self.glob('T', o.aval.dtype)})")
 
-  def run(self):
+  def prepare(self) -> bool:
+    """Generate the C and Python sources (no compiler yet). False: nothing runs natively."""
     plan = self.plan
     if all(isinstance(s, fu.Host) for s in plan.steps):
-      return None
+      return False
     for st in plan.steps:
       if isinstance(st, fu.Host):
         self.flush()
@@ -253,25 +311,39 @@ class Builder:
       cg.emit_step(self.mod, plan, st, self.env, self.cur.code, self.alloc)
     self.flush()
     outs = [self.py_value(v) for v in self.jaxpr.outvars]
-    fname = "".join(ch if ch.isalnum() else "_" for ch in self.name)[:40] or "f"
-    head = [f"def _native_{fname}({', '.join(f'a{i}' for i in range(len(self.jaxpr.invars)))}):"]
+    self.fname = "".join(ch if ch.isalnum() else "_" for ch in self.name)[:40] or "f"
+    head = [f"def _native_{self.fname}("
+            f"{', '.join(f'a{i}' for i in range(len(self.jaxpr.invars)))}):"]
     head += [f"  {a} = _contig({a})" for a in sorted(self.native_inputs)]
-    py_src = "\n".join(head + self.py + [f"  return [{', '.join(outs)}]"]) + "\n"
-    from numjax._src.compiler.native import codegen_ops
-    c_src = codegen_ops.prelude(self.tc, loader.abi_defines()) + "\n\n" + \
-        "\n\n".join(self.mod.funcs) + "\n"
-    lib = loader.load(c_src, self.tc)
+    self.py_src = "\n".join(head + self.py + [f"  return [{', '.join(outs)}]"]) + "\n"
+    self.prelude = ops.prelude(self.tc, loader.abi_defines())
+    self.body = "\n\n".join(self.mod.funcs) + "\n"
+    return True
+
+  def finish(self) -> Program:
+    """Compile (or find in the caches) and load the C, then the Python driver."""
+    prelude, body = self.prelude, self.body
+    lib, prefix = loader.load_program(prelude, body, self.tc)
+    c_src = loader.program_source(prelude, body, loader.program_key(prelude, body, self.tc))
     for i in self.seg_ids:
-      self.g[f"_S{i}"] = loader.entry(lib, f"nj_seg{i}")
-    filename = f"<numjax-native:{fname}:{next(_ids)}>"
-    code = compile(py_src, filename, "exec")
-    linecache.cache[filename] = (len(py_src), None, py_src.splitlines(True), filename)
+      self.g[f"_S{i}"] = loader.entry(lib, f"{prefix}seg{i}")
+    filename = f"<numjax-native:{self.fname}:{next(_ids)}>"
+    code = compile(self.py_src, filename, "exec")
+    linecache.cache[filename] = (len(self.py_src), None, self.py_src.splitlines(True), filename)
     exec(code, self.g)
-    fn = self.g[f"_native_{fname}"]
+    fn = self.g[f"_native_{self.fname}"]
     fn.source = c_src
-    return Program(fn, c_src, py_src, lib, plan)
+    return Program(fn, c_src, self.py_src, lib, self.plan)
 
 
 def build(jaxpr, consts, tc, name="f"):
   """The native program for an optimised jaxpr, or None when nothing runs natively."""
-  return Builder(jaxpr, consts, tc, name).run()
+  b = Builder(jaxpr, consts, tc, name)
+  return b.finish() if b.prepare() else None
+
+
+def prepare(jaxpr, consts, tc, name="f"):
+  """A Builder with its sources generated (`.prelude`, `.body`; `.finish()` loads it), or
+  None when nothing runs natively."""
+  b = Builder(jaxpr, consts, tc, name)
+  return b if b.prepare() else None

@@ -1,7 +1,16 @@
-"""Build (or find in the caches) and load a compiled library; call its entry points.
+"""Build (or find in the caches) and load compiled programs; call their entry points.
 
-    lib = loader.load(source, toolchain)          # ctypes.CDLL, cached in memory and on disk
-    fn = loader.entry(lib, "nj_main")             # fn(tuple_of_ndarrays) -> None
+    lib, prefix = loader.load_program(prelude, body, tc)   # body names its symbols NJP_*
+    fn = loader.entry(lib, prefix + "seg0")                # fn(tuple_of_ndarrays) -> None
+    loader.prebuild([(prelude, body), ...], tc)            # many programs, few compiles
+
+A program is a shared prelude (helpers, identical for every program of a toolchain) and a
+body whose global symbols start with the placeholder `NJP_`. Its key is a content hash of
+the toolchain, prelude and body; the placeholder becomes `nj<key>_`, so any number of
+programs can share one translation unit: `prebuild` compiles the programs missing from the
+cache in a few bundles (one compiler process each, in parallel) and records, for each
+program, which bundle holds it (see cache.py). The test suite uses this to compile the whole
+parity table in seconds.
 
 Calls go through `ctypes.CDLL`, which releases the GIL for the duration of the call. An
 entry point takes ONE argument, a tuple of NumPy arrays, passed as a `PyObject*`; the C
@@ -25,7 +34,10 @@ from numjax._src.compiler.native.cc import CompileError
 _mem: dict = {}          # key -> CDLL
 _building: dict = {}     # key -> Lock (one build per key at a time in this process)
 _lock = threading.Lock()
-stats = {"compiles": 0, "disk_hits": 0, "memory_hits": 0, "rebuilt_corrupt": 0}
+stats = {"compiles": 0, "disk_hits": 0, "memory_hits": 0, "rebuilt_corrupt": 0,
+         "bundles": 0}
+PLACEHOLDER = "NJP_"
+BUNDLE_SIZE = 64
 
 
 def _measure_offsets():
@@ -60,6 +72,18 @@ def key_of(source: str, tc) -> str:
   return h.hexdigest()[:40]
 
 
+def program_key(prelude, body, tc) -> str:
+  return key_of(prelude + "\0" + body, tc)
+
+
+def prefix_of(key) -> str:
+  return f"nj{key[:16]}_"
+
+
+def program_source(prelude, body, key) -> str:
+  return prelude + "\n" + body.replace(PLACEHOLDER, prefix_of(key))
+
+
 def _build(source, tc, tmp_so):
   d = os.path.dirname(tmp_so)
   fd, c_path = tempfile.mkstemp(prefix="tmp-", suffix=".c", dir=d)
@@ -74,14 +98,16 @@ def _build(source, tc, tmp_so):
       pass
 
 
-def load(source: str, tc, mode=None) -> ctypes.CDLL:
-  """The loaded library for `source`: from memory, else the disk cache, else compiled.
-  Programs need the run-time library (thread pool) loaded first: see runtime.py."""
+def _ensure_runtime(tc, mode):
   if mode is None:
     from numjax._src.compiler.native import runtime
     runtime.ensure(tc)
-    mode = ctypes.DEFAULT_MODE
-  key = key_of(source, tc)
+    return ctypes.DEFAULT_MODE
+  return mode
+
+
+def _open(key, make_source, tc, mode):
+  """The loaded library for `key`: memory, disk (its own or a bundle's), else compiled."""
   lib = _mem.get(key)
   if lib is not None:
     stats["memory_hits"] += 1
@@ -101,14 +127,29 @@ def load(source: str, tc, mode=None) -> ctypes.CDLL:
         _cache.invalidate(key)
         stats["rebuilt_corrupt"] += 1
         lib = None
-    elif os.path.exists(_cache.paths(key)[0]):
+    elif _cache.has_stale(key):
       stats["rebuilt_corrupt"] += 1
     if lib is None:
-      path = _cache.store(key, lambda tmp: _build(source, tc, tmp))
+      src = make_source()
+      path = _cache.store(key, lambda tmp: _build(src, tc, tmp))
       stats["compiles"] += 1
       lib = ctypes.CDLL(path, mode=mode)
     _mem[key] = lib
     return lib
+
+
+def load(source: str, tc, mode=None) -> ctypes.CDLL:
+  """The loaded library for a whole C source (the run-time library uses this)."""
+  mode = _ensure_runtime(tc, mode)
+  return _open(key_of(source, tc), lambda: source, tc, mode)
+
+
+def load_program(prelude: str, body: str, tc):
+  """(library, symbol prefix) of a program."""
+  mode = _ensure_runtime(tc, None)
+  key = program_key(prelude, body, tc)
+  lib = _open(key, lambda: program_source(prelude, body, key), tc, mode)
+  return lib, prefix_of(key)
 
 
 def entry(lib, name):
@@ -118,9 +159,50 @@ def entry(lib, name):
   return fn
 
 
+def prebuild(programs, tc, jobs=None):
+  """Compile the programs [(prelude, body)] missing from the disk cache, several per
+  translation unit, bundles in parallel. Returns the number of programs compiled."""
+  from concurrent.futures import ThreadPoolExecutor
+  _ensure_runtime(tc, None)
+  todo, seen = {}, set()
+  for prelude, body in programs:
+    key = program_key(prelude, body, tc)
+    if key in seen or key in _mem or _cache.lookup(key) is not None:
+      continue
+    seen.add(key)
+    todo.setdefault(prelude, []).append((key, body))
+  groups = []
+  for prelude, items in todo.items():
+    for i in range(0, len(items), BUNDLE_SIZE):
+      groups.append((prelude, items[i:i + BUNDLE_SIZE]))
+
+  def build(group):
+    prelude, items = group
+    src = prelude + "\n" + "\n".join(b.replace(PLACEHOLDER, prefix_of(k)) for k, b in items)
+    bkey = key_of("bundle\0" + src, tc)
+    if _cache.lookup(bkey) is None:
+      try:
+        _cache.store(bkey, lambda tmp: _build(src, tc, tmp))
+      except CompileError:
+        if len(items) == 1:
+          return 0   # this program's own compile (on load) reports the error
+        h = len(items) // 2
+        return build((prelude, items[:h])) + build((prelude, items[h:]))
+    for k, _ in items:
+      _cache.store_alias(k, bkey)
+    return len(items)
+
+  jobs = jobs or max(1, os.cpu_count() or 1)
+  with ThreadPoolExecutor(max_workers=jobs) as ex:
+    n = sum(ex.map(build, groups))
+  stats["bundles"] += len(groups)
+  return n
+
+
 def clear_memory():
   """Forget loaded libraries (they stay mapped; tests use this to exercise the disk)."""
   _mem.clear()
 
 
-__all__ = ["load", "entry", "key_of", "abi_defines", "usable", "CompileError", "stats"]
+__all__ = ["load", "load_program", "entry", "prebuild", "key_of", "abi_defines", "usable",
+           "CompileError", "stats"]

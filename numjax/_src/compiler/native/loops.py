@@ -136,7 +136,7 @@ def _scan(mod, code, step, env):
   carry_out, ys_out = outs[:nk], outs[nk:]
   code.open("")
   pre, post = cg.Code(code.ind), cg.Code(code.ind)
-  cur, nxt = _carry_buffers(mod, pre, post, [v.aval for v in init], "c")
+  cur, nxt = _carry_buffers(mod, pre, post, [v.aval for v in init], "cr")
   code.extend(pre)
   for v, c in zip(init, cur):
     _init_from(code, env, v, c)
@@ -185,7 +185,7 @@ def _while(mod, code, step, env):
   outs = _outs_storage(env, eqn)
   code.open("")
   pre, post = cg.Code(code.ind), cg.Code(code.ind)
-  cur, nxt = _carry_buffers(mod, pre, post, [v.aval for v in init], "c")
+  cur, nxt = _carry_buffers(mod, pre, post, [v.aval for v in init], "cr")
   code.extend(pre)
   for v, c in zip(init, cur):
     _init_from(code, env, v, c)

@@ -12,9 +12,7 @@ done -- a worker that never woke up is simply not waited for. Idle workers spin 
 (back-to-back kernels) and then sleep on a condition variable. A call made while another
 is running (another Python thread, or from inside a chunk) runs serially: no deadlock.
 
-At load, large allocations are moved from fresh mmap()s to the heap (mallopt), so a
-kernel's output buffer reuses memory that is already mapped instead of page-faulting
-40 MB on every call; NUMJAX_MALLOC_TUNE=0 turns this off.
+It also holds the GEMM (float32/float64) that dot_general uses, top level and in loops.
 """
 from __future__ import annotations
 
@@ -31,9 +29,6 @@ SOURCE = r"""
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #define NJ_EXPORT __attribute__((visibility("default")))
 typedef void (*nj_chunk_fn)(void *ctx, int64_t lo, int64_t hi);
 
@@ -255,9 +250,45 @@ static void nj_gchunk_##SUF(void *p, int64_t lo, int64_t hi) { \
     nj_tile_##SUF(m0, m1, n0, n1, g->K, g->A, g->sam, g->sak, g->B, g->sbk, g->sbn, g->C, g->ldc); \
   } \
 } \
+/* small products (loop bodies: 8x64 @ 64x64): no packing; B rows or A/B rows along K are \
+   read in place */ \
+__attribute__((optimize("fp-contract=fast"))) \
+static void nj_small_rows_##SUF(int64_t M, int64_t N, int64_t K, const T *restrict A, int64_t sam, \
+                                int64_t sak, const T *restrict B, int64_t sbk, T *restrict C, \
+                                int64_t ldc) { \
+  for (int64_t i = 0; i < M; i++) { \
+    T *restrict c = C + i * ldc; \
+    for (int64_t n = 0; n < N; n++) c[n] = 0; \
+    for (int64_t k = 0; k < K; k++) { \
+      T a = A[i * sam + k * sak]; \
+      const T *restrict b = B + k * sbk; \
+      for (int64_t n = 0; n < N; n++) c[n] += a * b[n]; \
+    } \
+  } \
+} \
+__attribute__((optimize("fp-contract=fast"))) \
+static void nj_small_dots_##SUF(int64_t M, int64_t N, int64_t K, const T *restrict A, int64_t sam, \
+                                const T *restrict B, int64_t sbn, T *restrict C, int64_t ldc) { \
+  enum { L = NJ_L_##SUF }; \
+  for (int64_t i = 0; i < M; i++) \
+    for (int64_t n = 0; n < N; n++) { \
+      const T *restrict a = A + i * sam, *restrict b = B + n * sbn; \
+      nj_v_##SUF acc = (nj_v_##SUF){0}; \
+      int64_t k = 0; \
+      for (; k + L <= K; k += L) { nj_v_##SUF x, y; memcpy(&x, a + k, NJ_VB); memcpy(&y, b + k, NJ_VB); acc += x * y; } \
+      T s = 0; \
+      for (int l = 0; l < L; l++) s += acc[l]; \
+      for (; k < K; k++) s += a[k] * b[k]; \
+      C[i * ldc + n] = s; \
+    } \
+} \
 NJ_EXPORT void nj_gemm_##SUF(int64_t M, int64_t N, int64_t K, const T *A, int64_t sam, int64_t sak, \
                              const T *B, int64_t sbk, int64_t sbn, T *C, int64_t ldc) { \
   if (M == 0 || N == 0) return; \
+  if ((double)M * N * K <= 65536.0 && M <= 32) { \
+    if (sbn == 1) { nj_small_rows_##SUF(M, N, K, A, sam, sak, B, sbk, C, ldc); return; } \
+    if (sak == 1 && sbk == 1) { nj_small_dots_##SUF(M, N, K, A, sam, B, sbn, C, ldc); return; } \
+  } \
   nj_gctx_##SUF g = {M, N, K, sam, sak, sbk, sbn, ldc, NJ_MC, NJ_NC, 0, A, B, C}; \
   int nt = nj_nthreads(); \
   double work = (double)M * N * (K ? K : 1); \
@@ -274,15 +305,6 @@ NJ_EXPORT void nj_gemm_##SUF(int64_t M, int64_t N, int64_t K, const T *A, int64_
 NJ_GEMM(float, f32)
 NJ_GEMM(double, f64)
 
-__attribute__((constructor)) static void nj_runtime_init(void) {
-#ifdef __GLIBC__
-  const char *e = getenv("NUMJAX_MALLOC_TUNE");
-  if (!e || atoi(e) != 0) {
-    mallopt(M_MMAP_THRESHOLD, 512 * 1024 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
-  }
-#endif
-}
 """
 
 HEADER = r"""
