@@ -125,8 +125,9 @@ def argpartition(a, kth, axis=-1):
   # The rest: the positions not taken by the bottom part, found by the top_k of a 0/1
   # mask (ties prefer the lower index, so duplicates of the pivot are never taken twice).
   n = x.shape[-1]
-  taken = lax.eq(lax.expand_dims(bottom_idx, (x.ndim,)),
-                 lax.broadcasted_iota(bottom_idx.dtype, bottom_idx.shape + (n,), x.ndim))
+  full = bottom_idx.shape + (n,)
+  taken = lax.eq(lax.broadcast_in_dim(bottom_idx, full, tuple(range(x.ndim))),
+                 lax.broadcasted_iota(bottom_idx.dtype, full, x.ndim))
   taken = lax_red.reduce_or(taken, (x.ndim - 1,))
   proxy = lax.convert_element_type(lax.bitwise_not(taken), np.float32)
   _, top_idx = lax_sorting.top_k(proxy, n - kth - 1)
