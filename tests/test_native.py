@@ -1,0 +1,517 @@
+"""The native tier: semantics per dtype, fusion shapes, loops, tiering, and the disk cache.
+
+Programs are compiled through `native.deferred()` in module fixtures (a few compiler runs
+for the whole file); the cache tests use their own temporary cache directories and
+subprocesses, so that nothing here maps a library the test then corrupts.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import numjax
+import numjax.numpy as jnp
+from numjax import lax
+from numjax._src import compiler
+from numjax._src.compiler import native
+from numjax.experimental import enable_x64
+from records import assert_close
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+pytestmark = pytest.mark.skipif(not native.backend.available(), reason="no C compiler")
+
+
+def _jit_native(fn, *args):
+  """(compiled on the native tier, compiled on the NumPy tier) for fn at args."""
+  with numjax.config._override("numjax_tier", "native"):
+    cn = numjax.jit(fn).lower(*args).compile()
+  with numjax.config._override("numjax_tier", "numpy"):
+    cp = numjax.jit(fn).lower(*args).compile()
+  return cn, cp
+
+
+class _Batch:
+  """Stage many (fn, args) natively under one deferred compile."""
+
+  def __init__(self):
+    self.items = {}
+
+  def add(self, name, fn, *args):
+    self.items[name] = (fn, args)
+
+  def build(self):
+    out = {}
+    with native.deferred():
+      for name, (fn, args) in self.items.items():
+        with warnings.catch_warnings(record=True) as w:
+          warnings.simplefilter("always")
+          cn, cp = _jit_native(fn, *args)
+        bad = [str(x.message) for x in w if "native compilation" in str(x.message)]
+        out[name] = (cn, cp, args, bad)
+    return out
+
+
+def _check(staged, name, rtol=1e-5, native_expected=True):
+  cn, cp, args, bad = staged[name]
+  assert not bad, bad
+  if native_expected:
+    assert cn._exe.tier == "native", f"{name} did not compile natively"
+  a = cn(*args)
+  b = cp(*args)
+  fa, fb = numjax.tree_util.tree_leaves(a), numjax.tree_util.tree_leaves(b)
+  assert len(fa) == len(fb)
+  for x, y in zip(fa, fb):
+    x, y = np.asarray(x), np.asarray(y)
+    assert x.dtype == y.dtype and x.shape == y.shape, (name, x.dtype, y.dtype, x.shape, y.shape)
+    assert_close(x, y, rtol)
+  return a
+
+
+# ---------------------------------------------------------------------------------------
+# semantics per dtype
+
+def _ints(dt, n=64, lo=-100, hi=100, seed=0):
+  info = np.iinfo(dt)
+  r = np.random.default_rng(seed).integers(max(lo, info.min), min(hi, info.max), n)
+  return jnp.asarray(r.astype(dt))
+
+
+_F32 = np.array([1.5, -2.5, 0.5, -0.5, np.nan, np.inf, -np.inf, 300.7, -1e10, 1e10, -0.0,
+                 3e-39, 65520.0, 65504.0, 1.0000001, 2.5], np.float32)
+
+
+def _semantic_cases(b: _Batch):
+  for dt in ("int8", "int16", "int32", "uint8", "uint32"):
+    x, y = _ints(dt), _ints(dt, lo=-3, hi=4, seed=1)
+    b.add(f"intops_{dt}", lambda x, y: (x + y * 3, x * y, lax.div(x, y), lax.rem(x, y),
+                                          x // y, x % y, -x, jnp.abs(x), x > y,
+                                          jnp.maximum(x, y), x & y, x | y, x ^ y, ~x,
+                                          lax.shift_left(x, y), lax.shift_right_logical(x, y),
+                                          lax.shift_right_arithmetic(x, y), jnp.sum(x),
+                                          jnp.max(x), jnp.argmin(x), x ** 3), x, y)
+  # wrap-around at the ends of the range, INT_MIN / -1
+  i32 = jnp.asarray(np.array([2**31 - 1, -2**31, -2**31, 7, -7, 0], np.int32))
+  d32 = jnp.asarray(np.array([1, -1, 0, 0, 2, -3], np.int32))
+  b.add("int_edges", lambda x, d: (x + 1, x - 1, x * 2, lax.div(x, d), lax.rem(x, d), -x,
+                                   jnp.abs(x)), i32, d32)
+  f = jnp.asarray(_F32)
+  b.add("convert_f32", lambda a: (a.astype(jnp.int32), a.astype(jnp.uint8), a.astype(jnp.int8),
+                                  a.astype(jnp.uint32), a.astype(jnp.bool_),
+                                  a.astype(jnp.bfloat16), a.astype(jnp.float16),
+                                  a.astype(jnp.complex64)), f)
+  b.add("nan_inf", lambda a: (jnp.max(a), jnp.min(a), jnp.argmax(a), jnp.argmin(a),
+                              jnp.maximum(a, 0.0), jnp.minimum(a, 0.0), jnp.sum(a),
+                              jnp.isfinite(a), jnp.exp(a), jnp.sqrt(a), a / 0.0,
+                              jnp.clip(a, -1.0, 1.0), jnp.sign(a)), f)
+  for dt in ("float16", "bfloat16"):
+    x = jnp.asarray(np.random.default_rng(2).standard_normal(64).astype(np.float32)).astype(dt)
+    y = jnp.asarray(np.random.default_rng(3).standard_normal(64).astype(np.float32)).astype(dt)
+    b.add(f"lowp_{dt}", lambda x, y: (x * y + x, x / y, jnp.exp(x), jnp.tanh(y), jnp.sum(x),
+                                      jnp.mean(y), jnp.max(x), x.astype(jnp.float32),
+                                      (x * 1000).astype(jnp.int32), x > y, x ** 2), x, y)
+  c = jnp.asarray((np.random.default_rng(4).standard_normal(32)
+                   + 1j * np.random.default_rng(5).standard_normal(32)).astype(np.complex64))
+  b.add("complex64", lambda c: (c * c + 1, c / (c + 2), jnp.exp(c), jnp.abs(c), c.real,
+                                c.imag, jnp.conj(c), jnp.sum(c), jnp.prod(c[:4]), c == c,
+                                jnp.sqrt(c), jnp.sign(c)), c)
+  bo = jnp.asarray(np.random.default_rng(6).random(40) < 0.5)
+  b.add("bool", lambda p: (~p, p & ~p[::-1], p | p[::-1], jnp.any(p), jnp.all(p),
+                           p.astype(jnp.int32).sum(), jnp.where(p, 1.0, -1.0)), bo)
+  e = jnp.zeros((0, 3), jnp.float32)
+  b.add("empty", lambda a: (jnp.sum(a), jnp.sum(a, axis=0), jnp.max(a, axis=0, initial=-1.0),
+                            jnp.prod(a, axis=1), a * 2), e)
+
+
+def _f64_cases(b: _Batch):
+  with enable_x64():
+    x = jnp.asarray(np.random.default_rng(7).standard_normal((33, 17)))
+    i = jnp.asarray(np.arange(-5, 5, dtype=np.int64))
+    b.add("f64", lambda x: (jnp.sin(x) * x, jnp.sum(x, axis=0), jnp.exp(x).mean(1),
+                            x @ x.T), x)
+    b.add("i64", lambda i: (i * (2**40), lax.div(i, i - 1), jnp.cumsum(i) + 1, i.astype(jnp.float64)), i)
+
+
+@pytest.fixture(scope="module")
+def semantics():
+  b = _Batch()
+  _semantic_cases(b)
+  staged = b.build()
+  with enable_x64():
+    b2 = _Batch()
+    _f64_cases(b2)
+    staged.update(b2.build())
+  return staged
+
+
+@pytest.mark.parametrize("name", ["intops_int8", "intops_int16", "intops_int32", "intops_uint8",
+                                  "intops_uint32", "int_edges", "convert_f32", "nan_inf",
+                                  "lowp_float16", "lowp_bfloat16", "complex64", "bool",
+                                  "empty"])
+def test_semantics_match_numpy_tier(semantics, name):
+  tol = 1e-2 if "lowp" in name else 1e-5
+  _check(semantics, name, rtol=tol)
+
+
+def test_float64_and_int64(semantics):
+  with enable_x64():
+    _check(semantics, "f64", rtol=1e-12)
+    _check(semantics, "i64")
+
+
+def test_integer_division_follows_xla(semantics):
+  cn, _, args, _ = semantics["int_edges"]
+  out = [np.asarray(o) for o in cn(*args)]
+  # x / 0 = -1, x % 0 = x, INT_MIN / -1 = INT_MIN (JAX 0.10.2 on CPU)
+  np.testing.assert_array_equal(out[3], [2**31 - 1, -2**31, -1, -1, -3, 0])
+  np.testing.assert_array_equal(out[4], [0, 0, -2**31, 7, -1, 0])
+  np.testing.assert_array_equal(out[0][:2], [-2**31, -2**31 + 1])   # wraps
+
+
+def test_float_to_int_saturates_and_nan_is_zero(semantics):
+  cn, _, args, _ = semantics["convert_f32"]
+  i32, u8 = (np.asarray(o) for o in cn(*args)[:2])
+  np.testing.assert_array_equal(i32[4:10], [0, 2**31 - 1, -2**31, 300, -2**31, 2**31 - 1])
+  np.testing.assert_array_equal(u8[4:8], [0, 255, 0, 255])
+
+
+def test_bfloat16_float16_round_to_nearest_even(semantics):
+  import ml_dtypes
+  cn, _, args, _ = semantics["convert_f32"]
+  outs = cn(*args)
+  bf, h = np.asarray(outs[5]), np.asarray(outs[6])
+  ok = ~np.isnan(_F32)
+  np.testing.assert_array_equal(bf.view(np.uint16)[ok],
+                                _F32.astype(ml_dtypes.bfloat16).view(np.uint16)[ok])
+  assert np.isnan(bf.astype(np.float32)[~ok]).all()
+  assert np.array_equal(h, _F32.astype(np.float16), equal_nan=True)
+
+
+# ---------------------------------------------------------------------------------------
+# fusion shapes
+
+def _fusion_cases(b: _Batch):
+  rng = np.random.default_rng(10)
+  x = jnp.asarray(rng.standard_normal((37, 53)).astype(np.float32))
+  y = jnp.asarray(rng.standard_normal((37, 53)).astype(np.float32))
+  z3 = jnp.asarray(rng.standard_normal((6, 7, 8)).astype(np.float32))
+  big = jnp.asarray(rng.standard_normal(1 << 18).astype(np.float32))
+  b.add("chain", lambda a, c: jnp.sin(a) * jnp.exp(c) + jnp.tanh(a - c) / (1 + c * c), x, y)
+  b.add("bias", lambda a, c: a + c[0], x, y)
+  b.add("transpose_view", lambda a, c: a.T * 2 + c.T, x, y)
+  b.add("slices", lambda a: a[1:10:2, ::-1] * 2 + a[:5, 3:8].sum(), x)
+  b.add("rows", lambda a: (a.sum(1), a.max(1), jnp.argmax(a, 1), a.mean(1)), x)
+  b.add("cols", lambda a: (a.sum(0), a.min(0), jnp.argmin(a, 0), a.var(0)), x)
+  b.add("middle", lambda a: (a.sum(1), a.sum((0, 2)), a - a.mean((0, 2), keepdims=True)), z3)
+  b.add("softmax", lambda a: jnp.exp(a - a.max(-1, keepdims=True)) /
+        jnp.exp(a - a.max(-1, keepdims=True)).sum(-1, keepdims=True), x)
+  b.add("layernorm", lambda a: (a - a.mean(-1, keepdims=True)) /
+        jnp.sqrt(a.var(-1, keepdims=True) + 1e-5), x)
+  b.add("split_sum", lambda a: (jnp.sum(a * a + 1), jnp.max(a), jnp.argmax(a)), big)
+  b.add("minus_mean", lambda a: a - a.mean(), big)
+  b.add("iota", lambda a: a + jnp.arange(53, dtype=jnp.float32) * jnp.arange(37.0)[:, None], x)
+  b.add("dot", lambda a, c: jnp.tanh(a @ c.T + 1).sum(0), x, y)
+  b.add("dot_batch", lambda a: jnp.einsum("bij,bkj->bik", a, a), z3)
+  b.add("host_between", lambda a: jnp.sort(a * 2, axis=1)[:, :3] + 1, x)
+
+
+@pytest.fixture(scope="module")
+def fused():
+  b = _Batch()
+  _fusion_cases(b)
+  return b.build()
+
+
+@pytest.mark.parametrize("name", ["chain", "bias", "transpose_view", "slices", "rows", "cols",
+                                  "middle", "softmax", "layernorm", "split_sum", "minus_mean",
+                                  "iota", "dot", "dot_batch", "host_between"])
+def test_fused_programs_match_numpy_tier(fused, name):
+  _check(fused, name, rtol=1e-4)
+
+
+def test_softmax_is_one_kernel(fused):
+  import re
+  src = compiler.native_backend().source(fused["softmax"][0]._exe.native_fn)
+  kernels = re.findall(r"static void (nj\w+_k\d+)\(", src)
+  assert len(kernels) == 1, kernels     # max, exp-sum and divide: three sweeps of one kernel
+
+
+def test_large_sum_is_accurate(fused):
+  cn, _, args, _ = fused["split_sum"]
+  s = float(np.asarray(cn(*args)[0]))
+  a = np.asarray(args[0]).astype(np.float64)
+  assert abs(s - np.sum(a * a + 1)) <= 1e-5 * abs(np.sum(a * a + 1))
+
+
+# ---------------------------------------------------------------------------------------
+# a randomised comparison of tiers on elementwise + reduction programs
+
+_UN = [jnp.sin, jnp.tanh, jnp.abs, lambda v: -v, lambda v: jnp.exp(-v * v),
+       lambda v: jnp.sqrt(jnp.abs(v)), jnp.log1p if hasattr(jnp, "log1p") else jnp.abs,
+       lambda v: v * v, lambda v: jnp.where(v > 0, v, 0.1 * v)]
+_BIN = [jnp.add, jnp.subtract, jnp.multiply, jnp.maximum, jnp.minimum,
+        lambda u, v: u / (1 + v * v)]
+
+
+def _random_program(seed):
+  rng = np.random.default_rng(seed)
+  nd = int(rng.integers(1, 4))
+  shape = tuple(int(d) for d in rng.integers(1, 9, nd))
+  steps = []
+  for _ in range(int(rng.integers(3, 9))):
+    kind = rng.choice(["un", "bin", "red", "bcast"])
+    steps.append((kind, int(rng.integers(0, 1 << 30))))
+
+  def prog(a, b):
+    vals = [a, b]
+    for kind, k in steps:
+      r = np.random.default_rng(k)
+      u = vals[int(r.integers(len(vals)))]
+      if kind == "un":
+        vals.append(_UN[int(r.integers(len(_UN)))](u))
+      elif kind == "bin":
+        v = vals[int(r.integers(len(vals)))]
+        if v.shape != u.shape:
+          v = jnp.broadcast_to(jnp.sum(v), u.shape)
+        vals.append(_BIN[int(r.integers(len(_BIN)))](u, v))
+      elif kind == "red" and u.ndim:
+        ax = int(r.integers(u.ndim))
+        red = [jnp.sum, jnp.max, jnp.min, jnp.mean][int(r.integers(4))]
+        vals.append(u - red(u, axis=ax, keepdims=True))
+        vals.append(red(u, axis=ax))
+      elif kind == "bcast" and u.ndim:
+        vals.append(u * jnp.swapaxes(u, 0, -1).sum() + jnp.swapaxes(u, 0, -1).T)
+    return vals[2:] + [jnp.sum(vals[-1])]
+  a = jnp.asarray(rng.standard_normal(shape).astype(np.float32))
+  b = jnp.asarray(rng.standard_normal(shape).astype(np.float32))
+  return prog, a, b
+
+
+RANDOM_SEEDS = list(range(40))
+
+
+@pytest.fixture(scope="module")
+def randomised():
+  b = _Batch()
+  for s in RANDOM_SEEDS:
+    prog, x, y = _random_program(s)
+    b.add(s, prog, x, y)
+  return b.build()
+
+
+@pytest.mark.parametrize("seed", RANDOM_SEEDS)
+def test_random_programs_agree_across_tiers(randomised, seed):
+  cn, cp, args, bad = randomised[seed]
+  assert not bad
+  a = cn(*args)
+  b = cp(*args)
+  with numjax.disable_jit():
+    prog, _, _ = _random_program(seed)
+    c = prog(*args)
+  for x, y, z in zip(a, b, c):
+    assert_close(x, y, 1e-4)
+    assert_close(x, z, 1e-4)
+
+
+# ---------------------------------------------------------------------------------------
+# loops
+
+def _loop_cases(b: _Batch):
+  body = lambda i, x: x * 0.99 + 1.0
+  b.add("fori", lambda x: lax.fori_loop(0, 1000, body, x), jnp.float32(1.0))
+  b.add("fori_traced_bounds", lambda x, n: lax.fori_loop(0, n, body, x), jnp.float32(1.0),
+        jnp.int32(77))
+  b.add("while_data_dependent", lambda x: lax.while_loop(
+      lambda c: c[1] < 1e4, lambda c: (c[0] + 1, c[1] * 1.5 + 1.0), (0, x)), jnp.float32(1.0))
+  b.add("while_arrays", lambda v: lax.while_loop(
+      lambda c: jnp.sum(c[1]) < 100.0, lambda c: (c[0] + 1, c[1] * 1.1 + c[0]), (0, v)),
+      jnp.arange(4.0))
+  rng = np.random.default_rng(20)
+  W = jnp.asarray(rng.standard_normal((16, 16)).astype(np.float32) * 0.3)
+  xs = jnp.asarray(rng.standard_normal((30, 4, 16)).astype(np.float32))
+
+  def rnn(W, xs):
+    def step(h, x):
+      h = jnp.tanh(h @ W + x)
+      return h, h.sum()
+    return lax.scan(step, jnp.zeros((4, 16)), xs)
+  b.add("scan_rnn", rnn, W, xs)
+  b.add("scan_rnn_grad", numjax.grad(lambda W, xs: rnn(W, xs)[1].sum()), W, xs)
+  b.add("scan_reverse", lambda xs: lax.scan(lambda c, x: (c * 0.5 + x, c), jnp.zeros(16),
+                                            xs[:, 0], reverse=True), xs)
+  b.add("cond", lambda p, v: lax.cond(p, lambda v: v * 2, lambda v: v - 1, v), jnp.bool_(True),
+        jnp.arange(5.0))
+  b.add("cond_in_loop", lambda v: lax.fori_loop(0, 10, lambda i, v: lax.cond(
+      i % 3 == 0, lambda v: v * 2, lambda v: v - 1, v), v), jnp.arange(5.0))
+  b.add("dynamic_index", lambda xs: lax.fori_loop(
+      0, 10, lambda i, acc: acc + xs[i] * i, jnp.zeros(3)), jnp.arange(30.0).reshape(10, 3))
+  b.add("dynamic_update", lambda v: lax.fori_loop(
+      0, 5, lambda i, a: lax.dynamic_update_slice(a, jnp.full((2,), i * 1.0), (i,)), v),
+      jnp.zeros(8))
+  b.add("nested", lambda x: lax.fori_loop(0, 5, lambda i, x: lax.fori_loop(
+      0, 4, lambda j, y: y + i * j, x), x), jnp.float32(0.0))
+
+
+@pytest.fixture(scope="module")
+def looped():
+  b = _Batch()
+  _loop_cases(b)
+  return b.build()
+
+
+@pytest.mark.parametrize("name", ["fori", "fori_traced_bounds", "while_data_dependent",
+                                  "while_arrays", "scan_rnn", "scan_rnn_grad", "scan_reverse",
+                                  "cond", "cond_in_loop", "dynamic_index", "dynamic_update",
+                                  "nested"])
+def test_loops_compile_natively_and_match(looped, name):
+  _check(looped, name, rtol=1e-4)
+  src = compiler.native_backend().source(looped[name][0]._exe.native_fn)
+  assert "for (" in src    # the loop itself is C
+
+
+# ---------------------------------------------------------------------------------------
+# tiering and text
+
+def test_as_text_shows_the_c_source():
+  with numjax.config._override("numjax_tier", "native"):
+    c = numjax.jit(lambda a: a * 2 + 1).lower(jnp.ones(3)).compile()
+    txt = c.as_text()
+  assert "NJ_EXPORT void" in txt and "seg0" in txt
+
+
+def test_auto_tier_switches_to_native_in_the_background():
+  big = jnp.ones(1 << 15)
+  with numjax.config._override("numjax_tier", "auto"):
+    f = numjax.jit(lambda a: jnp.sin(a) * 3 + 2)
+    out = f(big)                       # the NumPy tier answers at once
+    exe = next(iter(f._cache.values())).exe
+    deadline = time.time() + 60
+    while exe.tier != "native" and time.time() < deadline:
+      time.sleep(0.01)
+    assert exe.tier == "native"
+    out2 = f(big)
+  assert_close(out, out2, 1e-6)
+
+
+def test_auto_tier_skips_trivial_programs():
+  with numjax.config._override("numjax_tier", "auto"):
+    assert not native.worth_compiling(numjax.make_jaxpr(lambda a: a + 1)(jnp.ones(3)).jaxpr)
+    assert native.worth_compiling(numjax.make_jaxpr(
+        lambda a: lax.fori_loop(0, 3, lambda i, v: v + 1, a))(jnp.ones(3)).jaxpr)
+
+
+def test_no_compiler_warns_once_and_stays_on_numpy(monkeypatch):
+  from numjax._src.compiler.native import cc
+  monkeypatch.setattr(cc, "_candidates", lambda: iter([["/nonexistent/cc"]]))
+  cc.reset()
+  old = native.backend._avail
+  native.backend._avail = None
+  native._warned.clear()
+  try:
+    with warnings.catch_warnings(record=True) as w:
+      warnings.simplefilter("always")
+      assert native.backend.available() is False
+      assert native.backend.available() is False
+    assert sum("no working C compiler" in str(x.message) for x in w) == 1
+    with numjax.config._override("numjax_tier", "native"):
+      f = numjax.jit(lambda a: a * 3)
+      np.testing.assert_array_equal(f(jnp.ones(2)), [3, 3])
+      assert next(iter(f._cache.values())).exe.tier == "numpy"
+  finally:
+    monkeypatch.undo()
+    cc.reset()
+    native.backend._avail = old
+
+
+# ---------------------------------------------------------------------------------------
+# the disk cache
+
+_PROG = "static double NJP_twice(double x) { return 2 * x; }\nNJ_EXPORT double NJP_f(double x) { return NJP_twice(x) + %d; }\n"
+
+_CHILD = textwrap.dedent("""
+    import os, sys, signal
+    sys.path.insert(0, {root!r})
+    from numjax._src.compiler.native import cc, loader, codegen_ops, cache
+    tc = cc.toolchain()
+    prelude = codegen_ops.prelude(tc, loader.abi_defines())
+    body = {body!r}
+    if {kill}:
+      real = type(tc).compile
+      def dying(self, c_path, so_path):
+        with open(so_path, "wb") as f:
+          f.write(b"\\x7fELF half a library")
+        os.kill(os.getpid(), signal.SIGKILL)
+      type(tc).compile = dying
+    loader.load_program(prelude, body, tc)
+    print(loader.program_key(prelude, body, tc))
+""")
+
+
+def _child(tmp_path, body, kill=False):
+  env = dict(os.environ, NUMJAX_CACHE_DIR=str(tmp_path))
+  code = _CHILD.format(root=ROOT, body=body, kill=kill)
+  return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                        timeout=300)
+
+
+def _load_here(tmp_path, body, monkeypatch):
+  from numjax._src.compiler.native import cc, codegen_ops, loader
+  monkeypatch.setenv("NUMJAX_CACHE_DIR", str(tmp_path))
+  tc = cc.toolchain()
+  prelude = codegen_ops.prelude(tc, loader.abi_defines())
+  lib, prefix = loader.load_program(prelude, body, tc)
+  import ctypes
+  f = getattr(lib, prefix + "f")
+  f.restype, f.argtypes = ctypes.c_double, (ctypes.c_double,)
+  return f, loader.program_key(prelude, body, tc)
+
+
+def test_cache_survives_a_killed_compile(tmp_path, monkeypatch):
+  from numjax._src.compiler.native import cache, loader
+  body = _PROG % 11
+  p = _child(tmp_path, body, kill=True)
+  assert p.returncode != 0                      # killed halfway through writing the library
+  native_dir = tmp_path / "native"
+  assert any(n.startswith("tmp-") for n in os.listdir(native_dir))   # the partial file
+  f, key = _load_here(tmp_path, body, monkeypatch)
+  assert f(2.0) == 15.0                          # rebuilt, loads, runs
+  assert cache.lookup(key) is not None
+
+
+def test_cache_rebuilds_a_corrupted_library(tmp_path, monkeypatch):
+  from numjax._src.compiler.native import cache, loader
+  body = _PROG % 5
+  p = _child(tmp_path, body)          # compiled by another process: never mapped here
+  assert p.returncode == 0, p.stderr
+  key = p.stdout.strip().splitlines()[-1]
+  so = os.path.join(tmp_path, "native", key + ".so")
+  size = os.path.getsize(so)
+  with open(so, "r+b") as fh:
+    fh.truncate(size // 2)
+  before = loader.stats["rebuilt_corrupt"]
+  f, key2 = _load_here(tmp_path, body, monkeypatch)
+  assert key2 == key
+  assert f(1.0) == 7.0
+  assert loader.stats["rebuilt_corrupt"] == before + 1
+  assert os.path.getsize(so) == size
+
+
+def test_cache_is_bounded_lru(tmp_path, monkeypatch):
+  from numjax._src.compiler.native import cache
+  monkeypatch.setenv("NUMJAX_CACHE_DIR", str(tmp_path))
+  d = cache.native_dir()
+  for i in range(6):
+    key = f"k{i}"
+    cache.store(key, lambda tmp, i=i: open(tmp, "wb").write(b"x" * 1000))
+    os.utime(os.path.join(d, key + ".so"), (1000 + i, 1000 + i))
+  cache.evict(limit=3500)
+  left = sorted(n for n in os.listdir(d) if n.endswith(".so"))
+  assert left == ["k3.so", "k4.so", "k5.so"] or len(left) <= 3 and "k5.so" in left
+  assert cache.lookup("k5") is not None and cache.lookup("k0") is None
