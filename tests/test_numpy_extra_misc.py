@@ -1,0 +1,251 @@
+"""jnp miscellany (append/insert/delete, diff/gradient/trapezoid/unwrap, cov/corrcoef,
+histograms, bincount/digitize, choose/compress/extract/argwhere, vectorize &
+apply_along_axis, packbits, vander, windows): NumPy parity through op records (jit, vmap
+at every batch position, gradients against finite differences) plus JAX's semantics where
+they differ from NumPy."""
+import numpy as np
+import pytest
+
+import numjax
+import numjax.numpy as jnp
+from numjax import errors
+from records import Rec, make_tests, uniform
+
+F = ("float32",)
+FI = ("float32", "int32")
+SMALL_INT = uniform(-3, 3)
+NONNEG = uniform(1, 5)  # integers 0..6
+BITS = uniform(0, 1)
+
+
+def _pad_rows(x, size, fill):
+  x = np.asarray(x)
+  if x.shape[0] >= size:
+    return x[:size]
+  return np.concatenate([x, np.full((size - x.shape[0],) + x.shape[1:], fill, x.dtype)])
+
+
+def _idx(*v):
+  return np.array(v)
+
+
+RECORDS = [
+    Rec("append", jnp.append, np.append, [((2, 3), (4,)), ((3,), ())], nargs=2, dtypes=FI,
+        grad=1),
+    Rec("append[axis]", lambda a, b: jnp.append(a, b, axis=1),
+        lambda a, b: np.append(a, b, axis=1), [((2, 3), (2, 2))], nargs=2, grad=1),
+    Rec("insert[int]", lambda x: jnp.insert(x, 1, 9.), lambda x: np.insert(x, 1, 9.),
+        [(4,), (2, 3)], dtypes=FI, grad=1),
+    Rec("insert[axis,values]", lambda x, v: jnp.insert(x, 2, v, axis=1),
+        lambda x, v: np.insert(x, 2, v, axis=1), [((2, 3), (2,)), ((2, 3), ())], nargs=2,
+        grad=1),
+    Rec("insert[array]", lambda x, v: jnp.insert(x, _idx(3, 0, 3), v),
+        lambda x, v: np.insert(x, _idx(3, 0, 3), v), [((4,), (3,))], nargs=2, dtypes=FI,
+        grad=1),
+    Rec("insert[slice]", lambda x: jnp.insert(x, slice(0, 3), -1.),
+        lambda x: np.insert(x, slice(0, 3), -1.), [(5,)], grad=1),
+    Rec("delete[int]", lambda x: jnp.delete(x, -2, axis=0), lambda x: np.delete(x, -2, axis=0),
+        [(5,), (4, 2)], dtypes=FI, grad=1),
+    Rec("delete[slice]", lambda x: jnp.delete(x, slice(1, None, 2)),
+        lambda x: np.delete(x, slice(1, None, 2)), [(3, 3)], grad=1),
+    Rec("delete[array]", lambda x: jnp.delete(x, _idx(0, 2, 2), axis=1),
+        lambda x: np.delete(x, _idx(0, 2, 2), axis=1), [(2, 4)], dtypes=FI, grad=1),
+    Rec("delete[unique]", lambda x: jnp.delete(x, _idx(3, 0), assume_unique_indices=True),
+        lambda x: np.delete(x, _idx(3, 0)), [(6,)], grad=1),
+    Rec("diff", jnp.diff, np.diff, [(5,), (3, 4)], dtypes=("float32", "int32", "bool"),
+        grad=1),
+    Rec("diff[n2,axis0,prepend]", lambda x: jnp.diff(x, n=2, axis=0, prepend=1.),
+        lambda x: np.diff(x, n=2, axis=0, prepend=1.), [(4, 3)], grad=1),
+    Rec("diff[append]", lambda x, y: jnp.diff(x, append=y), lambda x, y: np.diff(x, append=y),
+        [((2, 3), (2, 2))], nargs=2, grad=1),
+    Rec("ediff1d", lambda x: jnp.ediff1d(x, to_begin=_idx(-1, -2), to_end=5),
+        lambda x: np.ediff1d(x, to_begin=_idx(-1, -2), to_end=5), [(4,), (2, 3)], dtypes=FI,
+        grad=1),
+    Rec("gradient", jnp.gradient, np.gradient, [(5,)], dtypes=FI, grad=1),
+    Rec("gradient[2d,spacing]", lambda x: jnp.gradient(x, 0.5, 2.0),
+        lambda x: np.gradient(x, 0.5, 2.0), [(3, 4)], grad=1),
+    Rec("gradient[coords,axis]",
+        lambda x, c: jnp.gradient(x, jnp.cumsum(jnp.abs(c) + 0.5), axis=1),
+        lambda x, c: np.gradient(x, np.cumsum(np.abs(c) + 0.5), axis=1),
+        [((2, 5), (5,))], nargs=2, grad=1),
+    Rec("trapezoid", jnp.trapezoid, np.trapezoid, [(5,), (3, 4)], dtypes=FI, grad=1),
+    Rec("trapezoid[x]", lambda y, x: jnp.trapezoid(y, x, axis=0),
+        lambda y, x: np.trapezoid(y, x, axis=0), [((4, 2), (4,)), ((4, 2), (4, 2))], nargs=2,
+        grad=1),
+    Rec("unwrap", jnp.unwrap, np.unwrap, [(8,), (2, 6)], domain=uniform(-9, 9), grad=1),
+    Rec("unwrap[period,axis]", lambda x: jnp.unwrap(x, discont=3, axis=0, period=4),
+        lambda x: np.unwrap(x, discont=3, axis=0, period=4), [(6, 2)],
+        domain=uniform(-9, 9), grad=1),
+    Rec("cov", jnp.cov, np.cov, [(3, 6), (5,)], dtypes=FI, grad=1, tol={"float32": 1e-4, "int32": 1e-5}),
+    Rec("cov[y,rowvar,bias]", lambda x, y: jnp.cov(x, y, rowvar=False, bias=True),
+        lambda x, y: np.cov(x, y, rowvar=False, bias=True), [((6, 2), (6, 2))], nargs=2,
+        grad=1, tol={"float32": 1e-4, "int32": 1e-5}),
+    Rec("cov[weights]",
+        lambda x: jnp.cov(x, ddof=2, fweights=_idx(1, 2, 1, 3, 1), aweights=jnp.arange(1., 6)),
+        lambda x: np.cov(x, ddof=2, fweights=_idx(1, 2, 1, 3, 1), aweights=np.arange(1., 6)),
+        [(2, 5)], grad=1, tol={"float32": 1e-4, "int32": 1e-5}),
+    Rec("corrcoef", jnp.corrcoef, np.corrcoef, [(3, 6)], grad=1, tol={"float32": 1e-4, "int32": 1e-5}),
+    Rec("histogram[range]", lambda x: jnp.histogram(x, bins=4, range=(-3, 3)),
+        lambda x: np.histogram(x, bins=4, range=(-3, 3)), [(20,), (3, 5)], dtypes=FI,
+        check_dtype=False),
+    Rec("histogram[edges,weights,density]",
+        lambda x, w: jnp.histogram(x, bins=_idx(-3., -1, 0, 2, 3), weights=w, density=True),
+        lambda x, w: np.histogram(x, bins=_idx(-3., -1, 0, 2, 3), weights=w, density=True),
+        [((12,), (12,))], nargs=2, check_dtype=False),
+    Rec("histogram[data_range]", lambda x: jnp.histogram(x, bins=5),
+        lambda x: np.histogram(x, bins=5), [(15,)], check_dtype=False),
+    Rec("histogram_bin_edges", lambda x: jnp.histogram_bin_edges(x, 6),
+        lambda x: np.histogram_bin_edges(x, 6), [(9,)], dtypes=FI, check_dtype=False,
+        tol={"int32": 1e-6}),
+    Rec("histogram2d", lambda x, y: jnp.histogram2d(x, y, bins=(3, 2), range=[(-3, 3), (-3, 3)]),
+        lambda x, y: np.histogram2d(x, y, bins=(3, 2), range=[(-3, 3), (-3, 3)]),
+        [((10,), (10,))], nargs=2, check_dtype=False),
+    Rec("histogramdd[density]",
+        lambda s: jnp.histogramdd(s, bins=3, range=[(-3, 3)] * 3, density=True),
+        lambda s: np.histogramdd(s, bins=3, range=[(-3, 3)] * 3, density=True), [(16, 3)],
+        check_dtype=False),
+    Rec("bincount[length]", lambda x: jnp.bincount(x, length=8),
+        lambda x: np.bincount(x, minlength=8)[:8], [(10,)], dtypes=("int32", "uint8"),
+        domain=NONNEG, check_dtype=False),
+    Rec("bincount[weights]", lambda x, w: jnp.bincount(jnp.abs(x).astype(int), w, length=6),
+        lambda x, w: np.bincount(np.abs(x).astype(int), w, minlength=6)[:6],
+        [((9,), (9,))], nargs=2, domain=SMALL_INT, grad=1),
+    Rec("digitize", lambda x: jnp.digitize(x, _idx(-1., 0, 2)),
+        lambda x: np.digitize(x, _idx(-1., 0, 2)).astype(np.int32), [(7,), (2, 3)],
+        dtypes=FI, domain=SMALL_INT),
+    Rec("digitize[decreasing,right]", lambda x: jnp.digitize(x, _idx(2., 0, -1), right=True),
+        lambda x: np.digitize(x, _idx(2., 0, -1), right=True).astype(np.int32), [(7,)],
+        dtypes=FI, domain=SMALL_INT),
+    Rec("choose[clip]", lambda i, a, b: jnp.choose(i.astype(int), [a, b], mode="clip"),
+        lambda i, a, b: np.choose(i.astype(int), [a, b], mode="clip"),
+        [((5,), (5,), (5,)), ((2, 3), (3,), ())], nargs=3, domain=SMALL_INT, grad=1),
+    Rec("choose[wrap]", lambda i, a, b: jnp.choose(i.astype(int), [a, b], mode="wrap"),
+        lambda i, a, b: np.choose(i.astype(int), [a, b], mode="wrap"), [((6,), (6,), (6,))],
+        nargs=3, domain=SMALL_INT, dtypes=FI),
+    Rec("compress[size]", lambda x: jnp.compress(_idx(1, 0, 1, 1), x, axis=1, size=2),
+        lambda x: np.compress(_idx(1, 0, 1, 1), x, axis=1)[:, :2], [(2, 4)], dtypes=FI,
+        grad=1),
+    Rec("compress[fill]", lambda x: jnp.compress(x > 0, x, size=6, fill_value=-9),
+        lambda x: _pad_rows(np.compress(x > 0, x), 6, -9), [(6,)], dtypes=FI),
+    Rec("extract[size]", lambda x: jnp.extract(x > 0, x, size=6, fill_value=7),
+        lambda x: _pad_rows(np.extract(x > 0, x), 6, 7), [(2, 3)], dtypes=FI),
+    Rec("argwhere[size]", lambda x: jnp.argwhere(x > 0, size=5, fill_value=-1),
+        lambda x: _pad_rows(np.argwhere(x > 0), 5, -1).astype(np.int32), [(2, 3), (6,)],
+        dtypes=FI, check_dtype=False),
+    Rec("flatnonzero[size]", lambda x: jnp.flatnonzero(x, size=4),
+        lambda x: _pad_rows(np.flatnonzero(x), 4, 0).astype(np.int32), [(2, 3)],
+        dtypes=FI, domain=SMALL_INT, check_dtype=False),
+    Rec("apply_along_axis", lambda x: jnp.apply_along_axis(lambda v: v * v.sum(), 1, x),
+        lambda x: np.apply_along_axis(lambda v: v * v.sum(), 1, x), [(2, 3, 4)], grad=1),
+    Rec("apply_along_axis[scalar]", lambda x: jnp.apply_along_axis(jnp.max, 0, x),
+        lambda x: np.apply_along_axis(np.max, 0, x), [(3, 2)], dtypes=FI, grad=1),
+    Rec("apply_over_axes", lambda x: jnp.apply_over_axes(jnp.sum, x, (0, 2)),
+        lambda x: np.apply_over_axes(np.sum, x, (0, 2)), [(2, 3, 4)], grad=1),
+    Rec("vectorize", lambda a, b: jnp.vectorize(lambda u, v: u * 2 + v)(a, b),
+        lambda a, b: np.vectorize(lambda u, v: u * 2 + v)(a, b), [((2, 3), (3,)), ((), (4,))],
+        nargs=2, grad=1),
+    Rec("vectorize[signature]",
+        lambda a, b: jnp.vectorize(jnp.dot, signature="(n),(n)->()")(a, b),
+        lambda a, b: np.vectorize(np.dot, signature="(n),(n)->()")(a, b),
+        [((4, 3), (3,)), ((2, 1, 3), (5, 3))], nargs=2, grad=1),
+    Rec("vectorize[matmul_outer]",
+        lambda a: jnp.vectorize(lambda m: (m @ m.T, m.sum()), signature="(m,n)->(m,m),()")(a),
+        lambda a: np.vectorize(lambda m: (m @ m.T, m.sum()), signature="(m,n)->(m,m),()")(a),
+        [(2, 2, 3)], grad=1),
+    Rec("packbits", jnp.packbits, np.packbits, [(11,), (2, 9)], dtypes=("bool", "int32"),
+        domain=BITS),
+    Rec("packbits[axis,little]", lambda x: jnp.packbits(x, axis=0, bitorder="little"),
+        lambda x: np.packbits(x, axis=0, bitorder="little"), [(10, 3)], dtypes=("uint8",),
+        domain=BITS),
+    Rec("unpackbits", jnp.unpackbits, np.unpackbits, [(3,), (2, 2)], dtypes=("uint8",),
+        domain=uniform(0, 254)),
+    Rec("unpackbits[axis,count]", lambda x: jnp.unpackbits(x, axis=1, count=-3),
+        lambda x: np.unpackbits(x, axis=1, count=-3), [(2, 2)], dtypes=("uint8",),
+        domain=uniform(0, 254)),
+    Rec("vander", jnp.vander, np.vander, [(4,)], dtypes=FI, domain=SMALL_INT, grad=1),
+    Rec("vander[N,increasing]", lambda x: jnp.vander(x, 3, increasing=True),
+        lambda x: np.vander(x, 3, increasing=True), [(5,)], grad=1),
+]
+
+test_numpy, test_jit, test_vmap, test_grad = make_tests(RECORDS)
+
+
+@pytest.mark.parametrize("name", ["bartlett", "blackman", "hamming", "hanning"])
+@pytest.mark.parametrize("M", [0, 1, 2, 7])
+def test_windows(name, M):
+  got = getattr(jnp, name)(M)
+  assert got.dtype == np.float32 and got.shape == (M,)
+  np.testing.assert_allclose(got, getattr(np, name)(M), atol=1e-6)
+
+
+@pytest.mark.parametrize("M,beta", [(0, 1.), (1, 2.), (6, 5.), (9, 0.5)])
+def test_kaiser(M, beta):
+  np.testing.assert_allclose(jnp.kaiser(M, beta), np.kaiser(M, beta), rtol=1e-5, atol=1e-6)
+
+
+def test_data_dependent_sizes_outside_jit():
+  x = np.array([[0, 3, 0], [2, 0, 1]])
+  np.testing.assert_array_equal(jnp.argwhere(x), np.argwhere(x))
+  np.testing.assert_array_equal(jnp.flatnonzero(x), np.flatnonzero(x))
+  np.testing.assert_array_equal(jnp.extract(x > 0, x), np.extract(x > 0, x))
+  np.testing.assert_array_equal(jnp.compress(np.array([1, 0]), x, axis=0),
+                                np.compress([1, 0], x, axis=0))
+  np.testing.assert_array_equal(jnp.bincount(np.array([0, 1, 1, 4])),
+                                np.bincount([0, 1, 1, 4]))
+  np.testing.assert_array_equal(jnp.delete(np.arange(6), np.array([True, False] * 3)),
+                                np.delete(np.arange(6), [True, False] * 3))
+  for trim in ("fb", "f", "b"):
+    np.testing.assert_array_equal(jnp.trim_zeros(np.array([0, 0, 1, 2, 0]), trim),
+                                  np.trim_zeros(np.array([0, 0, 1, 2, 0]), trim))
+  assert jnp.argwhere(np.array(3)).shape == np.argwhere(np.array(3)).shape
+
+
+def test_jax_semantics_differing_from_numpy():
+  # bincount: negative entries count in bin 0, entries past `length` are dropped
+  np.testing.assert_array_equal(jnp.bincount(np.array([0, 1, -1, 9]), length=4), [2, 1, 0, 0])
+  # histogram counts are floats; histogramdd counts are ints
+  assert jnp.histogram(np.array([1, 2, 3]))[0].dtype == np.float32
+  assert jnp.histogramdd(np.ones((3, 2)), bins=2)[0].dtype == np.int32
+  # packbits: any nonzero entry is a 1 bit
+  np.testing.assert_array_equal(jnp.packbits(np.array([-1, 0, 2])), [160])
+  # diff of booleans: not_equal
+  np.testing.assert_array_equal(jnp.diff(np.array([True, False, False])), [True, False])
+  # cov of one variable is a scalar
+  assert jnp.cov(np.array([1., 2., 4.])).shape == ()
+
+
+def test_size_needed_under_jit():
+  x = np.array([1, 0, 2])
+  for fn in (jnp.argwhere, jnp.flatnonzero, lambda v: jnp.extract(v, v), jnp.bincount,
+             jnp.trim_zeros, lambda v: jnp.delete(v, v)):
+    with pytest.raises(errors.ConcretizationTypeError):
+      numjax.jit(fn)(x)
+  np.testing.assert_array_equal(numjax.jit(lambda v: jnp.bincount(v, length=4))(x),
+                                [1, 1, 1, 0])
+
+
+def test_errors_as_jax():
+  with pytest.raises(ValueError, match="invalid entry in choice array"):
+    jnp.choose(np.array([0, 5]), [np.arange(2), np.arange(2)])
+  with pytest.raises(errors.ConcretizationTypeError):
+    numjax.jit(lambda i: jnp.choose(i, [np.arange(2), np.arange(2)]))(np.array([0, 1]))
+  with pytest.raises(ValueError, match="size must be positive"):
+    jnp.extract(np.array([1, 0, 1]), np.array([4, 5, 6]), size=4)
+  with pytest.raises(NotImplementedError, match="edge_order"):
+    jnp.gradient(np.ones(3), edge_order=1)
+  with pytest.raises(ValueError, match="at least 2 elements"):
+    jnp.gradient(np.ones(1))
+  with pytest.raises(TypeError, match="unsigned byte"):
+    jnp.unpackbits(np.array([5]))
+  with pytest.raises(TypeError, match="integer type"):
+    jnp.bincount(np.array([1.5]))
+  with pytest.raises(ValueError, match="index array must be integer"):
+    jnp.insert(np.arange(3), np.array([1.5]), 0)
+
+
+def test_vectorize_excluded_and_kwargs():
+  f = jnp.vectorize(lambda x, p, scale=1.0: (x ** p) * scale, excluded={1})
+  np.testing.assert_allclose(f(np.arange(3.), 2, scale=np.array([1., 2., 3.])),
+                             np.arange(3.) ** 2 * np.array([1., 2., 3.]))
+  with pytest.raises(ValueError, match="inconsistent size for core dimension"):
+    jnp.vectorize(jnp.dot, signature="(n),(n)->()")(np.ones(3), np.ones(4))
