@@ -114,9 +114,13 @@ class Executable:
     return self
 
   def as_text(self) -> str:
+    b = native_backend() if config.numjax_tier != "numpy" else None
     if self.native_fn is not None:
-      b = native_backend()
       src = b.source(self.native_fn) if b is not None else None
+      if src:
+        return src
+    elif b is not None and hasattr(b, "render"):
+      src = b.render(self.jaxpr, self.consts)   # the C it will run (compiled or not yet)
       if src:
         return src
     return self.numpy_source

@@ -57,16 +57,33 @@ class NativeBackend(_compiler.Backend):
     fn.program = prog
     return fn
 
+  def render(self, jaxpr, consts):
+    """The C source the native tier runs (or will run) for this jaxpr, without compiling."""
+    from numjax._src.compiler.native import cc, driver, loader
+    tc = cc.toolchain()
+    b = driver.prepare(jaxpr, consts, tc) if tc is not None else None
+    if b is None:
+      return None
+    return _text(b)
+
   def source(self, fn):
     prog = getattr(fn, "program", None)
-    if prog is not None:
-      return prog.source
-    b = getattr(fn, "builder", None)
+    b = getattr(fn, "builder", None) or getattr(prog, "builder", None)
     if b is not None:
-      from numjax._src.compiler.native import loader
-      return loader.program_source(b.prelude, b.body,
-                                   loader.program_key(b.prelude, b.body, b.tc))
+      return _text(b)
     return getattr(fn, "source", None)
+
+
+def _text(b):
+  """The program's C (the shared prelude of helpers is summarised) and its Python driver."""
+  from numjax._src.compiler.native import loader
+  key = loader.program_key(b.prelude, b.body, b.tc)
+  n = b.prelude.count("\n")
+  return (f"// numjax native tier: program {key[:16]} ({b.tc.cmd[0]} "
+          f"{' '.join(b.tc.cflags)})\n// prelude of {n} lines (types, helpers, "
+          f"runtime declarations) omitted\n\n"
+          + b.body.replace(loader.PLACEHOLDER, loader.prefix_of(key))
+          + "\n/* driver:\n" + b.py_src + "*/\n")
 
 
 AUTO_MIN_ELEMENTS = 1 << 14

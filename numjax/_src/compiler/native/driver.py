@@ -107,8 +107,9 @@ def _trim(need):
 class Program:
   """The compiled program: `fn(*buffers) -> list`, its C and Python sources."""
 
-  def __init__(self, fn, source, py_source, lib, plan):
+  def __init__(self, fn, source, py_source, lib, plan, builder=None):
     self.fn, self.source, self.py_source, self.lib, self.plan = fn, source, py_source, lib, plan
+    self.builder = builder
 
 
 def _resolve(plan, v):
@@ -333,7 +334,7 @@ class Builder:
     exec(code, self.g)
     fn = self.g[f"_native_{self.fname}"]
     fn.source = c_src
-    return Program(fn, c_src, self.py_src, lib, self.plan)
+    return Program(fn, c_src, self.py_src, lib, self.plan, self)
 
 
 def build(jaxpr, consts, tc, name="f"):
