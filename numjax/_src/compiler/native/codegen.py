@@ -148,6 +148,7 @@ class KernelGen:
     self.acc_read = {}         # (var, level) -> _Access
     self.acc_out = {}          # var -> _Access
     self.iota_axes = set()
+    self.acc_whole = {}        # random key var -> (param, stride)
     self.is_member = set(self.prod)
 
     def add_param(call, decl_fn):
@@ -166,6 +167,18 @@ class KernelGen:
         d = op.params["dimension"]
         if ov.aval.shape[d] != 1:
           self.iota_axes.add(self.map_to_space(ov.aval.shape, "full")[d])
+      if op.name == "random_bits":
+        # the key is read whole (two words), not elementwise
+        kv = self.resolve(op.invars[0])
+        if kv not in self.acc_whole:
+          if kv in self.is_member or type(kv) is Literal or kv in self.plan.splats:
+            raise fu.Unsupported("computed random key")
+          st = self.env.storage(kv)
+          if st.kind != "ptr":
+            raise fu.Unsupported("random key storage")
+          p = add_param(st.expr, lambda n, st=st: f"const uint32_t *restrict {n}")
+          self.acc_whole[kv] = (p, st.strides[0])
+        continue
       for v in op.invars:
         v = self.resolve(v)
         if type(v) is Literal or v in self.plan.splats or v in self.is_member:
@@ -579,6 +592,14 @@ class KernelGen:
       memo[v] = nm
       return nm
     op = self.prod[v]
+    if op.name == "random_bits":
+      p, st = self.acc_whole[self.resolve(op.invars[0])]
+      nm = self.mod.fresh("x")
+      ct = ops.comp(v.aval.dtype)
+      code(f"{ct} {nm} = ({ct})nj_random_bits({p}[0], {p}[{st}], (uint64_t)({self.flat_index(loopvars)}), "
+           f"{op.params['bit_width']});")
+      memo[v] = nm
+      return nm
     if op.name == "iota":
       d = op.params["dimension"]
       shape = v.aval.shape
@@ -593,13 +614,28 @@ class KernelGen:
       memo[v] = nm
       return nm
     args = [self.full_val(code, x, memo, loopvars) for x in op.invars]
-    return self.apply(code, op, args, memo)
+    self.apply(code, op, args, memo)
+    return memo[v]
+
+  def flat_index(self, loopvars):
+    """Row-major flat index of the current element of the iteration space."""
+    terms, mult = [], 1
+    for j in reversed(range(len(self.dims))):
+      terms.append(f"{loopvars.get(j, f'i{j}')} * {mult}")
+      mult *= self.dims[j][0]
+    return " + ".join(terms) if terms else "0"
 
   def apply(self, code, op, args, memo):
     ins = [x.aval.dtype for x in op.invars]
     outs = [o.aval.dtype for o in op.outvars]
     e = ops.expr(op.name, op.prim, op.params, ins, outs, args,
                  [x.aval.shape for x in op.invars])
+    if op.name == "threefry2x32":
+      y0, y1 = self.mod.fresh("x"), self.mod.fresh("x")
+      code(f"uint32_t {y0}, {y1}; nj_threefry2x32({', '.join(args)}, &{y0}, &{y1});")
+      for ov, y in zip(op.outvars, (y0, y1)):
+        memo[ov] = y
+      return y0
     if isinstance(e, list):
       raise fu.Unsupported(op.name)
     ov = op.outvars[0]
@@ -652,7 +688,8 @@ class KernelGen:
     if op.name in fu.REDUCTIONS:
       raise AssertionError("reduction value used before its sweep")
     args = [self.outer_expr(code, x, memo, loopvars) for x in op.invars]
-    return self.apply(code, op, args, memo)
+    self.apply(code, op, args, memo)
+    return memo[v]
 
   # ---- stores -----------------------------------------------------------------------------
   def store_full(self, code, v, memo, loopvars):

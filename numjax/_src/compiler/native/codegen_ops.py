@@ -173,7 +173,17 @@ def prelude(tc, abi_defines: str) -> str:
   parts.append(_PRELUDE)
   src = xla_math.C_SOURCE
   parts.append("\n".join(l for l in src.splitlines() if not l.startswith("#include")))
+  parts.append(_native_support())
   return "".join(parts)
+
+
+def _native_support() -> str:
+  """C helpers that primitives carry (`native_support`): threefry, random bits."""
+  try:
+    from numjax._src.random import prng
+  except Exception:  # pragma: no cover
+    return ""
+  return "\n" + getattr(prng.random_bits_p, "native_support", "") + "\n"
 
 
 _PRELUDE = r"""
@@ -260,7 +270,8 @@ def supported(eqn) -> bool:
       return True
     if eqn.primitive.name == "random_bits":
       k = eqn.invars[0].aval
-      return k.shape == (2,) and k.dtype == np.uint32
+      return (k.shape == (2,) and k.dtype == np.uint32 and
+              "nj_random_bits" in _native_support())
     expr(eqn.primitive.name, eqn.primitive, eqn.params, ins, outs, args,
          [v.aval.shape for v in eqn.invars])
     return True

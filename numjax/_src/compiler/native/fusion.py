@@ -532,6 +532,12 @@ class Partitioner:
   def place_elementwise(self, eqn) -> bool:
     if not ops.supported(eqn):
       return False
+    if eqn.primitive.name == "random_bits":
+      key = self.resolve(eqn.invars[0])
+      if self.is_splat(key) or key in self.plan.views:
+        return False
+      if key in self.plan.member:
+        self.materialize(key)     # read whole (two words) by the kernel
     out = eqn.outvars[0]
     shape = out.aval.shape
     mem, ext = self.operand_info(eqn)
