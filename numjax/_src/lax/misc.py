@@ -156,7 +156,8 @@ def mulhi(x, y, /):
 
 # ---------------------------------------------------------------------------------------
 # reduce_precision: round to a float format with fewer exponent/mantissa bits (XLA's
-# rounding: to nearest even, overflow to inf, underflow (denormals too) to signed zero)
+# rounding: to nearest even, overflow to inf, underflow (denormals too) to signed zero,
+# NaN kept)
 
 reduce_precision_p = Primitive("reduce_precision")
 reduce_precision_p.numpy_tier_only = True
@@ -191,7 +192,7 @@ def _reduce_precision_impl(x, *, exponent_bits, mantissa_bits):
   out = bits.view(xf.dtype).reshape(xf.shape)
   nan = np.isnan(xf)
   if nan.any():
-    out = np.where(nan, xf if mantissa_bits > 0 else np.array(np.inf, xf.dtype), out)
+    out = np.where(nan, xf, out)  # NaNs stay NaN (even with no mantissa bits, as JAX)
   return out.astype(dt) if lowp else out
 
 
