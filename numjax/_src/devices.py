@@ -113,6 +113,24 @@ def _devices() -> list:
   return _DEVICES
 
 
+class _device_count_override:
+  """Context manager (for tests): act as if `n` devices had been configured. Arrays and
+  shardings made inside keep their devices afterwards (devices compare by id)."""
+
+  def __init__(self, n):
+    self._n = n
+
+  def __enter__(self):
+    global _DEVICES
+    self._prev = _DEVICES
+    _DEVICES = [Device(i) for i in range(self._n)]
+
+  def __exit__(self, *exc):
+    global _DEVICES
+    _DEVICES = self._prev
+    return False
+
+
 def _device_by_id(i):
   return _devices()[i]
 

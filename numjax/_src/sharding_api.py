@@ -86,6 +86,8 @@ def _to_array(x):
       if not info.min <= x <= info.max:
         raise OverflowError(f"Python int {x} too large to convert to {dt}")
     return Array(np.asarray(x, dtype=dt), weak_type=not isinstance(x, bool))
+  if isinstance(x, (str, bytes)):
+    raise TypeError(f"Argument '{x}' of type {type(x)} is not a valid JAX type")
   if not hasattr(x, "dtype") and not hasattr(x, "__array__"):
     raise TypeError(f"Cannot interpret value of type {type(x)} as an abstract array; it does "
                     "not have a dtype attribute")
