@@ -15,7 +15,7 @@ from numjax._src.array import Shard  # noqa: F401
 from numjax._src.sharding import (NamedSharding, PartitionSpec as P,  # noqa: F401
                                   make_mesh, set_mesh, default_device)
 from numjax._src.pmap import pmap  # noqa: F401
-from numjax._src.shard_map import shard_map  # noqa: F401
+from numjax._src.shard_map import shard_map, smap  # noqa: F401
 from numjax._src.jit import (jit, make_jaxpr, eval_shape, ShapeDtypeStruct,  # noqa: F401
                              clear_caches, ensure_compile_time_eval, named_call, named_scope,
                              device_put, device_get, block_until_ready)

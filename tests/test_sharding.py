@@ -679,3 +679,20 @@ def test_shard_map_forms_grad_and_context_mesh():
   from numjax.experimental.shard_map import shard_map as legacy
   np.testing.assert_array_equal(legacy(lambda v: lax.pmean(v, "x"), m, P("x"), P())(x),
                                 x.reshape(4, 2).mean(0))
+
+
+def test_smap_and_axis_type_switches():
+  m = mesh((2, 2), ("a", "b"))
+  x = np.arange(8.0, dtype=np.float32)
+  with jax.set_mesh(m):
+    r = jax.smap(lambda v: v * lax.axis_index("a"), in_axes=0, out_axes=0, axis_name="a")(x)
+    np.testing.assert_array_equal(r, np.concatenate([x[:4] * 0, x[4:]]))
+    r = jax.smap(lambda v: lax.psum(v, "a"), in_axes=0, out_axes=None, axis_name="a")(x)
+    np.testing.assert_array_equal(r, x[:4] + x[4:])
+    r = jax.smap(lambda v, w: v + w, in_axes=(0, None), out_axes=0, axis_name="a")(
+        x, np.ones(4, np.float32))
+    np.testing.assert_array_equal(r, x + 1)
+    out = jax.sharding.auto_axes(lambda v: v * 2, out_sharding=P("a"))(x)
+    assert out.sharding == NamedSharding(m, P("a"))
+    np.testing.assert_array_equal(
+        jax.sharding.explicit_axes(lambda v: v * 2, in_sharding=P("a"))(x), x * 2)

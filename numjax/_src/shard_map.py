@@ -22,7 +22,7 @@ from numjax._src.interpreters import batching
 from numjax._src.sharding import (AxisType, Mesh, AbstractMesh, NamedSharding, PartitionSpec,
                                   DuplicateSpecError, get_mesh, get_abstract_mesh)
 
-__all__ = ["shard_map"]
+__all__ = ["shard_map", "smap"]
 
 
 class _InferSpecs:
@@ -360,3 +360,27 @@ def _merge_blocks(o, spec, used_axes, sizes):
   if tuple(perm) != tuple(range(len(perm))):
     o = lax.transpose(o, tuple(perm))
   return lax.reshape(o, tuple(final))
+
+
+def smap(f=None, /, *, in_axes=Infer, out_axes, axis_name):
+  """shard_map over the one context-mesh axis `axis_name`: argument dimension `in_axes`
+  (an int or None per argument, as vmap's) is split over it, results are concatenated
+  along `out_axes`."""
+  if f is None:
+    return lambda g: smap(g, in_axes=in_axes, out_axes=out_axes, axis_name=axis_name)
+
+  def spec(ax):
+    return PartitionSpec() if ax is None else PartitionSpec(*([None] * ax), axis_name)
+
+  def to_specs(axes):
+    return tree_util.tree_map(spec, axes, is_leaf=lambda a: a is None)
+
+  @functools.wraps(f)
+  def wrapped(*args):
+    i_axes = in_axes
+    if isinstance(i_axes, (int, type(None))):
+      i_axes = (i_axes,) * len(args)
+    in_specs = in_axes if isinstance(in_axes, _InferSpecs) else to_specs(tuple(i_axes))
+    return shard_map(f, mesh=None, in_specs=in_specs, out_specs=to_specs(out_axes),
+                     axis_names={axis_name})(*args)
+  return wrapped

@@ -23,7 +23,7 @@ from numjax._src import sharding_viz
 __all__ = ["device_put", "device_get", "with_sharding_constraint", "reshard",
            "make_array_from_callback", "make_array_from_single_device_arrays",
            "make_array_from_process_local_data", "visualize_array_sharding",
-           "visualize_sharding", "inspect_array_sharding"]
+           "visualize_sharding", "inspect_array_sharding", "auto_axes", "explicit_axes"]
 
 
 class _NoneSpec:
@@ -275,3 +275,31 @@ def visualize_array_sharding(arr, **kwargs):
   `jax.debug.visualize_array_sharding` does (its uncoloured form)."""
   inspect_array_sharding(arr, callback=lambda s: visualize_sharding(
       core.get_aval(arr).shape, s, **kwargs))
+
+
+# ---------------------------------------------------------------------------------------
+# Switching axis types (numjax computes alike under every axis type: only the layouts of
+# the results are set)
+
+def auto_axes(f=None, /, *, axes=None, out_sharding=None):
+  """Run `f` with `axes` treated as Auto; its results are laid out as `out_sharding`."""
+  if f is None:
+    return lambda g: auto_axes(g, axes=axes, out_sharding=out_sharding)
+
+  def wrapped(*args, **kwargs):
+    out = f(*args, **kwargs)
+    return out if out_sharding is None else reshard(out, out_sharding)
+  return wrapped
+
+
+def explicit_axes(f=None, /, *, axes=None, in_sharding=None):
+  """Run `f` with `axes` treated as Explicit, its arguments laid out as `in_sharding`."""
+  if f is None:
+    return lambda g: explicit_axes(g, axes=axes, in_sharding=in_sharding)
+
+  def wrapped(*args, **kwargs):
+    if in_sharding is not None:
+      args = reshard(args, tuple(in_sharding) if isinstance(in_sharding, list)
+                     else in_sharding)
+    return f(*args, **kwargs)
+  return wrapped
