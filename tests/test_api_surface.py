@@ -78,7 +78,12 @@ def test_allow_list_is_short():
     ("jax2tf_associative_scan_reductions", "jax2tf_associative_scan_reductions", True),
     ("allow_f16_reductions", "jax_allow_f16_reductions", False),
     ("thread_guard", "jax_thread_guard", True), ("no_tracing", "jax_no_tracing", True),
-    ("no_execution", "jax_no_execution", True)])
+    ("no_execution", "jax_no_execution", True),
+    ("transfer_guard_device_to_device", "jax_transfer_guard_device_to_device", "log"),
+    ("transfer_guard_device_to_host", "jax_transfer_guard_device_to_host", "allow"),
+    ("array_garbage_collection_guard", "jax_array_garbage_collection_guard", "log"),
+    ("auto_pcast", "jax_auto_pcast", False),
+    ("remove_size_one_mesh_axis_from_type", "jax_remove_size_one_mesh_axis_from_type", True)])
 def test_config_context_managers(name, flag, value):
   state = getattr(numjax, name)
   before = state.value
@@ -130,6 +135,8 @@ def test_small_helpers():
   assert numjax.core.ShapedArray is type(aval)
   assert hasattr(numjax.interpreters.batching, "primitive_batchers")
   assert numjax.api_util.safe_map(lambda a, b: a + b, [1, 2], [3, 4]) == [4, 6]
+  assert numjax.typing.ArrayLike is not None and numjax.typing.DTypeLike is not None
+  assert numjax.lib.__name__ == "numjax.lib"
   with pytest.raises(ValueError, match="length mismatch"):
     numjax.api_util.safe_map(lambda a, b: a, [1], [1, 2])
 

@@ -117,7 +117,47 @@ RECORDS = [
         grad=2),
 ]
 
+# Core lax elementwise/shape functions not exercised by name elsewhere
+RECORDS += [
+    Rec("clz", lax.clz, lambda x: np.array([32 - int(v).bit_length() if v >= 0 else 0
+                                           for v in x.ravel()], np.int32).reshape(x.shape),
+        [(8,)], dtypes=("int32",), domain=uniform(-2, 2 ** 20)),
+    Rec("population_count", lax.population_count, lambda x: np.bitwise_count(x).astype(x.dtype),
+        [(8,)], dtypes=("uint8", "int32"), domain=uniform(0, 200)),
+    Rec("nextafter", lax.nextafter, np.nextafter, [(6,)], nargs=2),
+    Rec("complex", lax.complex, lambda a, b: a + 1j * b, [(4,)], nargs=2, grad=1),
+    Rec("conj/real/imag", lambda z: (lax.conj(z), lax.real(z), lax.imag(z)),
+        lambda z: (np.conj(z), np.real(z), np.imag(z)), [(5,)], dtypes=("complex64",)),
+    Rec("is_finite", lax.is_finite, np.isfinite, [(8,)], domain=special),
+    Rec("le", lax.le, np.less_equal, [(6,)], nargs=2, dtypes=("float32", "int32"),
+        domain=uniform(-2, 2)),
+    Rec("bitwise_not", lax.bitwise_not, np.invert, [(5,)], dtypes=("int32", "uint8", "bool"),
+        domain=uniform(0, 100)),
+    Rec("dot", lax.dot, np.dot, [((3, 4), (4,)), ((2, 3), (3, 2))], nargs=2, grad=1,
+        tol={"float32": 1e-5}),
+    Rec("full_like", lambda x: lax.full_like(x, 2), lambda x: np.full_like(x, 2), [(2, 3)],
+        dtypes=("float32", "int32")),
+    Rec("squeeze", lambda x: lax.squeeze(x, (0, -1)), lambda x: np.squeeze(x, (0, -1)),
+        [(1, 3, 1)], grad=1),
+    Rec("broadcast_to_rank", lambda x: lax.broadcast_to_rank(x, 3),
+        lambda x: x.reshape((1,) * (3 - x.ndim) + x.shape), [(2,), (2, 3)], grad=1),
+]
+
 test_numpy, test_jit, test_vmap, test_grad = make_tests(RECORDS)
+
+
+def test_lax_shape_helpers():
+  assert lax.broadcast_shapes((2, 1), (3,)) == (2, 3)
+  assert lax.reduce_window_shape_tuple((4, 6), (2, 3), (2, 3), [(0, 0), (0, 0)]) == (2, 2)
+  assert lax.conv_general_permutations(("NCHW", "OIHW", "NCHW")) == (
+      (0, 1, 2, 3), (0, 1, 2, 3), (0, 1, 2, 3))
+  assert tuple(lax.conv_transpose_shape_tuple((1, 1, 4, 4), (1, 1, 3, 3), (1, 1), "VALID",
+                                              ("NCHW", "OIHW", "NCHW"))) == (1, 1, 6, 6)
+  assert lax.RoundingMethod.TO_NEAREST_EVEN.value == 1
+  dn = lax.DotDimensionNumbers((((1,), (0,)), ((), ())))
+  assert dn[0] == ((1,), (0,))
+  assert lax.ConvGeneralDilatedDimensionNumbers is not None
+  assert lax.PrecisionLike is not None and lax.linalg.cholesky is not None
 
 
 @pytest.mark.parametrize("dt", ["int64", "uint64"])

@@ -249,3 +249,30 @@ def test_vectorize_excluded_and_kwargs():
                              np.arange(3.) ** 2 * np.array([1., 2., 3.]))
   with pytest.raises(ValueError, match="inconsistent size for core dimension"):
     jnp.vectorize(jnp.dot, signature="(n),(n)->()")(np.ones(3), np.ones(4))
+
+
+def test_aliases_scalar_types_and_metadata():
+  x = np.array([[1., -2.], [3., 0.5]], np.float32)
+  np.testing.assert_array_equal(jnp.amax(x, 0), np.amax(x, 0))
+  np.testing.assert_array_equal(jnp.amin(x, 1), np.amin(x, 1))
+  np.testing.assert_allclose(jnp.atan2(x, 2.), np.arctan2(x, 2.), rtol=1e-6)
+  np.testing.assert_allclose(jnp.pow(np.abs(x), 1.5), np.abs(x) ** 1.5, rtol=1e-6)
+  assert jnp.iscomplexobj(np.ones(2, np.complex64)) and not jnp.iscomplexobj(x)
+  assert jnp.isrealobj(x) and not jnp.isrealobj(np.ones(2, np.complex64))
+  assert jnp.ndim(x) == 2 and jnp.size(x) == 4 and jnp.size(x, 0) == 2
+  assert isinstance(jnp.asarray(x), jnp.ndarray)
+  assert "1." in jnp.array_repr(np.array([1.])) and jnp.array_str(np.array([2])) == "[2]"
+  with jnp.printoptions(precision=2):
+    assert jnp.get_printoptions()["precision"] == 2
+  old = jnp.get_printoptions()["precision"]
+  jnp.set_printoptions(precision=old)
+  for t, want in ((jnp.cdouble, np.complex128), (jnp.csingle, np.complex64),
+                  (jnp.double, np.float64), (jnp.uint, np.uint64), (jnp.complex_, np.complex128)):
+    assert np.dtype(t) == np.dtype(want)
+  assert jnp.int1(1).dtype.itemsize == 1 and jnp.uint1(1).dtype.itemsize == 1
+  for cls, dt in ((jnp.signedinteger, np.int8), (jnp.unsignedinteger, np.uint16),
+                  (jnp.inexact, np.float32), (jnp.complexfloating, np.complex64),
+                  (jnp.generic, np.bool_), (jnp.character, np.str_), (jnp.flexible, np.str_),
+                  (jnp.object_, np.object_)):
+    assert jnp.issubdtype(dt, cls)
+  assert jnp.euler_gamma == np.euler_gamma and issubclass(jnp.ComplexWarning, Warning)

@@ -750,7 +750,7 @@ ad.defjvp(max_p, *_minmax_jvp(gt))
 ad.defjvp(min_p, *_minmax_jvp(lt))
 ad.defjvp(atan2_p, lambda g, x, y: mul(g, div(y, add(mul(x, x), mul(y, y)))),
           lambda g, x, y: mul(g, div(neg(x), add(mul(x, x), mul(y, y)))))
-ad.deflinear(complex_p, lambda ct, x, y: [real(ct), neg(imag(neg(ct)))])
+ad.deflinear(complex_p, lambda ct, x, y: [real(ct), imag(neg(ct))])  # as JAX: ct_y = -imag(ct)
 ad.defnondiff(round_p)  # piecewise constant: zero derivative
 
 
