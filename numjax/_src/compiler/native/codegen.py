@@ -149,6 +149,8 @@ class KernelGen:
     self.acc_out = {}          # var -> _Access
     self.iota_axes = set()
     self.acc_whole = {}        # random key var -> (param, stride)
+    self.concat_parts = {}     # concatenate out var -> [(start, size, _Access | None)]
+    self.concat_accs = []
     self.is_member = set(self.prod)
 
     def add_param(call, decl_fn):
@@ -167,6 +169,9 @@ class KernelGen:
         d = op.params["dimension"]
         if ov.aval.shape[d] != 1:
           self.iota_axes.add(self.map_to_space(ov.aval.shape, "full")[d])
+      if op.name == "concatenate":
+        self.build_concat(op, add_param)
+        continue
       if op.name == "random_bits":
         # the key is read whole (two words), not elementwise
         kv = self.resolve(op.invars[0])
@@ -213,9 +218,44 @@ class KernelGen:
       self.acc_out[v] = _Access(p, strides, st.dtype)
     self.make_dims()
 
+  def build_concat(self, op, add_param):
+    """Accesses of a concatenate's operands: strides over X, base shifted back by the
+    operand's start along the axis (reads are guarded by the index)."""
+    ov = op.outvars[0]
+    d = op.params["dimension"]
+    oshape = ov.aval.shape
+    m = self.map_to_space(oshape, "full")
+    if oshape[d] != 1:
+      self.iota_axes.add(m[d])
+    start = 0
+    self.concat_parts[ov] = parts = []
+    for v in op.invars:
+      v = self.resolve(v)
+      n = v.aval.shape[d]
+      if type(v) is Literal or v in self.plan.splats:
+        parts.append((start, n, None))
+        start += n
+        continue
+      st = self.env.storage(v)
+      if st.kind == "local":
+        p = add_param(st.expr, lambda nm, st=st: f"{ops.ctype(st.dtype)} {nm}")
+        parts.append((start, n, _Access(p, [0] * len(self.X), st.dtype, local=True)))
+        start += n
+        continue
+      shift = start * st.strides[d]
+      call = f"({st.expr} - {shift})" if shift else st.expr
+      p = add_param(call, lambda nm, st=st: f"const {ops.ctype(st.dtype)} *restrict {nm}")
+      strides = [0] * len(self.X)
+      for j, a in m.items():   # along the axis the index moves through [start, start + n)
+        strides[a] = st.strides[j] if (v.aval.shape[j] != 1 or j == d) else 0
+      acc = _Access(p, strides, st.dtype)
+      self.concat_accs.append(acc)
+      parts.append((start, n, acc))
+      start += n
+
   def make_dims(self):
     X = self.X
-    accs = list(self.acc_read.values()) + list(self.acc_out.values())
+    accs = list(self.acc_read.values()) + list(self.acc_out.values()) + self.concat_accs
     axes = [a for a in range(len(X)) if X[a] != 1]
     dims = []   # each: [size, red, {acc_id: stride}, axes]
     for a in axes:
@@ -592,6 +632,28 @@ class KernelGen:
       memo[v] = nm
       return nm
     op = self.prod[v]
+    if op.name == "concatenate":
+      d = op.params["dimension"]
+      shape = v.aval.shape
+      ct = ops.comp(v.aval.dtype)
+      if shape[d] == 1:
+        idx = "0"
+      else:
+        j = self.axis_dim[self.map_to_space(shape, "full")[d]]
+        idx = loopvars.get(j, f"i{j}")
+      e = None
+      for (start, n, acc), x in reversed(list(zip(self.concat_parts[v], op.invars))):
+        if acc is None:
+          val = self.full_val(code, x, memo, loopvars)
+        elif acc.local:
+          val = ops.load(acc.dtype, acc.param)
+        else:
+          val = ops.load(acc.dtype, f"{acc.param}[{self.offset_expr(acc, loopvars, self.accs.index(acc))}]")
+        e = val if e is None else f"(({idx}) < {start + n} ? ({ct})({val}) : {e})"
+      nm = self.mod.fresh("x")
+      code(f"{ct} {nm} = {e};")
+      memo[v] = nm
+      return nm
     if op.name == "random_bits":
       p, st = self.acc_whole[self.resolve(op.invars[0])]
       nm = self.mod.fresh("x")
@@ -1110,8 +1172,81 @@ def emit_dot(code: Code, eqn, env: Env):
   code.close()
 
 
+def emit_scatter(code: Code, eqn, env: Env):
+  """One window of a scatter: out = operand; out[start + w] (op)= updates[w]."""
+  x, ind, upd = eqn.invars
+  ov = eqn.outvars[0]
+  so = env.out_storage(ov)
+  emit_copy(code, env, x, so)
+  dn = eqn.params["dimension_numbers"]
+  clip = "CLIP" in str(eqn.params.get("mode"))
+  comb = ops.SCATTER_COMBINE[eqn.primitive.name]
+  xs = x.aval.shape
+  win_dims = [d for d in range(len(xs)) if d not in dn.inserted_window_dims]
+  window = [1] * len(xs)
+  for i, d in enumerate(win_dims):
+    window[d] = upd.aval.shape[i]
+  si = env.storage(ind) if type(env.resolve(ind)) is Var and \
+      env.resolve(ind) not in env.plan.splats else None
+  code.open("")
+  code("int ok = 1;")
+  for d in range(len(xs)):
+    hi = xs[d] - window[d]
+    if d in dn.scatter_dims_to_operand_dims:
+      k = list(dn.scatter_dims_to_operand_dims).index(d)
+      if si is None:
+        ix = env.scalar(ind) if not ind.aval.shape else \
+            ops.literal(np.asarray(_lit_of(env.plan.splats.get(env.resolve(ind), ind)))
+                        .reshape(-1)[0], ind.aval.dtype)
+      else:
+        ix = ops.load(si.dtype, si.expr if si.kind == "local" else
+                      f"({si.expr})[{k * (si.strides[0] if si.strides else 0)}]")
+      code(f"int64_t ds{d} = (int64_t)({ix});")
+      if clip:
+        code(f"ds{d} = ds{d} < 0 ? 0 : (ds{d} > {hi} ? {hi} : ds{d});")
+      else:
+        code(f"if (ds{d} < 0 || ds{d} > {hi}) ok = 0;")
+    else:
+      code(f"int64_t ds{d} = 0;")
+  code.open("if (ok)")
+  ushape = upd.aval.shape
+  r = env.resolve(upd)
+  if type(r) is Literal or r in env.plan.splats:
+    uval = lambda: env.scalar(r)
+  else:
+    su = env.storage(upd)
+    uval = (lambda: ops.load(su.dtype, su.expr)) if su.kind == "local" else \
+        (lambda: ops.load(su.dtype, f"({su.expr})[{_off('zc', su.strides)}]"))
+  _nest(code, ushape, "zc")
+  pos = []
+  j = 0
+  for d in range(len(xs)):
+    if d in dn.inserted_window_dims:
+      pos.append(f"ds{d} * {so.strides[d]}")
+    else:
+      pos.append(f"(ds{d} + zc{j}) * {so.strides[d]}")
+      j += 1
+  oo = " + ".join(pos) or "0"
+  tgt = f"({so.expr})[{oo}]"
+  new = uval()
+  if comb is not None:
+    k = ops.kind(so.dtype)
+    old = ops.load(so.dtype, tgt)
+    if comb in ("min", "max"):
+      new = (ops._mine if comb == "min" else ops._maxe)(f"(({ops.comp(so.dtype)}){old})",
+                                                      f"(({ops.comp(so.dtype)}){new})", k)
+    else:
+      new = ops.rnd(so.dtype, f"(({ops.comp(so.dtype)})({old} {comb} {new}))")
+  code(f"{tgt} = {ops.store(so.dtype, new)};")
+  _unnest(code, ushape)
+  code.close()
+  code.close()
+
+
 def emit_dus(code: Code, eqn, env: Env):
   """dynamic_update_slice: copy the operand, then write the window (start clamped)."""
+  if eqn.primitive.name != "dynamic_update_slice":
+    return emit_scatter(code, eqn, env)
   x, upd, *idx = eqn.invars
   ov = eqn.outvars[0]
   so = env.out_storage(ov)

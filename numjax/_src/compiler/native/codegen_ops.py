@@ -298,6 +298,34 @@ def dot_supported(eqn) -> bool:
   return all(known(d) for d in (x.aval.dtype, y.aval.dtype, out))
 
 
+SCATTER_COMBINE = {"scatter": None, "scatter-add": "+", "scatter-sub": "-", "scatter-mul": "*",
+                   "scatter-min": "min", "scatter-max": "max"}
+
+
+def scatter_supported(eqn) -> bool:
+  """A scatter of one window at one index vector (x.at[i].set/add/...(v) in a loop body)."""
+  name = eqn.primitive.name
+  if name not in SCATTER_COMBINE:
+    return False
+  p = eqn.params
+  if name == "scatter" and p.get("update_jaxpr") is not None:
+    return False
+  operand, indices, updates = eqn.invars
+  dn = p["dimension_numbers"]
+  if tuple(getattr(dn, "operand_batching_dims", ())) or \
+      tuple(getattr(dn, "scatter_indices_batching_dims", ())):
+    return False
+  if indices.aval.shape != (len(dn.scatter_dims_to_operand_dims),):
+    return False
+  if tuple(dn.update_window_dims) != tuple(range(updates.aval.ndim)):
+    return False
+  if updates.aval.ndim + len(dn.inserted_window_dims) != operand.aval.ndim:
+    return False
+  if kind(operand.aval.dtype) == "c" and name in ("scatter-min", "scatter-max"):
+    return False
+  return all(known(v.aval.dtype) for v in eqn.invars)
+
+
 def dus_supported(eqn) -> bool:
   return all(known(v.aval.dtype) for v in eqn.invars) and \
       all(v.aval.shape == () for v in eqn.invars[2:])

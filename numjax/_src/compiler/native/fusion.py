@@ -128,7 +128,9 @@ class Dot:
 
 
 class Dus:
-  """dynamic_update_slice: copy the operand, write the update window (clamped start)."""
+  """dynamic_update_slice (copy the operand, write the window at a clamped start) or a
+  one-window scatter (set/add/... at one index vector; out-of-bounds windows dropped or
+  clamped by the mode), in loop bodies."""
   def __init__(self, idx, eqn):
     self.idx, self.eqn = idx, eqn
 
@@ -345,6 +347,8 @@ class Partitioner:
       return
     if ops.is_elementwise(eqn) and self.place_elementwise(eqn):
       return
+    if name == "concatenate" and self.place_concat(eqn):
+      return
     if name == "dot_general" and ops.dot_supported(eqn):
       self.host_operands(eqn)
       native = self.in_loop or self.gemm_ok(eqn)
@@ -356,7 +360,8 @@ class Partitioner:
                          else Host(len(self.plan.steps), eqn))
       self.mark_made(eqn, st)
       return
-    if name == "dynamic_update_slice" and self.in_loop and ops.dus_supported(eqn):
+    if self.in_loop and ((name == "dynamic_update_slice" and ops.dus_supported(eqn)) or
+                         ops.scatter_supported(eqn)):
       self.host_operands(eqn)
       self.mark_made(eqn, self.add_step(Dus(len(self.plan.steps), eqn)))
       return
@@ -528,6 +533,31 @@ class Partitioner:
       else:
         ext.append(r)
     return mem, ext
+
+  def place_concat(self, eqn) -> bool:
+    """concatenate as an index map: each element reads the operand whose range holds its
+    index along the axis (operands are materialised values or constants)."""
+    if not all(ops.known(v.aval.dtype) for v in eqn.invars):
+      return False
+    ext = []
+    for v in eqn.invars:
+      r = self.resolve(v)
+      if _is_var(r) and r in self.plan.views and self.plan.views[r].dyn:
+        return False
+      if _is_var(r) and r in self.plan.member:
+        self.materialize(r)
+      ext.append(r)
+    shape = eqn.outvars[0].aval.shape
+    k = None
+    need = max([self.avail_step(v) for v in ext if _is_var(v)] + [-1])
+    last = self.plan.steps[-1] if self.plan.steps else None
+    if type(last) is Kernel and last.idx > need and not last.red and \
+        nu(last.space) == nu(shape) and math.prod(last.space) == math.prod(shape):
+      k = last
+    if k is None:
+      k = self.new_kernel(shape)
+    self.add_member(k, Op.of(eqn), "full", 0)
+    return True
 
   def place_elementwise(self, eqn) -> bool:
     if not ops.supported(eqn):
