@@ -76,4 +76,6 @@ from numjax._src.lax.misc import (  # noqa: F401,E402
     empty, reciprocal, dtype, shape_as_value, platform_dependent, composite, DotAlgorithm,
     DotAlgorithmPreset, PrecisionLike, Tolerance, AccuracyMode)
 from numjax._src.lax.lax import stop_gradient_p  # noqa: F401,E402
+from numjax._src.lax.solves import (  # noqa: F401,E402
+    custom_linear_solve, custom_root, linear_solve_p)
 # ---- end of lax/misc.py ----
