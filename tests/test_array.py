@@ -407,8 +407,16 @@ def test_astype():
 
 
 def test_view():
-  # (views that need lax.bitcast_convert_type are tested once that primitive lands)
   x = jnp.arange(4, dtype=jnp.int8)
+  np.testing.assert_array_equal(x.view(jnp.int16), np.arange(4, dtype=np.int8).view(np.int16))
+  a = np.array([1.0, -2.0], np.float32)
+  np.testing.assert_array_equal(jnp.asarray(a).view(jnp.int32), a.view(np.int32))
+  np.testing.assert_array_equal(jnp.asarray(a).view(jnp.uint8), a.view(np.uint8))
+  np.testing.assert_array_equal(jnp.asarray(a[:1]).reshape(()).view(jnp.int32),
+                                a[:1].view(np.int32)[0])
+  with pytest.raises(ValueError, match="0d array"):
+    jnp.array(1.0).view(jnp.int8)
+  np.testing.assert_array_equal(numjax.jit(lambda v: v.view(jnp.uint16))(a), a.view(np.uint16))
   c = np.array([1 + 2j, 3 - 4j], np.complex64)
   np.testing.assert_array_equal(jnp.asarray(c).view(jnp.float32), c.view(np.float32))
   np.testing.assert_array_equal(jnp.asarray(c.view(np.float32)).view(jnp.complex64), c)

@@ -426,8 +426,9 @@ def test_isclose_allclose():
 
 
 def test_signbit_copysign_signed_zero():
-  x = np.array([-0.0, 0.0, -1.0, 2.0, -np.inf], np.float32)
+  x = np.array([-0.0, 0.0, -1.0, 2.0, -np.inf, -np.nan, np.nan], np.float32)
   np.testing.assert_array_equal(jnp.signbit(x), np.signbit(x))
+  np.testing.assert_array_equal(jnp.signbit(x.astype(np.float16)), np.signbit(x))
   np.testing.assert_array_equal(jnp.copysign(3.0, x), np.copysign(np.float32(3), x))
 
 

@@ -113,31 +113,11 @@ def _check_leaf(leaf):
 
 
 def _concatenate0(parts):
-  """Concatenate along axis 0 (lax.concatenate when present, else a select_n tree)."""
+  """Concatenate along axis 0."""
   if len(parts) == 1:
     return parts[0]
-  import numjax.lax as _public_lax
-  concat = getattr(_public_lax, "concatenate", None)
-  if concat is not None:
-    return concat(parts, 0)
-  # Fallback: every part (of one row each) broadcast to the full shape; an iota picks rows.
-  rest = parts[0].shape[1:]
-  full = (len(parts),) + rest
-  dims = tuple(range(len(full)))
-  cases = [lax.broadcast_in_dim(lax.reshape(p, rest), full, dims[1:]) for p in parts]
-  which = lax.broadcasted_iota(np.int32, full, 0)
-  return _choose(which, cases)
-
-
-def _choose(which, cases, width=32):
-  # np.choose takes at most 32 choices: larger stacks go through a tree of select_n's.
-  if len(cases) <= width:
-    return lax.select_n(which, *cases)
-  groups = [cases[i:i + width] for i in range(0, len(cases), width)]
-  subs = [_choose(lax.clamp(np.int32(0), lax.sub(which, np.int32(width * g)),
-                            np.int32(len(grp) - 1)), grp, width)
-          for g, grp in enumerate(groups)]
-  return _choose(lax.div(which, np.int32(width)), subs, width)
+  from numjax._src.lax.slicing import concatenate
+  return concatenate(parts, 0)
 
 
 def _stack_nested(obj, dtype):

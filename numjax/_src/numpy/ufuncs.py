@@ -448,57 +448,21 @@ def sinc(x, /):
   return _where(eq_zero, taylor, lax.div(lax.sin(safe), safe))
 
 
-def _i0_series(x):
-  # sum_k (x^2/4)^k / (k!)^2, Horner form; exact enough for |x| <= 15
-  q = lax.mul(lax.mul(x, x), _const(x, 0.25))
-  acc = _const(x, 1.0)
-  for k in range(60, 0, -1):
-    acc = lax.add(_const(x, 1.0), lax.mul(acc, lax.div(q, _const(x, float(k * k)))))
-  return acc
-
-
-def _i0_asymptotic(ax):
-  # e^x / sqrt(2 pi x) * sum_k ((2k-1)!!)^2 / (k! (8x)^k), for x > 15
-  t = lax.div(_const(ax, 1.0), lax.mul(_const(ax, 8.0), ax))
-  coeffs = [1.0]
-  for k in range(1, 25):
-    coeffs.append(coeffs[-1] * (2 * k - 1) ** 2 / k)
-  acc = _const(ax, coeffs[-1])
-  for c in coeffs[-2::-1]:
-    acc = lax.add(_const(ax, c), lax.mul(acc, t))
-  half = lax.exp(lax.mul(ax, _const(ax, 0.5)))  # e^x as (e^{x/2})^2: no early overflow
-  return lax.mul(lax.mul(half, lax.mul(half, lax.rsqrt(lax.mul(_const(ax, 2 * np.pi), ax)))),
-                 acc)
-
-
 @_quiet
 def i0(x):
   """Implementation of numpy.i0, the modified Bessel function of order 0 (real inputs)."""
+  from numjax._src.lax.special import bessel_i0e
   x, = promote_args_inexact("i0", x)
   if not dtypes.issubdtype(x.dtype, np.floating):
     raise ValueError(f"Unsupported input type to jax.numpy.i0: {x.dtype}")
-  import numjax.lax as public_lax
-  i0e = getattr(public_lax, "bessel_i0e", None)
   ax = lax.abs(x)
-  if i0e is not None:
-    return lax.mul(lax.exp(ax), i0e(ax))
-  small = lax.le(ax, _const(ax, 15.0))
-  return _where(small, _i0_series(_where(small, ax, _const(ax, 0.0))),
-                _i0_asymptotic(_where(small, _const(ax, 16.0), ax)))
+  return lax.mul(lax.exp(ax), bessel_i0e(ax))
 
 
 # ---------------------------------------------------------------------------------------
 # Bits of floats
 
 _INT_FOR_BITS = {16: np.int16, 32: np.int32, 64: np.int64}
-
-
-def _bitcast(x, dt):
-  try:
-    from numjax._src.lax.lax import bitcast_convert_type
-    return bitcast_convert_type(x, dt)
-  except ImportError:
-    return None
 
 
 @_quiet
@@ -515,13 +479,8 @@ def signbit(x, /):
   info = dtypes.finfo(dt)
   if info.bits not in _INT_FOR_BITS:
     raise NotImplementedError("jax.numpy.signbit only supports 16, 32, and 64-bit types.")
-  bits = _bitcast(x, _INT_FOR_BITS[info.bits])
-  if bits is not None:
-    return lax.lt(bits, _strong_const(bits, 0))
-  # Without a bitcast: -0.0 is found through 1/x (the sign of a NaN is not visible).
-  zero = _strong_const(x, 0)
-  neg_zero = lax.bitwise_and(lax.eq(x, zero), lax.lt(lax.div(_strong_const(x, 1), x), zero))
-  return lax.bitwise_or(lax.lt(x, zero), neg_zero)
+  bits = lax.bitcast_convert_type(x, _INT_FOR_BITS[info.bits])
+  return lax.lt(bits, _strong_const(bits, 0))  # the sign bit is the integer's sign
 
 
 @_quiet
