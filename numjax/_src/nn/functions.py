@@ -489,7 +489,11 @@ def _quantize(x, contract_axis, config):
   dmax = float(dtypes.finfo(config.data_type).max)
   gscale = 1.0 if config.global_scale is None else jnp.asarray(config.global_scale,
                                                                np.float32).reshape(())
-  scale = (amax / dmax / gscale).astype(config.scale_type).astype(np.float32) * gscale
+  raw = amax / dmax / gscale
+  if np.dtype(config.scale_type) == np.dtype(dtypes.float8_e8m0fnu):
+    # power-of-two scales (MX formats): round up, so no element overflows the data type
+    raw = jnp.exp2(jnp.ceil(jnp.log2(jnp.where(raw > 0, raw, 1.0))))
+  scale = raw.astype(config.scale_type).astype(np.float32) * gscale
   safe = jnp.where(scale == 0, 1.0, scale)
   q = jnp.clip(xb / safe, -dmax, dmax).astype(config.data_type).astype(np.float32)
   deq = jnp.reshape(q * scale, x.shape)[..., :k]

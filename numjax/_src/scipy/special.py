@@ -424,9 +424,9 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=Non
   amax = jnp.max(real_a, axis=axes, keepdims=keepdims, where=where, initial=-np.inf)
   amax = lax.stop_gradient(lax.select(jnp.isfinite(amax), amax, lax.full_like(amax, 0)))
   amax_b = amax if keepdims else lax.expand_dims(amax, axes)
-  exp_a = lax.exp(lax.sub(a, amax_b.astype(a.dtype)))
+  exp_a = lax.exp(jnp.subtract(a, amax_b.astype(a.dtype)))  # broadcasts the kept dims
   if b is not None:
-    exp_a = lax.mul(exp_a, b)
+    exp_a = jnp.multiply(exp_a, b)
   sumexp = jnp.sum(exp_a, axis=axes, keepdims=keepdims, where=where)
   sign = lax.sign(sumexp)
   if return_sign or a.dtype.kind != "c":

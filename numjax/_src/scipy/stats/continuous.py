@@ -23,7 +23,7 @@ def _c(x, v):
 
 
 def _std(x, loc, scale):
-  return lax.div(lax.sub(x, loc), scale)
+  return (x - loc) / scale  # jnp operators: NumPy broadcasting of the parameters
 
 
 class norm:
@@ -33,9 +33,9 @@ class norm:
   def logpdf(x, loc=0, scale=1):
     x, loc, scale = promote_args_inexact("norm.logpdf", x, loc, scale)
     s2 = lax.square(scale)
-    lognorm = lax.log(lax.mul(_c(x, 2 * np.pi), s2))
-    quad = lax.div(lax.square(lax.sub(x, loc)), s2)
-    return lax.div(lax.add(lognorm, quad), _c(x, -2))
+    lognorm = lax.log(_c(x, 2 * np.pi) * s2)
+    quad = lax.square(x - loc) / s2
+    return (lognorm + quad) / _c(x, -2)
 
   @staticmethod
   def pdf(x, loc=0, scale=1):
@@ -70,7 +70,7 @@ class norm:
   @staticmethod
   def isf(q, loc=0, scale=1):
     q, loc, scale = promote_args_inexact("norm.isf", q, loc, scale)
-    return norm.ppf(lax.sub(_c(q, 1), q), loc, scale)
+    return norm.ppf(_c(q, 1) - q, loc, scale)
 
 
 class beta:
@@ -82,8 +82,8 @@ class beta:
     x, a, b, loc, scale = promote_args_inexact("beta.logpdf", x, a, b, loc, scale)
     one = _c(x, 1)
     y = _std(x, loc, scale)
-    lin = lax.add(sp.xlogy(lax.sub(a, one), y), sp.xlog1py(lax.sub(b, one), lax.neg(y)))
-    lp = lax.sub(lax.sub(lin, sp.betaln(a, b)), lax.log(scale))
+    lin = sp.xlogy(a - one, y) + sp.xlog1py(b - one, -y)
+    lp = lin - sp.betaln(a, b) - lax.log(scale)
     out = jnp.where((x > loc + scale) | (x < loc), -np.inf, lp)
     return jnp.where((a <= 0) | (b <= 0) | (scale <= 0), np.nan, out)
 
@@ -386,13 +386,13 @@ class pareto:
   def cdf(x, b, loc=0, scale=1):
     x, b, loc, scale = promote_args_inexact("pareto.cdf", x, b, loc, scale)
     z = _std(x, loc, scale)
-    return _jnp().where(x < loc + scale, _c(x, 0), 1 - lax.pow(z, -b))
+    return _jnp().where(x < loc + scale, _c(x, 0), 1 - z ** -b)
 
   @staticmethod
   def logcdf(x, b, loc=0, scale=1):
     x, b, loc, scale = promote_args_inexact("pareto.logcdf", x, b, loc, scale)
     z = _std(x, loc, scale)
-    return _jnp().where(x < loc + scale, -np.inf, lax.log1p(-lax.pow(z, -b)))
+    return _jnp().where(x < loc + scale, -np.inf, lax.log1p(-(z ** -b)))
 
   @staticmethod
   def logsf(x, b, loc=0, scale=1):
@@ -408,7 +408,7 @@ class pareto:
   def ppf(q, b, loc=0, scale=1):
     jnp = _jnp()
     q, b, loc, scale = promote_args_inexact("pareto.ppf", q, b, loc, scale)
-    val = loc + scale * lax.pow(1 - q, -(1 / b))
+    val = loc + scale * (1 - q) ** -(1 / b)
     return jnp.where(jnp.isnan(q) | (q < 0) | (q > 1), np.nan, val)
 
 
