@@ -272,3 +272,49 @@ def test_helpers():
   assert [m.name for m in lax.AccuracyMode] == ["HIGHEST", "DEFAULT"]
   assert [m.value for m in lax.RandomAlgorithm] == [0, 1, 2]
   np.testing.assert_array_equal(lax.stop_gradient_p.bind(jnp.ones(2)), [1., 1.])
+
+
+def _ragged_ref(lhs, rhs, sizes):
+  out = np.zeros((lhs.shape[0], rhs.shape[2]), np.float32)
+  start = 0
+  for g, s in enumerate(sizes):
+    out[start:start + s] = lhs[start:start + s] @ rhs[g]
+    start += s
+  return out
+
+
+def test_ragged_dot():
+  rng = np.random.default_rng(0)
+  lhs = rng.normal(size=(6, 3)).astype(np.float32)
+  rhs = rng.normal(size=(3, 3, 4)).astype(np.float32)
+  for sizes in ([2, 3, 1], [0, 4, 1], [6, 0, 0]):
+    gs = np.array(sizes, np.int32)
+    np.testing.assert_allclose(lax.ragged_dot(lhs, rhs, gs), _ragged_ref(lhs, rhs, sizes),
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(numjax.jit(lax.ragged_dot)(lhs, rhs, gs),
+                               _ragged_ref(lhs, rhs, sizes), rtol=1e-5, atol=1e-5)
+  gs = np.array([2, 3, 1], np.int32)
+  from numjax.test_util import check_grads
+  check_grads(lambda a, b: lax.ragged_dot(a, b, gs), (jnp.asarray(lhs), jnp.asarray(rhs)),
+              order=1, modes=("fwd", "rev"), atol=2e-2, rtol=2e-2)
+  batched = numjax.vmap(lambda a: lax.ragged_dot(a, rhs, gs))(np.stack([lhs, 2 * lhs]))
+  np.testing.assert_allclose(batched[1], 2 * _ragged_ref(lhs, rhs, [2, 3, 1]), rtol=1e-5,
+                             atol=1e-5)
+  dn = lax.RaggedDotDimensionNumbers(dot_dimension_numbers=(([0], [2]), ([], [])),
+                                     lhs_ragged_dimensions=[1], rhs_group_dimensions=[1])
+  got = lax.ragged_dot_general(lhs.T, np.transpose(rhs, (2, 0, 1)), gs, dn)
+  np.testing.assert_allclose(got, _ragged_ref(lhs, rhs, [2, 3, 1]), rtol=1e-5, atol=1e-5)
+
+
+def test_copy_stage_dce_sink():
+  x = jnp.ones(3)
+  assert str(numjax.make_jaxpr(lambda x: lax.copy_p.bind(x))(x)) == (
+      "{ lambda ; a:f32[3]. let b:f32[3] = copy a in (b,) }")
+  assert str(numjax.make_jaxpr(lax.stage)(x)) == "{ lambda ; a:f32[3]. let  in (a,) }"
+  assert str(numjax.make_jaxpr(lambda x: lax.dce_sink(x))(x)) == (
+      "{ lambda ; a:f32[3]. let dce_sink[prevent_mlir_dce=False] a in () }")
+  np.testing.assert_array_equal(numjax.jit(lambda x: (lax.dce_sink(x), x * 2)[1])(x), [2.] * 3)
+  np.testing.assert_array_equal(numjax.grad(lambda x: lax.copy_p.bind(x).sum())(x), [1.] * 3)
+  np.testing.assert_array_equal(numjax.jit(lambda: lax.stage(np.ones(2)))(), [1., 1.])
+  np.testing.assert_array_equal(numjax.vmap(lambda v: lax.copy_p.bind(v) * 2)(jnp.ones((2, 3))),
+                                np.full((2, 3), 2.))

@@ -74,7 +74,8 @@ from numjax._src.lax.misc import (  # noqa: F401,E402
     RandomAlgorithm, rng_bit_generator, rng_bit_generator_p, rng_uniform, rng_uniform_p,
     approx_max_k, approx_min_k, approx_top_k_p, batch_matmul, broadcast_like, collapse,
     empty, reciprocal, dtype, shape_as_value, platform_dependent, composite, DotAlgorithm,
-    DotAlgorithmPreset, PrecisionLike, Tolerance, AccuracyMode)
+    DotAlgorithmPreset, PrecisionLike, Tolerance, AccuracyMode, copy_p, stage, stage_p,
+    dce_sink, dce_sink_p, ragged_dot, ragged_dot_general, RaggedDotDimensionNumbers)
 from numjax._src.lax.lax import stop_gradient_p  # noqa: F401,E402
 from numjax._src.lax.solves import (  # noqa: F401,E402
     custom_linear_solve, custom_root, linear_solve_p)

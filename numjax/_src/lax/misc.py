@@ -907,3 +907,115 @@ class AccuracyMode(enum.Enum):
   """Accuracy modes of the transcendental functions."""
   HIGHEST = 1
   DEFAULT = 2
+
+
+# ---------------------------------------------------------------------------------------
+# copy / stage / dce_sink: identities and a sink that exist for the compiler's benefit
+
+copy_p = Primitive("copy")
+copy_p.native_template = "({0})"
+copy_p.impl = lambda x: np.array(x, copy=True)
+copy_p.abstract_eval = lambda x: x
+batching.defvectorized(copy_p)
+ad.deflinear(copy_p, lambda ct, x: [Zero(x.aval) if type(ct) is Zero else copy_p.bind(ct)])
+
+stage_p = Primitive("stage")
+stage_p.native_template = "({0})"
+stage_p.impl = lambda x: x
+stage_p.abstract_eval = lambda x: x
+batching.defvectorized(stage_p)
+ad.deflinear(stage_p, lambda ct, x: [Zero(x.aval) if type(ct) is Zero else ct])
+
+
+def stage(x, /):
+  """lax.stage: the identity that lifts a constant (Python scalar, NumPy array) into the
+  active trace; tracers pass through unchanged."""
+  if isinstance(x, core.Tracer):
+    return x
+  return stage_p.bind(asarray(x))
+
+
+dce_sink_p = Primitive("dce_sink")
+dce_sink_p.multiple_results = True
+dce_sink_p.numpy_tier_only = True
+dce_sink_p.has_effects = True  # never removed by dead-code elimination
+dce_sink_p.impl = lambda *xs, prevent_mlir_dce=False: []
+dce_sink_p.abstract_eval = lambda *xs, prevent_mlir_dce=False: []
+dce_sink_p.eager = lambda *xs, prevent_mlir_dce=False: []
+ad.defnondiff(dce_sink_p)
+batching.primitive_batchers[dce_sink_p] = lambda vals, dims, **params: (
+    dce_sink_p.bind(*vals, **params), [])
+
+
+def dce_sink(val, *, prevent_mlir_dce=False):
+  """lax.dce_sink: consume a pytree of values (keeps their computation alive); no result."""
+  from numjax._src import tree_util
+  leaves = [asarray(x) for x in tree_util.tree_leaves(val)]
+  dce_sink_p.bind(*leaves, prevent_mlir_dce=bool(prevent_mlir_dce))
+
+
+# ---------------------------------------------------------------------------------------
+# ragged_dot: a matmul whose lhs rows are split in groups, each with its own rhs
+
+class RaggedDotDimensionNumbers(NamedTuple):
+  """Dot dimension numbers plus the lhs ragged and rhs group dimensions."""
+  dot_dimension_numbers: Any
+  lhs_ragged_dimensions: Sequence[int]
+  rhs_group_dimensions: Sequence[int]
+
+
+def _ragged_rows(lhs, rhs, group_sizes, precision, preferred_element_type):
+  """lhs (m, k), rhs (g, k, n): out[i] = lhs[i] @ rhs[group of row i] (0 past the groups)."""
+  from numjax._src.lax import reductions as _red
+  m, g = core.get_aval(lhs).shape[0], core.get_aval(rhs).shape[0]
+  sizes = _lax.convert_element_type(asarray(group_sizes), np.int32)
+  ends = _red.cumsum(sizes, axis=0)
+  rows = _lax.broadcasted_iota(np.int32, (m, g), 0)
+  group = _red.reduce_sum(_lax.convert_element_type(
+      _lax.ge(rows, _lax.broadcast_in_dim(ends, (m, g), (1,))), np.int32), (1,))
+  onehot = _lax.eq(_lax.broadcast_in_dim(group, (m, g), (0,)),
+                   _lax.broadcasted_iota(np.int32, (m, g), 1))
+  every = _lax.dot_general(lhs, rhs, (((1,), (1,)), ((), ())), precision=precision,
+                           preferred_element_type=preferred_element_type)  # (m, g, n)
+  shape = core.get_aval(every).shape
+  mask = _lax.broadcast_in_dim(onehot, shape, (0, 1))
+  picked = _lax.select(mask, every, _lax.full_like(every, 0))
+  return _red.reduce_sum(picked, (1,))
+
+
+def ragged_dot(lhs, rhs, group_sizes, precision=None, preferred_element_type=None,
+               group_offset=None):
+  """lax.ragged_dot: lhs (m, k) rows in consecutive groups of group_sizes (g,), each
+  multiplied by its rhs[g] (k, n); rows past the last group give zeros."""
+  if group_offset is not None:
+    raise NotImplementedError("ragged_dot: group_offset is not supported.")
+  lhs, rhs = _lax._promote_lax_args((lhs, rhs))
+  if lhs.ndim != 2 or rhs.ndim != 3 or lhs.shape[1] != rhs.shape[1]:
+    raise TypeError(f"ragged_dot requires lhs (m, k) and rhs (g, k, n), got {lhs.shape} and "
+                    f"{rhs.shape}")
+  if core.get_aval(group_sizes).shape != (rhs.shape[0],):
+    raise TypeError(f"ragged_dot: group_sizes must have shape ({rhs.shape[0]},), got "
+                    f"{core.get_aval(group_sizes).shape}")
+  return _ragged_rows(lhs, rhs, group_sizes, precision, preferred_element_type)
+
+
+def ragged_dot_general(lhs, rhs, group_sizes, ragged_dot_dimension_numbers, precision=None,
+                       preferred_element_type=None, group_offset=None):
+  """lax.ragged_dot_general for a ragged non-contracting lhs dimension whose groups select
+  slices of an rhs group dimension (ragged_dot's case, any layout; no batch dimensions)."""
+  dn = ragged_dot_dimension_numbers
+  (lc, rc), (lb, rb) = dn.dot_dimension_numbers
+  lhs, rhs = asarray(lhs), asarray(rhs)
+  if lb or rb or len(dn.lhs_ragged_dimensions) != 1 or len(dn.rhs_group_dimensions) != 1 \
+      or len(lc) != 1 or lhs.ndim != 2 or rhs.ndim != 3:
+    raise NotImplementedError("ragged_dot_general: only ragged_dot's case (2-d lhs with a "
+                              "ragged non-contracting dimension, 3-d rhs with a group "
+                              "dimension, one contracting dimension) is supported.")
+  (ragged,), (group,) = dn.lhs_ragged_dimensions, dn.rhs_group_dimensions
+  if ragged in lc:
+    raise NotImplementedError("ragged_dot_general: a ragged contracting dimension is not "
+                              "supported.")
+  lhs = _lax.transpose(lhs, (ragged, lc[0]))
+  free = [d for d in range(3) if d not in (group, rc[0])][0]
+  rhs = _lax.transpose(rhs, (group, rc[0], free))
+  return ragged_dot(lhs, rhs, group_sizes, precision, preferred_element_type, group_offset)
