@@ -582,6 +582,16 @@ def test_ufunc_methods_match_numpy():
       np.testing.assert_allclose(ju.accumulate(arr, axis=axis),
                                  nu.accumulate(arr, axis=axis), rtol=1e-6)
     np.testing.assert_allclose(ju.outer(arr[0], arr[1]), nu.outer(arr[0], arr[1]), rtol=1e-6)
+  where = np.array([[True, False, True], [True, True, True]])
+  for name, init in (("bitwise_and", -1), ("bitwise_or", 0), ("bitwise_xor", 0),
+                     ("logical_xor", False), ("logical_and", True), ("add", 0)):
+    for arr in (a, a > 2):
+      if name.startswith("bitwise") or name == "add" or arr.dtype == bool:
+        ref = getattr(np, name).reduce(arr, axis=0, where=where, initial=init)
+        out = getattr(jnp, name).reduce(arr, axis=0, where=where, initial=init)
+        np.testing.assert_array_equal(out, ref)
+        np.testing.assert_array_equal(getattr(jnp, name).reduce(arr, axis=None),
+                                      getattr(np, name).reduce(arr, axis=None))
   np.testing.assert_array_equal(jnp.add.reduce(a, axis=None), 21)
   np.testing.assert_array_equal(jnp.add.reduce(a, axis=1, keepdims=True), [[6], [15]])
   np.testing.assert_array_equal(jnp.add.reduceat(np.arange(8), np.array([0, 4, 1, 5])),

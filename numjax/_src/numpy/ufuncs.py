@@ -1284,16 +1284,42 @@ def _reduction(name):
   return reduce
 
 
-def _reduction_no_dtype(name, has_initial=True):
+def _reduction_no_dtype(name):
   def reduce(a, axis=0, dtype=None, keepdims=False, initial=None, where=None):
     from numjax._src.numpy import reductions
-    kw = {"initial": initial} if has_initial else {}
-    if not has_initial and initial is not None:
-      raise NotImplementedError(f"initial argument of {name}-based ufunc.reduce")
-    out = getattr(reductions, name)(a, axis=axis, keepdims=keepdims, where=where, **kw)
+    out = getattr(reductions, name)(a, axis=axis, keepdims=keepdims, where=where,
+                                    initial=initial)
     return out if dtype is None else lax.convert_element_type(
         out, dtypes.check_and_canonicalize_user_dtype(dtype))
   return reduce
+
+
+def _bitwise_reduction(lax_reduce, combine, identity, to_bool=False):
+  """ufunc.reduce for the bitwise/logical ufuncs: one lax reduce_{and,or,xor}."""
+  def reduce(a, axis=0, dtype=None, keepdims=False, initial=None, where=None):
+    a = util._asarray(a)
+    if to_bool:
+      a = _to_bool(a)
+    if dtype is not None:
+      a = lax.convert_element_type(a, dtypes.check_and_canonicalize_user_dtype(dtype))
+    if not _is_int_or_bool(a.dtype):
+      raise TypeError(f"ufunc reduce requires integer or boolean inputs, got {a.dtype}")
+    axes = util.canonicalize_axis_tuple(axis, a.ndim)
+    if where is not None:
+      ident = builtins.bool(identity) if a.dtype == _BOOL else identity  # -1 -> True
+      a = _where(where, a, _like(a, ident))
+    out = lax_reduce(a, axes) if axes else a
+    if initial is not None:
+      out = combine(out, lax.convert_element_type(util._asarray(initial), out.dtype))
+    if keepdims:
+      out = lax.reshape(out, tuple(1 if i in axes else d for i, d in enumerate(a.shape)))
+    return out
+  return reduce
+
+
+def _lax_reductions():
+  from numjax._src.lax import reductions as r
+  return r
 
 
 def _cumulative(name):
@@ -1327,14 +1353,21 @@ maximum = ufunc(_maximum, 2, 1, name="maximum", identity=None, call=_maximum,
                 reduce=_reduction_no_dtype("max"))
 minimum = ufunc(_minimum, 2, 1, name="minimum", identity=None, call=_minimum,
                 reduce=_reduction_no_dtype("min"))
+_red = _lax_reductions()
 logical_and = ufunc(_logical_and, 2, 1, name="logical_and", identity=True,
-                    call=_logical_and, reduce=_reduction_no_dtype("all", False))
+                    call=_logical_and,
+                    reduce=_bitwise_reduction(_red.reduce_and, _logical_and, True, True))
 logical_or = ufunc(_logical_or, 2, 1, name="logical_or", identity=False, call=_logical_or,
-                   reduce=_reduction_no_dtype("any", False))
+                   reduce=_bitwise_reduction(_red.reduce_or, _logical_or, False, True))
 logical_xor = ufunc(_logical_xor, 2, 1, name="logical_xor", identity=False,
-                    call=_logical_xor)
-bitwise_and = ufunc(_bitwise_and, 2, 1, name="bitwise_and", identity=-1, call=_bitwise_and)
-bitwise_or = ufunc(_bitwise_or, 2, 1, name="bitwise_or", identity=0, call=_bitwise_or)
-bitwise_xor = ufunc(_bitwise_xor, 2, 1, name="bitwise_xor", identity=0, call=_bitwise_xor)
+                    call=_logical_xor,
+                    reduce=_bitwise_reduction(_red.reduce_xor, _bitwise_xor, False, True))
+bitwise_and = ufunc(_bitwise_and, 2, 1, name="bitwise_and", identity=-1, call=_bitwise_and,
+                    reduce=_bitwise_reduction(_red.reduce_and, _bitwise_and, -1))
+bitwise_or = ufunc(_bitwise_or, 2, 1, name="bitwise_or", identity=0, call=_bitwise_or,
+                   reduce=_bitwise_reduction(_red.reduce_or, _bitwise_or, 0))
+bitwise_xor = ufunc(_bitwise_xor, 2, 1, name="bitwise_xor", identity=0, call=_bitwise_xor,
+                    reduce=_bitwise_reduction(_red.reduce_xor, _bitwise_xor, 0))
+del _red
 logaddexp = ufunc(_logaddexp, 2, 1, name="logaddexp", identity=-np.inf, call=_logaddexp)
 logaddexp2 = ufunc(_logaddexp2, 2, 1, name="logaddexp2", identity=-np.inf, call=_logaddexp2)
