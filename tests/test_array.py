@@ -540,3 +540,19 @@ def test_eager_fast_path_agrees_with_promotion_path():
       np.testing.assert_array_equal(fast, slow)
       mixed = op(a, b)
       assert mixed.dtype == (np.bool_ if op in (operator.lt, operator.eq) else np.float32)
+
+
+def test_ndim_shape_size():
+  x = jnp.ones((2, 3))
+  assert (jnp.ndim(x), jnp.shape(x), jnp.size(x)) == (2, (2, 3), 6)
+  assert jnp.size(x, 1) == 3 and jnp.size(x, (0, 1)) == 6
+  assert (jnp.ndim(3.0), jnp.shape(3.0), jnp.size(3.0)) == (0, (), 1)
+  with pytest.warns(DeprecationWarning, match="ndim requires ndarray or scalar arguments"):
+    assert jnp.ndim([1, 2]) == 1
+  with pytest.warns(DeprecationWarning, match="shape requires ndarray"):
+    assert jnp.shape([[1], [2]]) == (2, 1)
+  with pytest.warns(DeprecationWarning, match="size requires ndarray"):
+    assert jnp.size([1, 2, 3]) == 3
+  seen = []
+  numjax.jit(lambda t: seen.append((jnp.ndim(t), jnp.shape(t), jnp.size(t))) or t)(x)
+  assert seen == [(2, (2, 3), 6)]
