@@ -308,7 +308,9 @@ def expit(x):
 @custom_jvp
 def _xlogy(x, y):
   jnp = _jnp()
-  return jnp.where((x != 0) | jnp.isnan(y), lax.mul(x, lax.log(y)), jnp.zeros_like(x))
+  ok = (x != 0) | jnp.isnan(y)
+  safe_y = jnp.where(ok, y, jnp.ones_like(y))  # no 0 * -inf where the result is masked
+  return jnp.where(ok, lax.mul(x, lax.log(safe_y)), jnp.zeros_like(x))
 
 
 def _xlogy_jvp(primals, tangents):
@@ -330,7 +332,9 @@ def xlogy(x, y):
 @custom_jvp
 def _xlog1py(x, y):
   jnp = _jnp()
-  return jnp.where((x != 0) | jnp.isnan(y), lax.mul(x, lax.log1p(y)), jnp.zeros_like(x))
+  ok = (x != 0) | jnp.isnan(y)
+  safe_y = jnp.where(ok, y, jnp.zeros_like(y))
+  return jnp.where(ok, lax.mul(x, lax.log1p(safe_y)), jnp.zeros_like(x))
 
 
 def _xlog1py_jvp(primals, tangents):
