@@ -150,6 +150,7 @@ class KernelGen:
     self.iota_axes = set()
     self.acc_whole = {}        # random key var -> (param, stride)
     self.concat_parts = {}     # concatenate out var -> [(start, size, _Access | None)]
+    self.pad_src_strides = {}
     self.concat_accs = []
     self.is_member = set(self.prod)
 
@@ -171,6 +172,9 @@ class KernelGen:
           self.iota_axes.add(self.map_to_space(ov.aval.shape, "full")[d])
       if op.name == "concatenate":
         self.build_concat(op, add_param)
+        continue
+      if op.name == "pad":
+        self.build_pad(op, add_param, lvl)
         continue
       if op.name == "random_bits":
         # the key is read whole (two words), not elementwise
@@ -252,6 +256,81 @@ class KernelGen:
       self.concat_accs.append(acc)
       parts.append((start, n, acc))
       start += n
+
+  def build_pad(self, op, add_param, lvl):
+    """pad: the operand read where the index lands on one of its elements; the padding
+    value (a rank-0 operand) elsewhere. Padded axes keep their own loop index."""
+    ov = op.outvars[0]
+    oshape = ov.aval.shape
+    m = self.map_to_space(oshape, "full")
+    x, pv = (self.resolve(v) for v in op.invars)
+    for j, (lo, hi, it) in enumerate(op.params["padding_config"]):
+      if (lo, hi, it) != (0, 0, 0) and oshape[j] != 1:
+        self.iota_axes.add(m[j])
+    acc = None
+    if not (type(x) is Literal or x in self.plan.splats):
+      st = self.env.storage(x)
+      if st.kind == "local":
+        p = add_param(st.expr, lambda nm, st=st: f"{ops.ctype(st.dtype)} {nm}")
+        acc = _Access(p, [0] * len(self.X), st.dtype, local=True)
+      else:
+        p = add_param(st.expr, lambda nm, st=st: f"const {ops.ctype(st.dtype)} *restrict {nm}")
+        strides = [0] * len(self.X)
+        for j, a in m.items():
+          if op.params["padding_config"][j] == (0, 0, 0):
+            strides[a] = st.strides[j]
+        acc = _Access(p, strides, st.dtype)
+        self.concat_accs.append(acc)
+      self.pad_src_strides[ov] = st.strides
+    self.concat_parts[ov] = [(x, acc)]
+    if not (type(pv) is Literal or pv in self.plan.splats or pv in self.is_member):
+      key = (pv, "full")
+      if key not in self.acc_read:
+        st = self.env.storage(pv)
+        if st.kind == "local":
+          p = add_param(st.expr, lambda nm, st=st: f"{ops.ctype(st.dtype)} {nm}")
+          self.acc_read[key] = _Access(p, [0] * len(self.X), st.dtype, local=True)
+        else:
+          p = add_param(st.expr, lambda nm, st=st: f"const {ops.ctype(st.dtype)} *restrict {nm}")
+          self.acc_read[key] = _Access(p, [0] * len(self.X), st.dtype)
+
+  def pad_val(self, code, v, op, memo, loopvars):
+    ov = op.outvars[0]
+    (x, acc), = self.concat_parts[ov]
+    pv = self.full_val(code, op.invars[1], memo, loopvars)
+    ct = ops.comp(v.aval.dtype)
+    if acc is None:
+      src = self.full_val(code, x, memo, loopvars)
+    elif acc.local:
+      src = ops.load(acc.dtype, acc.param)
+    else:
+      off = [self.offset_expr(acc, loopvars, self.accs.index(acc))]
+    conds = []
+    oshape = v.aval.shape
+    m = self.map_to_space(oshape, "full")
+    for j, (lo, hi, it) in enumerate(op.params["padding_config"]):
+      if (lo, hi, it) == (0, 0, 0):
+        continue
+      n = x.aval.shape[j]
+      if oshape[j] == 1:
+        idx = "0"
+      else:
+        jj = self.axis_dim[m[j]]
+        idx = loopvars.get(jj, f"i{jj}")
+      t = f"(({idx}) - ({lo}))"
+      s_ = it + 1
+      conds.append(f"{t} >= 0 && {t} < {(n - 1) * s_ + 1 if n else 0}" +
+                   (f" && {t} % {s_} == 0" if s_ > 1 else ""))
+      if acc is not None and not acc.local:
+        st = self.pad_src_strides[ov][j]
+        off.append(f"({t} / {s_}) * {st}" if s_ > 1 else f"{t} * {st}")
+    if acc is not None and not acc.local:
+      src = ops.load(acc.dtype, f"{acc.param}[{' + '.join(off)}]")
+    cond = " && ".join(f"({c})" for c in conds) or "1"
+    nm = self.mod.fresh("x")
+    code(f"{ct} {nm} = ({cond}) ? ({ct})({src}) : {pv};")
+    memo[v] = nm
+    return nm
 
   def make_dims(self):
     X = self.X
@@ -632,6 +711,8 @@ class KernelGen:
       memo[v] = nm
       return nm
     op = self.prod[v]
+    if op.name == "pad":
+      return self.pad_val(code, v, op, memo, loopvars)
     if op.name == "concatenate":
       d = op.params["dimension"]
       shape = v.aval.shape

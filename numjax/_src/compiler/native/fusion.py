@@ -347,7 +347,7 @@ class Partitioner:
       return
     if ops.is_elementwise(eqn) and self.place_elementwise(eqn):
       return
-    if name == "concatenate" and self.place_concat(eqn):
+    if name in ("concatenate", "pad") and self.place_concat(eqn):
       return
     if name == "dot_general" and ops.dot_supported(eqn):
       self.host_operands(eqn)
@@ -535,8 +535,9 @@ class Partitioner:
     return mem, ext
 
   def place_concat(self, eqn) -> bool:
-    """concatenate as an index map: each element reads the operand whose range holds its
-    index along the axis (operands are materialised values or constants)."""
+    """concatenate and pad as index maps: each element reads the operand whose range holds
+    its index along the axis (pad: the operand's element, if the index lands on one, else
+    the padding value). Operands are materialised values or constants."""
     if not all(ops.known(v.aval.dtype) for v in eqn.invars):
       return False
     ext = []
