@@ -19,6 +19,7 @@ import numpy as np
 from numjax._src import core
 from numjax._src import dtypes as _dtypes
 from numjax._src.array import Array, _make
+from numjax._src.array import _narrow as _array_narrow  # 64->32-bit map while x64 is off
 from numjax._src.core import Primitive, ShapedArray, Tracer
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters.ad import Zero
@@ -62,6 +63,10 @@ def _py_scalar_to_np(x, dt):
 def _convert_scalar(x, dtype):
   """A Python scalar converted to `dtype`, keeping it weak (for lax.add(x, 2) & co)."""
   return _make(np.asarray(x, dtype=dtype), True)
+
+
+_arrays = (Array, Tracer)
+_INT_ONLY = frozenset({int})  # `_INT_ONLY.issuperset(map(type, t))`: t holds plain ints
 
 
 def _promote_lax_args(args):
@@ -192,11 +197,13 @@ _MIXED_DTYPE_OK = {"complex", "shift_left", "shift_right_logical", "shift_right_
 def _np_round(x, rounding_method=0):
   if rounding_method in (1, "1", RoundingMethod.TO_NEAREST_EVEN):
     return np.round(x)
-  return np.where(x >= 0, np.floor(x + 0.5), np.ceil(x - 0.5)).astype(x.dtype)
+  # half away from zero, exactly (x + 0.5 would round 0.49999997 up) and keeping -0.0
+  t = np.trunc(x)
+  return np.where(np.abs(x - t) >= 0.5, t + np.sign(x), t).astype(x.dtype)
 
 
 def _np_div(x, y):
-  if np.issubdtype(x.dtype, np.integer):
+  if x.dtype.kind in "iu":
     # C semantics: round toward zero; XLA's x / 0 = -1 (all ones for unsigned)
     with np.errstate(all="ignore"):
       zero = y == 0
@@ -211,7 +218,7 @@ def _np_div(x, y):
 
 
 def _np_rem(x, y):
-  if np.issubdtype(x.dtype, np.integer):
+  if x.dtype.kind in "iu":
     # XLA: x % 0 = x
     with np.errstate(all="ignore"):
       zero = y == 0
@@ -224,6 +231,8 @@ def _np_sign(x):
   if np.issubdtype(x.dtype, np.complexfloating):
     a = np.abs(x)
     return np.where(a == 0, 0, x / np.where(a == 0, 1, a)).astype(x.dtype)
+  if x.dtype.kind == "f" or x.dtype in _lowp:
+    return np.where(x == 0, x, np.sign(x))  # sign(-0.0) is -0.0, as XLA
   return np.sign(x)
 
 
@@ -503,7 +512,8 @@ def _binop(p):
   name = p.name
 
   def f(x, y):
-    x, y = _promote_lax_args((x, y))
+    if not (isinstance(x, _arrays) and isinstance(y, _arrays)):
+      x, y = _promote_lax_args((x, y))
     if x.dtype != y.dtype:
       _check_same_dtypes(name, (x, y))
     return p.bind(x, y)
@@ -861,6 +871,12 @@ ad.primitive_transposes[convert_element_type_p] = _convert_transpose
 
 def convert_element_type(x, new_dtype, weak_type: bool = False):
   """lax.convert_element_type: cast x to new_dtype (canonicalised)."""
+  # Eager no-op cast (the jnp layer calls this on every result): x already has that
+  # (canonical) dtype and weak type.
+  if type(x) is Array and x.weak_type == weak_type:
+    dt = x._value.dtype
+    if dt is new_dtype and dt not in _array_narrow:
+      return x
   # arrays and jnp scalar types carry a .dtype; NumPy scalar types (np.bool_) only a
   # descriptor there, and np.dtype() understands them directly
   if not isinstance(new_dtype, np.dtype) and isinstance(getattr(new_dtype, "dtype", None),
@@ -942,10 +958,12 @@ batching.primitive_batchers[broadcast_in_dim_p] = _broadcast_in_dim_batch
 
 def broadcast_in_dim(operand, shape, broadcast_dimensions, out_sharding=None):
   operand = asarray(operand)
-  shape = tuple(core.concrete_dim_or_error(d, "broadcast_in_dim shape") for d in shape)
-  broadcast_dimensions = tuple(operator.index(d) for d in broadcast_dimensions)
-  if operand.ndim == len(shape) and operand.shape == shape and \
-      broadcast_dimensions == tuple(range(len(shape))):
+  if type(shape) is not tuple or not _INT_ONLY.issuperset(map(type, shape)):
+    shape = tuple(core.concrete_dim_or_error(d, "broadcast_in_dim shape") for d in shape)
+  if (type(broadcast_dimensions) is not tuple
+      or not _INT_ONLY.issuperset(map(type, broadcast_dimensions))):
+    broadcast_dimensions = tuple(operator.index(d) for d in broadcast_dimensions)
+  if operand.shape == shape and broadcast_dimensions == tuple(range(len(shape))):
     return operand
   return broadcast_in_dim_p.bind(operand, shape=shape,
                                  broadcast_dimensions=broadcast_dimensions, sharding=None)
