@@ -690,3 +690,13 @@ def test_interp():
     jnp.interp(x, xp, fp[:2])
   with pytest.raises(ValueError, match="'extrapolate'"):
     jnp.interp(x, xp, fp, left="nope")
+
+
+def test_signed_zeros_as_jax():
+  # values recorded from JAX 0.10.2
+  assert np.signbit(jnp.sign(np.float32(-0.0)))
+  q = jnp.floor_divide(np.float32(0.0), np.float32(-3.0))
+  assert float(q) == 0.0 and np.signbit(q)
+  q, r = jnp.divmod(np.float32(-0.0), np.float32(2.0))
+  assert not np.signbit(q) and np.signbit(r)  # JAX's (0.0, -0.0); NumPy gives (-0.0, 0.0)
+  assert float(jnp.floor_divide(np.float32(0.49999997), np.float32(1.0))) == 0.0
