@@ -39,21 +39,27 @@ class Array:
     return buf.resolve(self)  # a pending result
 
   # ---- metadata -------------------------------------------------------------------
+  # (read `_buf` directly when it is a plain buffer: one Python frame instead of two on
+  # the eager hot path; anything else goes through `_value`)
   @property
   def shape(self):
-    return self._value.shape
+    buf = self._buf
+    return (buf if type(buf) is _ndarray else self._value).shape
 
   @property
   def dtype(self):
-    return self._value.dtype
+    buf = self._buf
+    return (buf if type(buf) is _ndarray else self._value).dtype
 
   @property
   def ndim(self):
-    return self._value.ndim
+    buf = self._buf
+    return (buf if type(buf) is _ndarray else self._value).ndim
 
   @property
   def size(self):
-    return self._value.size
+    buf = self._buf
+    return (buf if type(buf) is _ndarray else self._value).size
 
   @property
   def itemsize(self):
@@ -305,7 +311,7 @@ def _make(val, weak=False):
     val = np.asarray(val)
   if val.dtype in _narrow:
     val = val.astype(_narrow[val.dtype])
-  val.flags.writeable = False
+  val.setflags(write=False)  # (cheaper than `val.flags.writeable = False`)
   a = _new(Array)
   a._buf = val
   a.weak_type = weak

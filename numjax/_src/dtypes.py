@@ -394,6 +394,10 @@ _issubdtype_cache: dict = {}
 
 def issubdtype(a, b) -> bool:
   """`np.issubdtype` that knows ml_dtypes' floats/ints and extended (key) dtypes."""
+  try:  # the common case, (dtype, scalar type) already seen: one dict lookup
+    return _issubdtype_cache[(a, b)]
+  except (KeyError, TypeError):
+    pass
   if not isinstance(a, (type, np.dtype, ExtendedDType)):
     a = np.dtype(a)
   if not isinstance(b, (type, np.dtype, ExtendedDType)):
@@ -752,6 +756,10 @@ def check_and_canonicalize_user_dtype(dtype, fun_name=None):
   """
   if dtype is None:
     raise ValueError("dtype must be specified.")
+  # Fast path: a dtype that is already a canonical JAX dtype (e.g. one read off an array)
+  if isinstance(dtype, np.dtype) and dtype in _jax_dtype_set and \
+      _canon_cache.get(dtype) is dtype:
+    return dtype
   if getattr(dtype, "weak_type", None) is not None and not isinstance(dtype, np.dtype):
     raise ValueError("Passing an array as a dtype argument is no longer supported; "
                      "instead of dtype=arr use dtype=arr.dtype.")

@@ -15,6 +15,7 @@ import numpy as np
 
 from numjax._src import core
 from numjax._src import dtypes as _dtypes
+from numjax._src.config import config
 from numjax._src.core import Primitive, ShapedArray
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters.ad import Zero
@@ -24,31 +25,62 @@ from numjax._src.lax.lax import asarray
 
 _bool = np.dtype(bool)
 _f32 = np.dtype(np.float32)
+_INT_ONLY = frozenset({int})
+
+
+_LOWP_ACC = frozenset({np.dtype(np.float16), *_lax._lowp})
 
 
 def _lowp_accumulate(dt):
   """float16/bfloat16/float8 reductions accumulate in float32 (NumPy has no fast,
   accurate low-precision accumulators), then round once."""
-  return dt == np.float16 or dt in _lax._lowp
+  return dt in _LOWP_ACC
 
 
 def _is_int_or_bool(dt):
   return dt == _bool or _dtypes.issubdtype(dt, np.integer)
 
 
+_checked_caches: list = []  # cleared on any config change (a rule may read a flag)
+config.on_change(lambda name, value: [c.clear() for c in _checked_caches])
+
+
 def checked_eager(p):
-  """Eager path that runs the shape/dtype rule first (JAX's errors, eagerly too) and takes
-  the result's weak type from it. The rule costs a few microseconds; reductions are not on
-  the elementwise hot path."""
+  """Eager path that runs the shape/dtype rule (JAX's errors, eagerly too) and takes the
+  result's weak type from it. The rule runs once per signature (input shapes, dtypes, weak
+  types and params): later calls with that signature pay a dict lookup, not the rule.
+  Failed checks are not cached, so invalid inputs raise every time."""
   impl, rule = p.impl, p.abstract_eval
+  multiple = p.multiple_results
   wrap = core._wrap_array
+  checked: dict = {}  # signature -> out weak type (a tuple of them for multiple results)
+  _checked_caches.append(checked)
 
   def eager(*args, **params):
-    out_aval = rule(*[a.aval for a in args], **params)
-    out = impl(*[a._value for a in args], **params)
-    if p.multiple_results:
-      return [wrap(o, a.weak_type) for o, a in zip(out, out_aval)]
-    return wrap(out, out_aval.weak_type)
+    if len(args) == 1:  # (most checked primitives are unary: skip the comprehensions)
+      a = args[0]
+      v = a._value
+      vals = [v]
+      sig = (v.shape, v.dtype, a.weak_type)
+    else:
+      vals = [a._value for a in args]
+      sig = [(v.shape, v.dtype, a.weak_type) for v, a in zip(vals, args)]
+    try:
+      key = (*sig, *params.items())
+      weak = checked.get(key)
+    except TypeError:  # an unhashable parameter: check every time
+      key = weak = None
+    if weak is None:
+      out_aval = rule(*[a.aval for a in args], **params)
+      weak = (tuple(a.weak_type for a in out_aval) if multiple else out_aval.weak_type)
+      if key is not None:
+        if len(checked) >= 4096:
+          checked.clear()
+        checked[key] = weak
+    out = impl(*vals, **params)
+    if multiple:
+      return [wrap(o, w) for o, w in zip(out, weak)]
+    return wrap(out, weak)
   p.eager = eager
   return p
 
@@ -76,7 +108,7 @@ def _kept_dims(ndim, axes):
 
 def _normalize_axes(axes):
   """Static axes as a tuple of Python ints (JAX keeps the caller's order)."""
-  if type(axes) is tuple and all(type(a) is int for a in axes):
+  if type(axes) is tuple and _INT_ONLY.issuperset(map(type, axes)):
     return axes
   if isinstance(axes, (int, np.integer)):
     axes = (axes,)
@@ -113,17 +145,17 @@ def _identity(name, dt):
 
 def _np_reduce_sum(x, *, axes, out_sharding=None):
   dt = x.dtype
-  if _lowp_accumulate(dt):
-    return np.asarray(np.sum(x, axis=axes, dtype=_f32)).astype(dt)
-  return np.asarray(np.sum(x, axis=axes, dtype=dt))
+  if dt in _LOWP_ACC:
+    return np.asarray(np.add.reduce(x, axis=axes, dtype=_f32)).astype(dt)
+  return np.asarray(np.add.reduce(x, axis=axes, dtype=dt))  # np.sum, minus its dispatch
 
 
 def _np_reduce_prod(x, *, axes):
   dt = x.dtype
   with np.errstate(all="ignore"):
-    if _lowp_accumulate(dt):
-      return np.asarray(np.prod(x, axis=axes, dtype=_f32)).astype(dt)
-    return np.asarray(np.prod(x, axis=axes, dtype=dt))
+    if dt in _LOWP_ACC:
+      return np.asarray(np.multiply.reduce(x, axis=axes, dtype=_f32)).astype(dt)
+    return np.asarray(np.multiply.reduce(x, axis=axes, dtype=dt))
 
 
 def _np_chooser(ufunc, name):

@@ -551,15 +551,44 @@ def _cache_plan(key, plan):
   _plan_cache[key] = plan
 
 
+def _np_index_of(plan):
+  """The NumPy basic index (and final reshape) doing what `_apply_static_plan` does with
+  slice/rev/reshape primitives, for the eager path: (window index, reversing index, shape)."""
+  window, rev_axes, new_shape = plan
+  win = None
+  if window is not None:
+    start, limit, strides = window
+    strides = strides or (1,) * len(start)
+    win = tuple(slice(s, l, k) for s, l, k in zip(start, limit, strides))
+  rev = None
+  if rev_axes:
+    nd = len(window[0]) if window is not None else max(rev_axes) + 1
+    rev = tuple(slice(None, None, -1) if a in rev_axes else slice(None) for a in range(nd))
+  return win, rev, new_shape
+
+
 def _getitem(self, idx):
   # Fast path for repeated static basic indices: the slicing plan is cached per shape.
   key = _static_key(idx)
   if key is not None:
     shape = self.shape
-    plan = _plan_cache.get((shape, key))
-    if plan is None:
+    entry = _plan_cache.get((shape, key))
+    if entry is None:
       plan = _static_slice_plan(shape, _parse(idx, shape), True)
-      _cache_plan((shape, key), plan)
+      entry = (plan, _np_index_of(plan) if plan is not None else None)
+      _cache_plan((shape, key), entry)
+    plan, np_index = entry
+    if core._eager_only and type(self) is Array and np_index is not None:
+      # Eager: the slice/rev/reshape primitives, applied as one NumPy basic index (a view)
+      win, rev, new_shape = np_index
+      v = self._value
+      if win is not None:
+        v = v[win]
+      if rev is not None:
+        v = v[rev]
+      if v.shape != new_shape:
+        v = v.reshape(new_shape)
+      return _make(v, self.weak_type)
     return _apply_static_plan(self, plan)
   return rewriting_take(self, idx)
 

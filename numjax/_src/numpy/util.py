@@ -36,7 +36,7 @@ def _arraylike(x) -> bool:
 def check_arraylike(fun_name: str, *args: Any, emit_warning: bool = False, stacklevel: int = 3):
   """TypeError (as JAX) if an argument is not an array or scalar (e.g. a list or tuple)."""
   for pos, arg in enumerate(args):
-    if not _arraylike(arg):
+    if type(arg) is not Array and not _arraylike(arg):
       msg = (f"{fun_name} requires ndarray or scalar arguments, got {type(arg)} at position "
              f"{pos}.")
       if emit_warning:
@@ -60,7 +60,7 @@ def _check_jax_array_protocol(x):
 
 def _asarray(x):
   """An Array/Tracer for an array-like (Python scalars stay weakly typed)."""
-  if isinstance(x, (Array, Tracer)):
+  if type(x) is Array or isinstance(x, (Array, Tracer)):
     return x
   return lax.asarray(_check_jax_array_protocol(x))
 
