@@ -226,7 +226,8 @@ def _compute_dtype(dt):
 
 
 def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
-  """x: (N, C, *S), w: (O, C/groups, *K), feature groups; returns (N, O, *out)."""
+  """x: (N, C, *S), w: (O, C/groups, *K), feature groups; returns (N, *out, O) (features
+  last: the matmul's natural layout, so channels-last outputs need no transpose)."""
   n, c = x.shape[:2]
   o, cg = w.shape[:2]
   ksz = w.shape[2:]
@@ -238,9 +239,8 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
                  for d, kk, r, s in zip(xp.shape[2:], ksz, rhs_dil, strides))
   p = math.prod(out_sp)
   m_full = math.prod(xp.shape[2:])
-  dt = x.dtype
   if n == 0 or o == 0 or p == 0:
-    return np.zeros((n, o) + out_sp, dt)
+    return np.zeros((n,) + out_sp + (o,), x.dtype)
   # Cost (elements materialised) of the two strategies: im2col copies N*P*C*K inputs;
   # the tap-wise path writes N*M*K*O products of the whole padded input.
   if n * m_full * k * o < n * p * c * k and c * k > 0:
@@ -251,8 +251,9 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
   cols = np.ascontiguousarray(win.transpose(perm)).reshape(groups, n * p, cg * k)
   wm = w.reshape(groups, og, cg * k).transpose(0, 2, 1)
   res = np.matmul(cols, wm)                                        # G, N*P, Og
-  res = res.reshape((groups, n, p, og)).transpose(1, 0, 3, 2)      # N, G, Og, P
-  return res.reshape((n, o) + out_sp)
+  if groups == 1:
+    return res.reshape((n,) + out_sp + (o,))
+  return res.transpose(1, 0, 2).reshape((n,) + out_sp + (o,))
 
 
 def _conv_by_taps(xp, w, strides, rhs_dil, groups, out_sp):
@@ -275,9 +276,9 @@ def _conv_by_taps(xp, w, strides, rhs_dil, groups, out_sp):
         slice(j * r, j * r + (q - 1) * s + 1, s)
         for j, r, q, s in zip(tap, rhs_dil, out_sp, strides)) + (t, slice(None))
     out += y[idx]
-  nsp = len(sp)
-  out = out.transpose((1, 0, nsp + 2) + tuple(range(2, 2 + nsp)))  # N, G, Og, *out
-  return out.reshape((n, o) + out_sp)
+  if groups == 1:
+    return out.reshape((n,) + out_sp + (o,))
+  return np.moveaxis(out, 0, -2).reshape((n,) + out_sp + (o,))
 
 
 def _conv_impl(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
@@ -298,11 +299,16 @@ def _conv_impl(lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
     x = x.reshape((n // b, b * c) + x.shape[3:])
     groups = b
   out = _conv_canonical(x, w, tuple(window_strides), tuple(padding), tuple(lhs_dilation),
-                        tuple(rhs_dilation), groups)
-  out = np.transpose(out, np.argsort(ospec))
+                        tuple(rhs_dilation), groups)               # N, *spatial, O
+  nd = out.ndim
+  perm = [0] * nd
+  perm[ospec[0]], perm[ospec[1]] = 0, nd - 1
+  for i, d in enumerate(ospec[2:]):
+    perm[d] = 1 + i
+  out = np.transpose(out, perm)  # a view; free for channels-last outputs
   if out_dt == _bool:
     return out != 0
-  return np.ascontiguousarray(out.astype(out_dt, copy=False))
+  return out.astype(out_dt, copy=False)
 
 
 # ---------------------------------------------------------------------------------------
