@@ -583,3 +583,33 @@ def test_cnn_per_example_gradients_vmap():
     gi = numjax.grad(f)(params, x[i])
     for a, b in zip(per, gi):
       np.testing.assert_allclose(np.asarray(a)[i], b, rtol=1e-4, atol=1e-5)
+
+
+def test_generic_select_and_scatter():
+  from numjax._src.lax.windowed import _select_and_scatter
+  rng = np.random.default_rng(5)
+  x = rng.standard_normal((4, 6)).astype(np.float32)
+  src = rng.standard_normal((2, 3)).astype(np.float32)
+  cfg = ((3, 3), (2, 2), ((1, 0), (1, 1)))
+  out = _select_and_scatter(x, lax.ge, *cfg, src, np.float32(0), lax.add)
+  ref = lax.select_and_scatter_add_p.bind(jnp.asarray(src), jnp.asarray(x), select_prim=lax.ge_p,
+                                          window_dimensions=cfg[0], window_strides=cfg[1],
+                                          padding=cfg[2])
+  np.testing.assert_array_equal(out, ref)
+  # loop: each window multiplies its source into its (first) minimum; init 1
+  s2 = rng.uniform(0.5, 2, (3, 2)).astype(np.float32)
+  out = _select_and_scatter(x, lax.le, (2, 3), (1, 2), ((0, 0), (0, 0)), s2, np.float32(1),
+                            lax.mul)
+  exp = np.ones_like(x)
+  for i, j in itertools.product(range(3), range(2)):
+    win = x[i:i + 2, 2 * j:2 * j + 3]
+    a, b = np.unravel_index(np.argmin(win), win.shape)
+    exp[i + a, 2 * j + b] *= s2[i, j]
+  np.testing.assert_allclose(out, exp, rtol=1e-6)
+  v = numjax.vmap(lambda x, s: _select_and_scatter(x, lax.le, (2, 3), (1, 2), ((0, 0), (0, 0)),
+                                                   s, np.float32(1), lax.mul))(
+      np.stack([x, -x]), np.stack([s2, s2]))
+  np.testing.assert_allclose(v[0], exp, rtol=1e-6)
+  with pytest.raises(NotImplementedError, match="select_and_scatter"):
+    numjax.grad(lambda s: _select_and_scatter(x, lax.le, (2, 3), (1, 2), ((0, 0), (0, 0)), s,
+                                              np.float32(1), lax.mul).sum())(s2)

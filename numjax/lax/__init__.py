@@ -60,7 +60,7 @@ from numjax._src.lax.convolution import (  # noqa: F401,E402
 from numjax._src.lax.windowed import (  # noqa: F401,E402
     reduce_window, reduce_window_shape_tuple, reduce_window_p, reduce_window_sum_p,
     reduce_window_max_p, reduce_window_min_p, select_and_gather_add_p,
-    select_and_scatter_add_p)
+    select_and_scatter_add_p, select_and_scatter_p)
 # Special functions (lax/special.py)
 from numjax._src.lax.special import (  # noqa: F401,E402
     igamma, igammac, igamma_grad_a, betainc, bessel_i0e, bessel_i1e, igamma_p, igammac_p,

@@ -413,6 +413,126 @@ batching.primitive_batchers[select_and_scatter_add_p] = _ssa_batch
 
 
 # ---------------------------------------------------------------------------------------
+# Generic select_and_scatter(operand, source, init_value): per window, `select_jaxpr`
+# (a, b -> keep a?) picks a position as XLA scans the window; the source value is combined
+# into it with `scatter_jaxpr`, starting from init_value. Padding is never selected.
+
+select_and_scatter_p = Primitive("select_and_scatter")
+select_and_scatter_p.numpy_tier_only = True  # arbitrary select/scatter jaxprs
+
+
+def _elementwise_fn(jaxpr, consts):
+  """NumPy arrays in, NumPy array out: the scalar jaxpr vmapped over flattened arrays."""
+  from numjax._src.array import _make
+
+  def fn(*arrays):
+    shape = arrays[0].shape
+    size = int(np.prod(shape, dtype=np.int64))
+    flat = [_make(np.ascontiguousarray(a).reshape(size), False) for a in arrays]
+    with core.new_base_main():
+      (out,) = batching.vmap_flat(lambda *xs: core.eval_jaxpr(jaxpr, list(consts), *xs),
+                                  [0] * len(flat), lambda: [0], size, args=flat)
+      return np.asarray(out._value).reshape(shape)
+  return fn
+
+
+def _select_and_scatter_impl(operand, source, init, *, select_jaxpr, select_consts,
+                             scatter_jaxpr, scatter_consts, window_dimensions,
+                             window_strides, padding):
+  select = _elementwise_fn(select_jaxpr, select_consts)
+  scatter = _elementwise_fn(scatter_jaxpr, scatter_consts)
+  n = operand.ndim
+  ones = (1,) * n
+  xp = _padded(operand, padding, ones, np.zeros((), operand.dtype))
+  valid = _padded(np.ones(operand.shape, bool), padding, ones, np.zeros((), bool))
+  out_shape = source.shape
+  res = np.full(xp.shape, init, operand.dtype)
+  if 0 not in out_shape and res.size:
+    best = np.zeros(out_shape, operand.dtype)
+    have = np.zeros(out_shape, bool)
+    idx = np.full(out_shape, -1, np.int64)
+    taps = list(_tap_slices(window_dimensions, window_strides, ones, out_shape))
+    for t, (_, sl) in enumerate(taps):
+      v, ok = xp[sl], valid[sl]
+      take = ok & (~have | ~select(best, v).astype(bool))
+      np.copyto(best, v, where=take)
+      idx[take] = t
+      have |= ok
+    for t, (_, sl) in enumerate(taps):
+      cur = res[sl]
+      res[sl] = np.where(idx == t, scatter(cur, source), cur)
+  out = np.empty(operand.shape, operand.dtype)
+  src, dst = [], []
+  for d, (lo, hi), pd in zip(operand.shape, padding, xp.shape):
+    i0, i1 = builtins_max(0, -lo), builtins_min(d, pd - lo)
+    src.append(slice(i0 + lo, builtins_max(i0, i1) + lo))
+    dst.append(slice(i0, builtins_max(i0, i1)))
+  out.fill(np.asarray(init, operand.dtype))
+  out[tuple(dst)] = res[tuple(src)]
+  return out
+
+
+def _select_and_scatter_abstract(operand, source, init, *, select_jaxpr, select_consts,
+                                 scatter_jaxpr, scatter_consts, window_dimensions,
+                                 window_strides, padding):
+  _check_shapelike("select_and_scatter", "window_dimensions", window_dimensions)
+  _check_shapelike("select_and_scatter", "window_strides", window_strides)
+  if len(window_dimensions) != len(window_strides):
+    raise TypeError(f"select_and_scatter got inconsistent window_strides and "
+                    f"window_dimensions: got window_strides {window_strides} and "
+                    f"window_dimensions {window_dimensions}.")
+  if operand.dtype != source.dtype or operand.dtype != init.dtype:
+    raise TypeError(f"select_and_scatter requires operand, source and init_value of one "
+                    f"dtype, got {operand.dtype}, {source.dtype}, {init.dtype}.")
+  return ShapedArray(operand.shape, operand.dtype, operand.weak_type)
+
+
+def _select_and_scatter_jvp(primals, tangents, **params):
+  raise NotImplementedError("Differentiation rule for 'select_and_scatter' not implemented "
+                            "(as in JAX); for max pooling, differentiate "
+                            "lax.reduce_window(x, -inf, lax.max, ...) instead.")
+
+
+def _select_and_scatter_batch(vals, dims, *, window_dimensions, window_strides, padding,
+                              **params):
+  operand, source, init = vals
+  if dims[2] is not None:
+    raise NotImplementedError("vmap of select_and_scatter over init_value is not supported")
+  size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+  operand = batching.bdim_at_front(operand, dims[0], size)
+  source = batching.bdim_at_front(source, dims[1], size)
+  out = select_and_scatter_p.bind(
+      operand, source, init, window_dimensions=(1,) + tuple(window_dimensions),
+      window_strides=(1,) + tuple(window_strides), padding=((0, 0),) + tuple(padding),
+      **params)
+  return out, 0
+
+
+select_and_scatter_p.impl = _select_and_scatter_impl
+select_and_scatter_p.abstract_eval = _select_and_scatter_abstract
+checked_eager(select_and_scatter_p)
+ad.primitive_jvps[select_and_scatter_p] = _select_and_scatter_jvp
+batching.primitive_batchers[select_and_scatter_p] = _select_and_scatter_batch
+
+
+def _select_and_scatter(operand, select, window_dimensions, window_strides, padding, source,
+                        init_value, scatter):
+  """Bind select_and_scatter with `select`/`scatter` traced to scalar jaxprs."""
+  from numjax._src.interpreters import partial_eval as pe
+  operand, source = _lax.asarray(operand), _lax.asarray(source)
+  init_value = _lax.convert_element_type(init_value, operand.dtype)
+  scalar = core.ShapedArray((), operand.dtype)
+  sel = pe.trace_to_jaxpr(lambda a, b: [select(a, b)], [scalar, scalar])
+  sca = pe.trace_to_jaxpr(lambda a, b: [scatter(a, b)], [scalar, scalar])
+  return select_and_scatter_p.bind(
+      operand, source, init_value, select_jaxpr=sel.jaxpr, select_consts=tuple(sel.consts),
+      scatter_jaxpr=sca.jaxpr, scatter_consts=tuple(sca.consts),
+      window_dimensions=tuple(int(w) for w in window_dimensions),
+      window_strides=tuple(int(s) for s in window_strides),
+      padding=tuple((int(lo), int(hi)) for lo, hi in padding))
+
+
+# ---------------------------------------------------------------------------------------
 # Generic reduce_window: any computation, as a jaxpr over scalars. The windows' taps are
 # strided slices of the padded operand; they are combined by an order-preserving tree
 # (reductions._tree_reduce), written in lax ops so that jvp comes for free.
