@@ -234,6 +234,13 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
   nsp = len(ksz)
   og = o // groups
   k = math.prod(ksz)
+  # bound the scratch (im2col columns or tap products) by evaluating batch chunks
+  per_example = _scratch_per_example(x.shape[2:], ksz, strides, padding, lhs_dil, rhs_dil, c, o)
+  chunk = builtin_max(1, _SCRATCH_ELEMS // builtin_max(per_example, 1))
+  if n > chunk:
+    parts = [_conv_canonical(x[i:i + chunk], w, strides, padding, lhs_dil, rhs_dil, groups)
+             for i in range(0, n, chunk)]
+    return np.concatenate(parts, 0)
   xp = pad_and_dilate(x, padding, lhs_dil, 0, nlead=2)
   out_sp = tuple(_stride_dim(d, _dilate_dim(kk, r), s)
                  for d, kk, r, s in zip(xp.shape[2:], ksz, rhs_dil, strides))
@@ -254,6 +261,18 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
   if groups == 1:
     return res.reshape((n,) + out_sp + (o,))
   return res.transpose(1, 0, 2).reshape((n,) + out_sp + (o,))
+
+
+_SCRATCH_ELEMS = 1 << 23  # 32 MB of float32 scratch per batch chunk
+
+
+def _scratch_per_example(sp, ksz, strides, padding, lhs_dil, rhs_dil, c, o):
+  """Elements of scratch one example needs (the smaller of the two strategies)."""
+  padded = [_dilate_dim(d, r) + lo + hi for d, r, (lo, hi) in zip(sp, lhs_dil, padding)]
+  out_sp = [_stride_dim(d, _dilate_dim(kk, r), st)
+            for d, kk, r, st in zip(padded, ksz, rhs_dil, strides)]
+  k = math.prod(ksz)
+  return builtin_min(math.prod(out_sp) * c * k, math.prod(padded) * k * o)
 
 
 def _conv_by_taps(xp, w, strides, rhs_dil, groups, out_sp):
