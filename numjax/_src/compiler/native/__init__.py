@@ -59,7 +59,7 @@ class NativeBackend(_compiler.Backend):
 
   def render(self, jaxpr, consts):
     """The C source the native tier runs (or will run) for this jaxpr, without compiling."""
-    from numjax._src.compiler.native import cc, driver, loader
+    from numjax._src.compiler.native import cc, driver
     tc = cc.toolchain()
     b = driver.prepare(jaxpr, consts, tc) if tc is not None else None
     if b is None:

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from numjax._src.core import ClosedJaxpr, DropVar, Jaxpr, Literal, Var
+from numjax._src.core import DropVar, Jaxpr, Literal, Var
 from numjax._src.compiler.native import codegen_ops as ops
 
 REDUCTIONS = {"reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and",
@@ -642,7 +642,6 @@ class Partitioner:
     red_nu = tuple(a for a in axes if xs[a] != 1)
     if not red_nu:
       return False
-    out = eqn.outvars[0]
     k = self.plan.member.get(x)
     if k is not None and k.level.get(x) == "full":
       m = _map_nonunit(xs, k.space)

@@ -161,8 +161,7 @@ def _scan(mod, code, step, env):
   code.extend(bpre)
   code.open(f"for (int64_t it = 0; it < {length}; it++)")
   code(f"int64_t i = {f'{length - 1} - it' if reverse else 'it'};")
-  body.ind = code.ind
-  _reindent(body, code.ind)
+  _reindent(body, 1)
   code.extend(body)
   _update(code, cur, nxt)
   code.close()
@@ -211,10 +210,10 @@ def _while(mod, code, step, env):
   code.extend(cpre)
   code.extend(bpre)
   code.open("for (;;)")
-  _reindent(cbody, code.ind)
+  _reindent(cbody, 1)
   code.extend(cbody)
   code(f"if (!{pred}) break;")
-  _reindent(body, code.ind)
+  _reindent(body, 1)
   code.extend(body)
   _update(code, cur, nxt)
   code.close()
@@ -250,7 +249,6 @@ def _cond(mod, code, step, env):
         benv.plan.splats[bv] = s if type(s) is Literal else env.plan.splats[env.resolve(s)]
     bpre, body, bpost = _body(mod, code, plan, benv, bj.outvars, outs)
     code.extend(bpre)
-    _reindent(body, code.ind)
     code.extend(body)
     code.extend(bpost)
     code("break;")
@@ -269,7 +267,6 @@ def _as_storage(env: cg.Env, v, code, mod):
       nm = mod.fresh("s")
       code(f"{ct} {nm} = {ops.store(dt, env.scalar(r))};")
       return cg.St("local", nm, dt, ())
-    n = max(1, math.prod(v.aval.shape))
     nm = mod.fresh("t")
     code(f"{ct} {nm}[1] = {{ {ops.store(dt, env.scalar(r))} }};")
     return cg.St("ptr", nm, dt, v.aval.shape, (0,) * len(v.aval.shape))
@@ -291,6 +288,6 @@ def _copy_st(code, src: cg.St, dst: cg.St):
     raise fu.Unsupported("strided loop result")
 
 
-def _reindent(c: cg.Code, ind):
-  """Body code was generated at one indentation; shift it (cosmetic)."""
-  return c
+def _reindent(c: cg.Code, by):
+  """A body generated outside its loop moves `by` levels in (as_text readability)."""
+  c.lines = ["  " * by + line for line in c.lines]

@@ -16,7 +16,6 @@ It also holds the GEMM (float32/float64) that dot_general uses, top level and in
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
 

@@ -1,0 +1,962 @@
+"""Fused kernels: a fusion.Kernel becomes one C function over a range of *units*:
+
+    static void k3(const float *restrict p0, float *restrict p1, int64_t lo, int64_t hi) {
+      for (int64_t u = lo; u < hi; u++) {      // a unit: one outer index (and a V block)
+        ...                                   // phases: sweeps over the reduced axes
+      }
+    }
+
+Loop dimensions are the iteration space's non-unit axes, adjacent ones merged when every
+access allows it (so a contiguous elementwise chain is one flat loop). The last dimension
+is the vector dimension V when it is not reduced (map kernels, and "column" reductions
+whose accumulators are arrays over a block of V); otherwise the kernel is a "row" kernel
+whose innermost sweep accumulates in 32 (16 for 8-byte types) independent lanes, so it
+vectorises without reassociating the user's arithmetic in an unpredictable way, and gives
+the same bits at any thread count. Large kernels run their units on all threads
+(`nj_parallel`); a row reduction over few rows splits each sweep into fixed blocks whose
+partial results are combined in order (also thread-count independent).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from numjax._src.core import DropVar, Literal, Var
+from numjax._src.compiler.native import codegen_ops as ops
+from numjax._src.compiler.native import fusion as fu
+from numjax._src.compiler.native.codegen import Code, _lit_of
+
+
+PAR_MIN_WORK = 1 << 16     # below this (elements x op cost) a kernel runs on one thread
+SPLIT_BLOCK = 1 << 15      # elements per partial sum when a row sweep splits over threads
+COL_BLOCK = 512            # V block of a column reduction (its accumulators live on the stack)
+UNIT_TARGET = 32           # aim for at least this many units when a kernel is parallel
+SCRATCH_MAX = 1 << 14      # row scratch arrays (on the stack) up to this many elements
+_COST = {"exp": 8, "log": 8, "sin": 10, "cos": 10, "tan": 12, "tanh": 10, "pow": 16,
+         "erf_inv": 20, "logistic": 10, "atan2": 14, "lgamma": 30, "div": 3, "sqrt": 3,
+         "rem": 6, "expm1": 8, "log1p": 8, "erf": 8, "erfc": 8}
+
+
+# ---------------------------------------------------------------------------------------
+# Kernels
+
+class _Access:
+  __slots__ = ("param", "strides", "dtype", "local")
+
+  def __init__(self, param, strides, dtype, local=False):
+    self.param, self.strides, self.dtype, self.local = param, list(strides), dtype, local
+
+
+class KernelGen:
+  """Emit one fusion.Kernel. `env` resolves external values to St; `outs` gives the St
+  each stored member goes to."""
+
+  def __init__(self, mod, plan, k, env):
+    self.mod, self.plan, self.k, self.env = mod, plan, k, env
+    self.X = k.space
+    self.red = set(k.red)
+    self.prod = {}
+    for op in k.ops:
+      for v in op.outvars:
+        if type(v) is not DropVar:
+          self.prod[v] = op
+
+  # ---- values -------------------------------------------------------------------------
+  def resolve(self, v):
+    return self.plan_resolve(v)
+
+  def plan_resolve(self, v):
+    while type(v) is Var and v in self.plan.aliases:
+      v = self.plan.aliases[v]
+    return v
+
+  def map_to_space(self, shape, level):
+    """dim of `shape` -> axis of X (non-unit dims, in order)."""
+    if level == "full":
+      targets = [a for a in range(len(self.X)) if self.X[a] != 1]
+    else:
+      targets = [a for a in range(len(self.X)) if a not in self.red and self.X[a] != 1]
+    src = [d for d, n in enumerate(shape) if n != 1]
+    assert len(src) == len(targets), (shape, self.X, level)
+    return dict(zip(src, targets))
+
+  def build(self):
+    k = self.k
+    self.params = []           # (C decl, call expr)
+    self.param_of = {}         # call expr -> param name
+    self.acc_read = {}         # (var, level) -> _Access
+    self.acc_out = {}          # var -> _Access
+    self.iota_axes = set()
+    self.acc_whole = {}        # random key var -> (param, stride)
+    self.concat_parts = {}     # concatenate out var -> [(start, size, _Access | None)]
+    self.pad_src_strides = {}
+    self.concat_accs = []
+    self.is_member = set(self.prod)
+
+    def add_param(call, decl_fn):
+      if call not in self.param_of:
+        name = f"q{len(self.params)}"
+        self.param_of[call] = name
+        self.params.append((decl_fn(name), call))
+      return self.param_of[call]
+
+    for op in k.ops:
+      lvl = k.level[op.outvars[0]] if type(op.outvars[0]) is not DropVar else "full"
+      if op.name in fu.REDUCTIONS:
+        lvl = "full"   # a reduction reads its operand at every element of the sweep
+      if op.name == "iota":
+        ov = op.outvars[0]
+        d = op.params["dimension"]
+        if ov.aval.shape[d] != 1:
+          self.iota_axes.add(self.map_to_space(ov.aval.shape, "full")[d])
+      if op.name == "concatenate":
+        self.build_concat(op, add_param)
+        continue
+      if op.name == "pad":
+        self.build_pad(op, add_param, lvl)
+        continue
+      if op.name == "random_bits":
+        # the key is read whole (two words), not elementwise
+        kv = self.resolve(op.invars[0])
+        if kv not in self.acc_whole:
+          if kv in self.is_member or type(kv) is Literal or kv in self.plan.splats:
+            raise fu.Unsupported("computed random key")
+          st = self.env.storage(kv)
+          if st.kind != "ptr":
+            raise fu.Unsupported("random key storage")
+          p = add_param(st.expr, lambda n, st=st: f"const uint32_t *restrict {n}")
+          self.acc_whole[kv] = (p, st.strides[0])
+        continue
+      for v in op.invars:
+        v = self.resolve(v)
+        if type(v) is Literal or v in self.plan.splats or v in self.is_member:
+          continue
+        key = (v, lvl)
+        if key in self.acc_read:
+          continue
+        st = self.env.storage(v)
+        if st.kind == "local":
+          p = add_param(st.expr, lambda n, st=st: f"{ops.ctype(st.dtype)} {n}")
+          self.acc_read[key] = _Access(p, [0] * len(self.X), st.dtype, local=True)
+          continue
+        p = add_param(st.expr, lambda n, st=st: f"const {ops.ctype(st.dtype)} *restrict {n}")
+        strides = [0] * len(self.X)
+        if any(n != 1 for n in st.shape):
+          m = self.map_to_space(st.shape, lvl)
+          for d, a in m.items():
+            strides[a] = st.strides[d]
+        self.acc_read[key] = _Access(p, strides, st.dtype)
+    for v in k.outputs:
+      st = self.env.out_storage(v)
+      lvl = k.level[v]
+      if st.kind == "local":
+        p = add_param("&" + st.expr, lambda n, st=st: f"{ops.ctype(st.dtype)} *restrict {n}")
+        self.acc_out[v] = _Access(p, [0] * len(self.X), st.dtype, local=True)
+        continue
+      p = add_param(st.expr, lambda n, st=st: f"{ops.ctype(st.dtype)} *restrict {n}")
+      strides = [0] * len(self.X)
+      if any(n != 1 for n in st.shape):
+        for d, a in self.map_to_space(st.shape, lvl).items():
+          strides[a] = st.strides[d]
+      self.acc_out[v] = _Access(p, strides, st.dtype)
+    self.make_dims()
+
+  def build_concat(self, op, add_param):
+    """Accesses of a concatenate's operands: strides over X, base shifted back by the
+    operand's start along the axis (reads are guarded by the index)."""
+    ov = op.outvars[0]
+    d = op.params["dimension"]
+    oshape = ov.aval.shape
+    m = self.map_to_space(oshape, "full")
+    if oshape[d] != 1:
+      self.iota_axes.add(m[d])
+    start = 0
+    self.concat_parts[ov] = parts = []
+    for v in op.invars:
+      v = self.resolve(v)
+      n = v.aval.shape[d]
+      if type(v) is Literal or v in self.plan.splats:
+        parts.append((start, n, None))
+        start += n
+        continue
+      st = self.env.storage(v)
+      if st.kind == "local":
+        p = add_param(st.expr, lambda nm, st=st: f"{ops.ctype(st.dtype)} {nm}")
+        parts.append((start, n, _Access(p, [0] * len(self.X), st.dtype, local=True)))
+        start += n
+        continue
+      shift = start * st.strides[d]
+      call = f"({st.expr} - {shift})" if shift else st.expr
+      p = add_param(call, lambda nm, st=st: f"const {ops.ctype(st.dtype)} *restrict {nm}")
+      strides = [0] * len(self.X)
+      for j, a in m.items():   # along the axis the index moves through [start, start + n)
+        strides[a] = st.strides[j] if (v.aval.shape[j] != 1 or j == d) else 0
+      acc = _Access(p, strides, st.dtype)
+      self.concat_accs.append(acc)
+      parts.append((start, n, acc))
+      start += n
+
+  def build_pad(self, op, add_param, lvl):
+    """pad: the operand read where the index lands on one of its elements; the padding
+    value (a rank-0 operand) elsewhere. Padded axes keep their own loop index."""
+    ov = op.outvars[0]
+    oshape = ov.aval.shape
+    m = self.map_to_space(oshape, "full")
+    x, pv = (self.resolve(v) for v in op.invars)
+    for j, (lo, hi, it) in enumerate(op.params["padding_config"]):
+      if (lo, hi, it) != (0, 0, 0) and oshape[j] != 1:
+        self.iota_axes.add(m[j])
+    acc = None
+    if not (type(x) is Literal or x in self.plan.splats):
+      st = self.env.storage(x)
+      if st.kind == "local":
+        p = add_param(st.expr, lambda nm, st=st: f"{ops.ctype(st.dtype)} {nm}")
+        acc = _Access(p, [0] * len(self.X), st.dtype, local=True)
+      else:
+        p = add_param(st.expr, lambda nm, st=st: f"const {ops.ctype(st.dtype)} *restrict {nm}")
+        strides = [0] * len(self.X)
+        for j, a in m.items():
+          if op.params["padding_config"][j] == (0, 0, 0):
+            strides[a] = st.strides[j]
+        acc = _Access(p, strides, st.dtype)
+        self.concat_accs.append(acc)
+      self.pad_src_strides[ov] = st.strides
+    self.concat_parts[ov] = [(x, acc)]
+    if not (type(pv) is Literal or pv in self.plan.splats or pv in self.is_member):
+      key = (pv, "full")
+      if key not in self.acc_read:
+        st = self.env.storage(pv)
+        if st.kind == "local":
+          p = add_param(st.expr, lambda nm, st=st: f"{ops.ctype(st.dtype)} {nm}")
+          self.acc_read[key] = _Access(p, [0] * len(self.X), st.dtype, local=True)
+        else:
+          p = add_param(st.expr, lambda nm, st=st: f"const {ops.ctype(st.dtype)} *restrict {nm}")
+          self.acc_read[key] = _Access(p, [0] * len(self.X), st.dtype)
+
+  def pad_val(self, code, v, op, memo, loopvars):
+    ov = op.outvars[0]
+    (x, acc), = self.concat_parts[ov]
+    pv = self.full_val(code, op.invars[1], memo, loopvars)
+    ct = ops.comp(v.aval.dtype)
+    if acc is None:
+      src = self.full_val(code, x, memo, loopvars)
+    elif acc.local:
+      src = ops.load(acc.dtype, acc.param)
+    else:
+      off = [self.offset_expr(acc, loopvars, self.accs.index(acc))]
+    conds = []
+    oshape = v.aval.shape
+    m = self.map_to_space(oshape, "full")
+    for j, (lo, hi, it) in enumerate(op.params["padding_config"]):
+      if (lo, hi, it) == (0, 0, 0):
+        continue
+      n = x.aval.shape[j]
+      if oshape[j] == 1:
+        idx = "0"
+      else:
+        jj = self.axis_dim[m[j]]
+        idx = loopvars.get(jj, f"i{jj}")
+      t = f"(({idx}) - ({lo}))"
+      s_ = it + 1
+      conds.append(f"{t} >= 0 && {t} < {(n - 1) * s_ + 1 if n else 0}" +
+                   (f" && {t} % {s_} == 0" if s_ > 1 else ""))
+      if acc is not None and not acc.local:
+        st = self.pad_src_strides[ov][j]
+        off.append(f"({t} / {s_}) * {st}" if s_ > 1 else f"{t} * {st}")
+    if acc is not None and not acc.local:
+      src = ops.load(acc.dtype, f"{acc.param}[{' + '.join(off)}]")
+    cond = " && ".join(f"({c})" for c in conds) or "1"
+    nm = self.mod.fresh("x")
+    code(f"{ct} {nm} = ({cond}) ? ({ct})({src}) : {pv};")
+    memo[v] = nm
+    return nm
+
+  def make_dims(self):
+    X = self.X
+    accs = list(self.acc_read.values()) + list(self.acc_out.values()) + self.concat_accs
+    axes = [a for a in range(len(X)) if X[a] != 1]
+    dims = []   # each: [size, red, {acc_id: stride}, axes]
+    for a in axes:
+      cur = [X[a], a in self.red, [acc.strides[a] for acc in accs], [a]]
+      if dims:
+        prev = dims[-1]
+        ok = (prev[1] == cur[1] and not (set(prev[3]) | {a}) & self.iota_axes and
+              all(ps == cs * X[a] for ps, cs in zip(prev[2], cur[2])))
+        if ok:
+          prev[0] *= X[a]
+          prev[2] = cur[2]
+          prev[3].append(a)
+          continue
+      dims.append(cur)
+    self.accs = accs
+    self.dims = dims
+    # per access, per dim: stride
+    for i, acc in enumerate(accs):
+      acc.strides = [d[2][i] for d in dims]
+    self.axis_dim = {}
+    for j, d in enumerate(dims):
+      for a in d[3]:
+        self.axis_dim[a] = j
+
+  # ---- emission -------------------------------------------------------------------------
+  def cost(self):
+    c = 0
+    for op in self.k.ops:
+      c += _COST.get(op.name, 1)
+    return max(c, 1) + len(self.acc_read) + len(self.acc_out)
+
+  def emit(self, code: Code):
+    """Emit the kernel function and its call into `code`."""
+    self.build()
+    k = self.k
+    dims = self.dims
+    total = math.prod(self.X)
+    work = total * self.cost()
+    nd = len(dims)
+    vdim = nd - 1 if nd and not dims[-1][1] else None
+    kdims = [j for j in range(nd) if not dims[j][1] and j != vdim]
+    rdims = [j for j in range(nd) if dims[j][1]]
+    self.vdim, self.kdims, self.rdims = vdim, kdims, rdims
+    kcount = math.prod(dims[j][0] for j in kdims)
+    parallel = work >= PAR_MIN_WORK
+    self.vb = dims[vdim][0] if vdim is not None else 1
+    nblocks = 1
+    if vdim is not None:
+      V = dims[vdim][0]
+      vb = V
+      if rdims or k.red:
+        vb = min(vb, COL_BLOCK)
+      if parallel and kcount * -(-V // vb) < UNIT_TARGET:
+        vb = min(vb, max(1024, -(-V * kcount // UNIT_TARGET)))
+      vb = max(vb, 1)
+      nblocks = -(-V // vb)
+      self.vb = vb
+    self.nblocks = nblocks
+    units = kcount * nblocks
+    rtotal = math.prod(dims[j][0] for j in rdims)
+    split = (vdim is None and rdims and k.nphases == 1 and units < UNIT_TARGET and
+             rtotal >= fu.SPLIT_MIN and parallel)
+    name = self.mod.fresh("NJP_k")
+    if split:
+      self.emit_split(code, name, units)
+      return
+    body = Code(2)
+    self.emit_units(body)
+    sig = ", ".join([d for d, _ in self.params] + ["int64_t lo", "int64_t hi"])
+    fn = [f"static void {name}({sig}) {{", "  for (int64_t u = lo; u < hi; u++) {"]
+    fn += body.lines + ["  }", "}"]
+    self.mod.funcs.append("\n".join(fn))
+    calls = [c for _, c in self.params]
+    if parallel and units > 1:
+      self.emit_parallel_call(code, name, calls, units)
+    else:
+      code(f"{name}({', '.join(calls + ['0', str(units)])});")
+
+  def emit_parallel_call(self, code, name, calls, units):
+    fields = [d for d, _ in self.params]
+    self.parallel_struct(name, fields)
+    code.open("")
+    code(f"{name}_ctx c = {{ {self.ctx_init(fields, calls)} }};")
+    code(f"nj_parallel({name}_chunk, &c, {units}, {units});")
+    code.close()
+
+  # ---- units -------------------------------------------------------------------------------
+  def decompose(self, code: Code, uvar="u"):
+    """Unit index -> outer indices and per-access base offsets."""
+    dims = self.dims
+    if self.vdim is not None and self.nblocks > 1:
+      code(f"int64_t blk = {uvar} % {self.nblocks}, o = {uvar} / {self.nblocks};")
+    else:
+      code(f"int64_t o = {uvar};")
+    idx = {}
+    for j in reversed(self.kdims):
+      n = dims[j][0]
+      if j == self.kdims[0]:
+        code(f"int64_t i{j} = o;")
+      else:
+        code(f"int64_t i{j} = o % {n}; o /= {n};")
+      idx[j] = f"i{j}"
+    for a_i, acc in enumerate(self.accs):
+      if acc.local:
+        continue
+      terms = [f"i{j} * {acc.strides[j]}" for j in self.kdims if acc.strides[j]]
+      code(f"int64_t b{a_i} = {' + '.join(terms) if terms else '0'};")
+    if self.vdim is not None:
+      V = dims[self.vdim][0]
+      if self.nblocks > 1:
+        code(f"int64_t v0 = blk * {self.vb}, v1 = v0 + {self.vb} < {V} ? v0 + {self.vb} : {V};")
+      else:
+        code(f"int64_t v0 = 0, v1 = {V};")
+
+  def emit_units(self, code: Code):
+    self.decompose(code)
+    self.scope_outer = {}       # outer var -> C name (scalar, or array over the V block)
+    self.pre = code
+    k = self.k
+    if self.vdim is None and not self.rdims:
+      # rank-0 space: straight-line
+      memo = {}
+      for v in k.outputs:
+        self.store_full(code, v, memo, {}) if k.level[v] == "full" else None
+      for v in k.outputs:
+        if k.level[v] == "outer":
+          self.store_outer(code, v)
+      return
+    self.plan_scratch(code)
+    for p in range(k.nphases):
+      self.emit_phase(code, p)
+    for v in k.outputs:
+      if k.level[v] == "outer":
+        self.store_outer(code, v)
+
+  def plan_scratch(self, code):
+    """Row kernels: an expensive full value computed in one sweep and used again in a
+    later one (softmax's exp) is kept in a row-sized scratch array instead of recomputed."""
+    k = self.k
+    self.scratch = {}
+    self.cur_phase = 0
+    if self.vdim is not None or not self.rdims:
+      return
+    rtotal = math.prod(self.dims[j][0] for j in self.rdims)
+    if rtotal > SCRATCH_MAX:
+      return
+    for op in k.ops:
+      ov = op.outvars[0]
+      if type(ov) is DropVar or k.level.get(ov) != "full":
+        continue
+      for x in op.invars:
+        x = self.resolve(x)
+        if type(x) is not Var or x not in self.is_member or k.level[x] != "full":
+          continue
+        if k.phase[x] < k.phase[ov] and x not in self.scratch and self.recompute_cost(x) >= 8:
+          nm = self.mod.fresh("sc")
+          code(f"{ops.comp(x.aval.dtype)} {nm}[{rtotal}];")
+          self.scratch[x] = nm
+
+  def recompute_cost(self, v):
+    k = self.k
+    seen, stack, cost = set(), [v], 0
+    while stack:
+      x = self.resolve(stack.pop())
+      if type(x) is not Var or x in seen or x not in self.is_member:
+        continue
+      seen.add(x)
+      if k.level[x] != "full" or k.phase[x] != k.phase[v]:
+        continue
+      op = self.prod[x]
+      cost += _COST.get(op.name, 1)
+      stack.extend(op.invars)
+    return cost
+
+  def phase_work(self, p):
+    k = self.k
+    reds = [op for op in k.ops if op.name in fu.REDUCTIONS and
+            k.phase[op.outvars[0]] == p + 1 and k.level[op.outvars[0]] == "outer"]
+    stores = [v for v in k.outputs if k.level[v] == "full" and k.phase[v] == p]
+    return reds, stores
+
+  def emit_phase(self, code: Code, p):
+    reds, stores = self.phase_work(p)
+    self.cur_phase = p
+    saves = [v for v in getattr(self, "scratch", {}) if self.k.phase[v] == p]
+    stores = stores + [("scratch", v) for v in saves]
+    if not reds and not stores:
+      return
+    dims = self.dims
+    rd = self.rdims
+    vec = self.vdim is not None
+    lanes = 1
+    if not vec and rd and reds:
+      lanes = 16 if any(np.dtype(self.red_dtype(op)).itemsize >= 8 for op in reds) else 32
+    # accumulators
+    accs = {}
+    for op in reds:
+      t, init = self.red_init(op)[1], self.red_init(op)[0]
+      nm = self.mod.fresh("a")
+      n = self.vb if vec else lanes
+      accs[op] = nm
+      if op.name in ("argmax", "argmin"):
+        code(f"{t} {nm}v[{n}]; int64_t {nm}i[{n}];")
+        code(f"for (int l = 0; l < {n}; l++) {{ {nm}v[l] = {init}; {nm}i[l] = -1; }}")
+      else:
+        code(f"{t} {nm}[{n}];")
+        code(f"for (int l = 0; l < {n}; l++) {nm}[l] = {init};")
+    # loops over reduced dims (all but the innermost one for row kernels); outer values
+    # first used inside are computed before the loops (into `code`, via self.pre)
+    main = code
+    code = Code(main.ind)
+    code.open("")
+    outer_r = rd if vec else rd[:-1]
+    for j in outer_r:
+      code.open(f"for (int64_t i{j} = 0; i{j} < {dims[j][0]}; i{j}++)")
+    if vec:
+      code.open("for (int64_t v = v0; v < v1; v++)")
+      self.emit_body(code, p, reds, stores, accs, "v - v0", {self.vdim: "v"})
+      code.close()
+    elif rd:
+      j = rd[-1]
+      n = dims[j][0]
+      if lanes > 1:
+        code(f"int64_t r{j} = 0;")
+        code.open(f"for (; r{j} + {lanes} <= {n}; r{j} += {lanes})")
+        code.open(f"for (int l = 0; l < {lanes}; l++)")
+        self.emit_body(code, p, reds, stores, accs, "l", {j: f"(r{j} + l)"})
+        code.close()
+        code.close()
+        code.open(f"for (; r{j} < {n}; r{j}++)")
+        self.emit_body(code, p, reds, stores, accs, "0", {j: f"r{j}"})
+        code.close()
+      else:
+        code.open(f"for (int64_t i{j} = 0; i{j} < {n}; i{j}++)")
+        self.emit_body(code, p, reds, stores, accs, "0", {j: f"i{j}"})
+        code.close()
+    for _ in outer_r:
+      code.close()
+    code.close()
+    main.extend(code)
+    code = main
+    # finish reductions -> outer values
+    for op in reds:
+      ov = op.outvars[0]
+      nm = accs[op]
+      t = self.red_init(op)[1]
+      dt = op.outvars[0].aval.dtype
+      if vec:
+        self.scope_outer[ov] = (nm, True)
+        if op.name in ("argmax", "argmin"):
+          res = self.mod.fresh("o")
+          code(f"{ops.comp(dt)} {res}[{self.vb}];")
+          code(f"for (int64_t l = 0; l < {self.vb}; l++) {res}[l] = ({ops.comp(dt)}){nm}i[l];")
+          self.scope_outer[ov] = (res, True)
+        elif ops.kind(dt) == "h":
+          code(f"for (int64_t l = 0; l < {self.vb}; l++) {nm}[l] = {ops.rnd(dt, f'{nm}[l]')};")
+        continue
+      res = self.mod.fresh("o")
+      if op.name in ("argmax", "argmin"):
+        code(f"{t} {res}v = {nm}v[0]; int64_t {res}i = {nm}i[0];")
+        code.open(f"for (int l = 1; l < {lanes}; l++)")
+        self.arg_merge(code, op, f"{res}v", f"{res}i", f"{nm}v[l]", f"{nm}i[l]")
+        code.close()
+        code(f"{ops.comp(dt)} {res} = ({ops.comp(dt)}){res}i;")
+      else:
+        _, init, comb = self.red_parts(op)
+        code(f"{t} {res} = {nm}[0];")
+        code(f"for (int l = 1; l < {lanes}; l++) {res} = {comb(res, f'{nm}[l]')};")
+        if ops.kind(dt) == "h":
+          code(f"{res} = {ops.rnd(dt, res)};")
+      self.scope_outer[ov] = (res, False)
+
+  def emit_body(self, code, p, reds, stores, accs, lane, loopvars):
+    memo = {}
+    for op in reds:
+      x = self.full_val(code, op.invars[0], memo, loopvars)
+      nm = accs[op]
+      if op.name in ("argmax", "argmin"):
+        idx = self.red_index(op, loopvars)
+        better = self.arg_better(op, x, f"{nm}v[{lane}]", f"{nm}i[{lane}]")
+        code(f"if ({better}) {{ {nm}v[{lane}] = {x}; {nm}i[{lane}] = {idx}; }}")
+      else:
+        _, _, comb = self.red_parts(op)
+        code(f"{nm}[{lane}] = {comb(f'{nm}[{lane}]', x)};")
+    for v in stores:
+      if isinstance(v, tuple):
+        val = self.full_val(code, v[1], memo, loopvars)
+        code(f"{self.scratch[v[1]]}[{self.red_index(None, loopvars)}] = {val};")
+      else:
+        self.store_full(code, v, memo, loopvars)
+
+  def red_index(self, op, loopvars):
+    """Index along the reduced axis of an argmax/argmin (its axis is the only reduced one)."""
+    rd = self.rdims
+    terms, mult = [], 1
+    for j in reversed(rd):
+      terms.append(f"{loopvars.get(j, f'i{j}')} * {mult}")
+      mult *= self.dims[j][0]
+    return " + ".join(terms)
+
+  def arg_better(self, op, x, bv, bi):
+    k = ops.kind(op.invars[0].aval.dtype)
+    cmp = ">" if op.name == "argmax" else "<"
+    if k in "hf":
+      return f"{bi} < 0 || ({bv} == {bv} && ({x} {cmp} {bv} || {x} != {x}))"
+    return f"{bi} < 0 || {x} {cmp} {bv}"
+
+  def arg_merge(self, code, op, rv, ri, lv, li):
+    """Merge lane (lv, li) into (rv, ri): the better value, ties to the lower index."""
+    k = ops.kind(op.invars[0].aval.dtype)
+    cmp = ">" if op.name == "argmax" else "<"
+    if k in "hf":
+      cond = (f"{li} >= 0 && ({ri} < 0 || ({lv} != {lv} ? ({rv} == {rv} || {li} < {ri}) : "
+              f"({rv} == {rv} && ({lv} {cmp} {rv} || ({lv} == {rv} && {li} < {ri})))))")
+    else:
+      cond = f"{li} >= 0 && ({ri} < 0 || {lv} {cmp} {rv} || ({lv} == {rv} && {li} < {ri}))"
+    code(f"if ({cond}) {{ {rv} = {lv}; {ri} = {li}; }}")
+
+  def red_dtype(self, op):
+    return op.invars[0].aval.dtype
+
+  def red_parts(self, op):
+    return ops.reduction(op.name, self.red_dtype(op))
+
+  def red_init(self, op):
+    dt = self.red_dtype(op)
+    if op.name in ("argmax", "argmin"):
+      t = ops.comp(dt)
+      return (f"(({t})0)", t)
+    t, init, _ = ops.reduction(op.name, dt)
+    return init, t
+
+  # ---- value expressions -----------------------------------------------------------------
+  def offset_expr(self, acc, loopvars, a_i):
+    terms = [f"b{a_i}"] if self.kdims else []
+    for j, var in loopvars.items():
+      s = acc.strides[j]
+      if s:
+        terms.append(f"{var} * {s}" if s != 1 else var)
+    for j in self.rdims:
+      if j not in loopvars and acc.strides[j]:
+        terms.append(f"i{j} * {acc.strides[j]}")
+    return " + ".join(terms) if terms else "0"
+
+  def read_external(self, v, level, loopvars):
+    acc = self.acc_read[(v, level)]
+    if acc.local:
+      return ops.load(acc.dtype, acc.param)
+    a_i = self.accs.index(acc)
+    return ops.load(acc.dtype, f"{acc.param}[{self.offset_expr(acc, loopvars, a_i)}]")
+
+  def full_val(self, code, v, memo, loopvars):
+    """C name (or literal) of value v at the current element of a sweep."""
+    v = self.resolve(v)
+    if type(v) is Literal:
+      return ops.literal(_lit_of(v), v.aval.dtype)
+    if v in self.plan.splats:
+      lit = self.plan.splats[v]
+      return ops.literal(_lit_of(lit), v.aval.dtype)
+    if v in memo:
+      return memo[v]
+    if v not in self.is_member:
+      nm = self.mod.fresh("x")
+      code(f"{ops.comp(v.aval.dtype)} {nm} = {self.read_external(v, 'full', loopvars)};")
+      memo[v] = nm
+      return nm
+    if self.k.level[v] == "outer":
+      nm, arr = self.outer_val(v)
+      return f"{nm}[v - v0]" if arr else nm
+    sc = getattr(self, "scratch", {}).get(v)
+    if sc is not None and self.k.phase[v] < self.cur_phase:
+      nm = self.mod.fresh("x")
+      code(f"{ops.comp(v.aval.dtype)} {nm} = {sc}[{self.red_index(None, loopvars)}];")
+      memo[v] = nm
+      return nm
+    op = self.prod[v]
+    if op.name == "pad":
+      return self.pad_val(code, v, op, memo, loopvars)
+    if op.name == "concatenate":
+      d = op.params["dimension"]
+      shape = v.aval.shape
+      ct = ops.comp(v.aval.dtype)
+      if shape[d] == 1:
+        idx = "0"
+      else:
+        j = self.axis_dim[self.map_to_space(shape, "full")[d]]
+        idx = loopvars.get(j, f"i{j}")
+      e = None
+      for (start, n, acc), x in reversed(list(zip(self.concat_parts[v], op.invars))):
+        if acc is None:
+          val = self.full_val(code, x, memo, loopvars)
+        elif acc.local:
+          val = ops.load(acc.dtype, acc.param)
+        else:
+          val = ops.load(acc.dtype, f"{acc.param}[{self.offset_expr(acc, loopvars, self.accs.index(acc))}]")
+        e = val if e is None else f"(({idx}) < {start + n} ? ({ct})({val}) : {e})"
+      nm = self.mod.fresh("x")
+      code(f"{ct} {nm} = {e};")
+      memo[v] = nm
+      return nm
+    if op.name == "random_bits":
+      p, st = self.acc_whole[self.resolve(op.invars[0])]
+      nm = self.mod.fresh("x")
+      ct = ops.comp(v.aval.dtype)
+      code(f"{ct} {nm} = ({ct})nj_random_bits({p}[0], {p}[{st}], (uint64_t)({self.flat_index(loopvars)}), "
+           f"{op.params['bit_width']});")
+      memo[v] = nm
+      return nm
+    if op.name == "iota":
+      d = op.params["dimension"]
+      shape = v.aval.shape
+      if shape[d] == 1:
+        e = "0"
+      else:
+        a = self.map_to_space(shape, "full")[d]
+        j = self.axis_dim[a]
+        e = loopvars.get(j, f"i{j}")
+      nm = self.mod.fresh("x")
+      code(f"{ops.comp(v.aval.dtype)} {nm} = ({ops.comp(v.aval.dtype)})({e});")
+      memo[v] = nm
+      return nm
+    args = [self.full_val(code, x, memo, loopvars) for x in op.invars]
+    self.apply(code, op, args, memo)
+    return memo[v]
+
+  def flat_index(self, loopvars):
+    """Row-major flat index of the current element of the iteration space."""
+    terms, mult = [], 1
+    for j in reversed(range(len(self.dims))):
+      terms.append(f"{loopvars.get(j, f'i{j}')} * {mult}")
+      mult *= self.dims[j][0]
+    return " + ".join(terms) if terms else "0"
+
+  def apply(self, code, op, args, memo):
+    ins = [x.aval.dtype for x in op.invars]
+    outs = [o.aval.dtype for o in op.outvars]
+    e = ops.expr(op.name, op.prim, op.params, ins, outs, args,
+                 [x.aval.shape for x in op.invars])
+    if op.name == "threefry2x32":
+      y0, y1 = self.mod.fresh("x"), self.mod.fresh("x")
+      code(f"uint32_t {y0}, {y1}; nj_threefry2x32({', '.join(args)}, &{y0}, &{y1});")
+      for ov, y in zip(op.outvars, (y0, y1)):
+        memo[ov] = y
+      return y0
+    if isinstance(e, list):
+      raise fu.Unsupported(op.name)
+    ov = op.outvars[0]
+    if op.name == "alias":
+      memo[ov] = args[0]
+      return args[0]
+    nm = self.mod.fresh("x")
+    code(f"{ops.comp(ov.aval.dtype)} {nm} = {e};")
+    memo[ov] = nm
+    return nm
+
+  def outer_val(self, v):
+    """(name, is_array) of an outer value, computing it in the unit scope when first used."""
+    v = self.resolve(v)
+    if v in self.scope_outer:
+      return self.scope_outer[v]
+    code = self.pre
+    vec = self.vdim is not None
+    if vec:
+      nm = self.mod.fresh("o")
+      code(f"{ops.comp(v.aval.dtype)} {nm}[{self.vb}];")
+      code.open("for (int64_t v = v0; v < v1; v++)")
+      e = self.outer_expr(code, v, {}, {self.vdim: "v"})
+      code(f"{nm}[v - v0] = {e};")
+      code.close()
+      self.scope_outer[v] = (nm, True)
+      return nm, True
+    e = self.outer_expr(code, v, {}, {})
+    self.scope_outer[v] = (e, False)
+    return e, False
+
+  def outer_expr(self, code, v, memo, loopvars):
+    """Expression of outer value v inside a loop over the V block (or the unit scope)."""
+    v = self.resolve(v)
+    if type(v) is Literal:
+      return ops.literal(_lit_of(v), v.aval.dtype)
+    if v in self.plan.splats:
+      return ops.literal(_lit_of(self.plan.splats[v]), v.aval.dtype)
+    if v in memo:
+      return memo[v]
+    if v in self.scope_outer:
+      nm, arr = self.scope_outer[v]
+      return f"{nm}[v - v0]" if arr else nm
+    if v not in self.is_member:
+      nm = self.mod.fresh("x")
+      code(f"{ops.comp(v.aval.dtype)} {nm} = {self.read_external(v, 'outer', loopvars)};")
+      memo[v] = nm
+      return nm
+    op = self.prod[v]
+    if op.name in fu.REDUCTIONS:
+      raise AssertionError("reduction value used before its sweep")
+    args = [self.outer_expr(code, x, memo, loopvars) for x in op.invars]
+    self.apply(code, op, args, memo)
+    return memo[v]
+
+  # ---- stores -----------------------------------------------------------------------------
+  def store_full(self, code, v, memo, loopvars):
+    val = self.full_val(code, v, memo, loopvars)
+    acc = self.acc_out[v]
+    if acc.local:
+      code(f"*{acc.param} = {ops.store(acc.dtype, val)};")
+      return
+    a_i = self.accs.index(acc)
+    code(f"{acc.param}[{self.offset_expr(acc, loopvars, a_i)}] = {ops.store(acc.dtype, val)};")
+
+  def store_outer(self, code, v):
+    acc = self.acc_out[v]
+    vec = self.vdim is not None
+    if vec:
+      code.open("for (int64_t v = v0; v < v1; v++)")
+      e = self.outer_expr(code, v, {}, {self.vdim: "v"})
+      a_i = self.accs.index(acc)
+      code(f"{acc.param}[{self.offset_expr(acc, {self.vdim: 'v'}, a_i)}] = "
+           f"{ops.store(acc.dtype, e)};")
+      code.close()
+      return
+    e = self.outer_expr(code, v, {}, {})
+    if acc.local:
+      code(f"*{acc.param} = {ops.store(acc.dtype, e)};")
+    else:
+      a_i = self.accs.index(acc)
+      code(f"{acc.param}[{self.offset_expr(acc, {}, a_i)}] = {ops.store(acc.dtype, e)};")
+
+  # ---- split row reductions ----------------------------------------------------------------
+  def emit_split(self, code, name, units):
+    """A single-sweep row kernel over few rows: fixed blocks of the outermost reduced dim
+    produce partial results in parallel; they are combined in block order, so the result
+    does not depend on the number of threads."""
+    k = self.k
+    dims = self.dims
+    rd = self.rdims
+    j0 = rd[0]
+    inner = math.prod(dims[j][0] for j in rd[1:])
+    n0 = dims[j0][0]
+    rb = max(1, SPLIT_BLOCK // max(inner, 1))
+    nblk = -(-n0 // rb)
+    reds, stores = self.phase_work(0)
+    lanes = 16 if any(np.dtype(self.red_dtype(op)).itemsize >= 8 for op in reds) else 32
+    parts, extra = [], []
+    for op in reds:
+      t = self.red_init(op)[1]
+      nm = self.mod.fresh("P")
+      if op.name in ("argmax", "argmin"):
+        extra += [(f"{t} *restrict {nm}v", f"{nm}v"), (f"int64_t *restrict {nm}i", f"{nm}i")]
+      else:
+        extra.append((f"{t} *restrict {nm}", nm))
+      parts.append((op, nm, t))
+    body = Code(2)
+    body(f"int64_t uu = u / {nblk}, bk = u % {nblk};")
+    self.decompose(body, "uu")
+    self.scope_outer = {}
+    self.pre = body
+    accs = {}
+    for op, nm, t in parts:
+      init = self.red_init(op)[0]
+      a = self.mod.fresh("a")
+      accs[op] = a
+      if op.name in ("argmax", "argmin"):
+        body(f"{t} {a}v[{lanes}]; int64_t {a}i[{lanes}];")
+        body(f"for (int l = 0; l < {lanes}; l++) {{ {a}v[l] = {init}; {a}i[l] = -1; }}")
+      else:
+        body(f"{t} {a}[{lanes}];")
+        body(f"for (int l = 0; l < {lanes}; l++) {a}[l] = {init};")
+    lo0 = f"bk * {rb}"
+    hi0 = f"(bk * {rb} + {rb} < {n0} ? bk * {rb} + {rb} : {n0})"
+    loop = Code(body.ind)
+    if len(rd) == 1:
+      loop(f"int64_t r{j0} = {lo0}, e{j0} = {hi0};")
+      loop.open(f"for (; r{j0} + {lanes} <= e{j0}; r{j0} += {lanes})")
+      loop.open(f"for (int l = 0; l < {lanes}; l++)")
+      self.emit_body(loop, 0, reds, stores, accs, "l", {j0: f"(r{j0} + l)"})
+      loop.close()
+      loop.close()
+      loop.open(f"for (; r{j0} < e{j0}; r{j0}++)")
+      self.emit_body(loop, 0, reds, stores, accs, "0", {j0: f"r{j0}"})
+      loop.close()
+    else:
+      loop.open(f"for (int64_t i{j0} = {lo0}; i{j0} < {hi0}; i{j0}++)")
+      for j in rd[1:-1]:
+        loop.open(f"for (int64_t i{j} = 0; i{j} < {dims[j][0]}; i{j}++)")
+      jl = rd[-1]
+      nl = dims[jl][0]
+      loop(f"int64_t r{jl} = 0;")
+      loop.open(f"for (; r{jl} + {lanes} <= {nl}; r{jl} += {lanes})")
+      loop.open(f"for (int l = 0; l < {lanes}; l++)")
+      self.emit_body(loop, 0, reds, stores, accs, "l", {jl: f"(r{jl} + l)"})
+      loop.close()
+      loop.close()
+      loop.open(f"for (; r{jl} < {nl}; r{jl}++)")
+      self.emit_body(loop, 0, reds, stores, accs, "0", {jl: f"r{jl}"})
+      loop.close()
+      for _ in rd[1:-1]:
+        loop.close()
+      loop.close()
+    body.extend(loop)
+    for op, nm, t in parts:
+      a = accs[op]
+      body.open("")
+      if op.name in ("argmax", "argmin"):
+        body(f"{t} rv = {a}v[0]; int64_t ri = {a}i[0];")
+        body.open(f"for (int l = 1; l < {lanes}; l++)")
+        self.arg_merge(body, op, "rv", "ri", f"{a}v[l]", f"{a}i[l]")
+        body.close()
+        body(f"{nm}v[u] = rv; {nm}i[u] = ri;")
+      else:
+        _, _, comb = self.red_parts(op)
+        body(f"{t} s = {a}[0];")
+        body(f"for (int l = 1; l < {lanes}; l++) s = {comb('s', f'{a}[l]')};")
+        body(f"{nm}[u] = s;")
+      body.close()
+    sig = ", ".join([d for d, _ in self.params] + [d for d, _ in extra] +
+                    ["int64_t lo", "int64_t hi"])
+    fn = [f"static void {name}({sig}) {{", "  for (int64_t u = lo; u < hi; u++) {"]
+    fn += body.lines + ["  }", "}"]
+    self.mod.funcs.append("\n".join(fn))
+    # caller: partials, blocks in parallel, combine in block order, epilogue per row
+    code.open("")
+    for op, nm, t in parts:
+      if op.name in ("argmax", "argmin"):
+        code(f"{t} *{nm}v = ({t} *)nj_alloc(sizeof({t}) * {units * nblk});")
+        code(f"int64_t *{nm}i = (int64_t *)nj_alloc(sizeof(int64_t) * {units * nblk});")
+      else:
+        code(f"{t} *{nm} = ({t} *)nj_alloc(sizeof({t}) * {units * nblk});")
+    fields = [d for d, _ in self.params] + [d for d, _ in extra]
+    vals = [c for _, c in self.params] + [c for _, c in extra]
+    self.parallel_struct(name, fields)
+    code.open("")
+    code(f"{name}_ctx c = {{ {self.ctx_init(fields, vals)} }};")
+    code(f"nj_parallel({name}_chunk, &c, {units * nblk}, {units * nblk});")
+    code.close()
+    # the epilogue names the kernel's parameters: bind them to the call expressions
+    for decl, call in self.params:
+      pname = decl.split()[-1].lstrip("*")
+      ct = decl.rsplit(" ", 1)[0].replace("restrict ", "").strip()
+      code(f"{ct} {pname} = ({ct})({call});")
+    code.open(f"for (int64_t u = 0; u < {units}; u++)")
+    self.pre = code
+    self.scope_outer = {}
+    self.decompose(code)
+    for op, nm, t in parts:
+      ov = op.outvars[0]
+      dt = ov.aval.dtype
+      res = self.mod.fresh("o")
+      if op.name in ("argmax", "argmin"):
+        code(f"{t} {res}v = {nm}v[u * {nblk}]; int64_t {res}i = {nm}i[u * {nblk}];")
+        code.open(f"for (int64_t b = 1; b < {nblk}; b++)")
+        self.arg_merge(code, op, f"{res}v", f"{res}i", f"{nm}v[u * {nblk} + b]",
+                       f"{nm}i[u * {nblk} + b]")
+        code.close()
+        code(f"{ops.comp(dt)} {res} = ({ops.comp(dt)}){res}i;")
+      else:
+        _, _, comb = self.red_parts(op)
+        code(f"{t} {res} = {nm}[u * {nblk}];")
+        code(f"for (int64_t b = 1; b < {nblk}; b++) {res} = "
+             f"{comb(res, f'{nm}[u * {nblk} + b]')};")
+        if ops.kind(dt) == "h":
+          code(f"{res} = {ops.rnd(dt, res)};")
+      self.scope_outer[ov] = (res, False)
+    for v in k.outputs:
+      if k.level[v] == "outer":
+        self.store_outer(code, v)
+    code.close()
+    for op, nm, t in parts:
+      code(f"free({nm}v); free({nm}i);" if op.name in ("argmax", "argmin") else f"free({nm});")
+    code.close()
+
+  def parallel_struct(self, name, fields):
+    names = [f.split()[-1].lstrip("*") for f in fields]
+    ctx = f"{name}_ctx"
+    struct = "typedef struct { " + " ".join(f.replace("restrict ", "") + ";" for f in fields) + \
+        f" }} {ctx};"
+    chunk = (f"static void {name}_chunk(void *c, int64_t lo, int64_t hi) {{ {ctx} *x = ({ctx} *)c; "
+             f"{name}({', '.join([f'x->{n}' for n in names] + ['lo', 'hi'])}); }}")
+    self.mod.funcs.append(struct + "\n" + chunk)
+
+  @staticmethod
+  def ctx_init(fields, vals):
+    return ", ".join(f"({f.rsplit(' ', 1)[0].replace('restrict ', '').strip()})({v})"
+                     for f, v in zip(fields, vals))
+
+
