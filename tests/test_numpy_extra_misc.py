@@ -14,6 +14,7 @@ from records import Rec, make_tests, uniform
 F = ("float32",)
 FI = ("float32", "int32")
 SMALL_INT = uniform(-3, 3)
+TOL4 = {"float32": 1e-4, "int32": 1e-5}
 NONNEG = uniform(1, 5)  # integers 0..6
 BITS = uniform(0, 1)
 
@@ -76,15 +77,15 @@ RECORDS = [
     Rec("unwrap[period,axis]", lambda x: jnp.unwrap(x, discont=3, axis=0, period=4),
         lambda x: np.unwrap(x, discont=3, axis=0, period=4), [(6, 2)],
         domain=uniform(-9, 9), grad=1),
-    Rec("cov", jnp.cov, np.cov, [(3, 6), (5,)], dtypes=FI, grad=1, tol={"float32": 1e-4, "int32": 1e-5}),
+    Rec("cov", jnp.cov, np.cov, [(3, 6), (5,)], dtypes=FI, grad=1, tol=TOL4),
     Rec("cov[y,rowvar,bias]", lambda x, y: jnp.cov(x, y, rowvar=False, bias=True),
         lambda x, y: np.cov(x, y, rowvar=False, bias=True), [((6, 2), (6, 2))], nargs=2,
-        grad=1, tol={"float32": 1e-4, "int32": 1e-5}),
+        grad=1, tol=TOL4),
     Rec("cov[weights]",
         lambda x: jnp.cov(x, ddof=2, fweights=_idx(1, 2, 1, 3, 1), aweights=jnp.arange(1., 6)),
         lambda x: np.cov(x, ddof=2, fweights=_idx(1, 2, 1, 3, 1), aweights=np.arange(1., 6)),
-        [(2, 5)], grad=1, tol={"float32": 1e-4, "int32": 1e-5}),
-    Rec("corrcoef", jnp.corrcoef, np.corrcoef, [(3, 6)], grad=1, tol={"float32": 1e-4, "int32": 1e-5}),
+        [(2, 5)], grad=1, tol=TOL4),
+    Rec("corrcoef", jnp.corrcoef, np.corrcoef, [(3, 6)], grad=1, tol=TOL4),
     Rec("histogram[range]", lambda x: jnp.histogram(x, bins=4, range=(-3, 3)),
         lambda x: np.histogram(x, bins=4, range=(-3, 3)), [(20,), (3, 5)], dtypes=FI,
         check_dtype=False),
@@ -276,3 +277,125 @@ def test_aliases_scalar_types_and_metadata():
                   (jnp.object_, np.object_)):
     assert jnp.issubdtype(dt, cls)
   assert jnp.euler_gamma == np.euler_gamma and issubclass(jnp.ComplexWarning, Warning)
+
+
+# (dtype, weak_type) of every output, recorded from JAX 0.10.2 with x64 off and on
+_DTYPE_CASES = lambda x, f: {
+    'argsort': jnp.argsort(x),
+    'lexsort': jnp.lexsort([x]),
+    'searchsorted': jnp.searchsorted(jnp.sort(x), x),
+    'unique_all': jnp.unique(x, return_index=True, return_inverse=True, return_counts=True),
+    'argwhere': jnp.argwhere(x),
+    'flatnonzero': jnp.flatnonzero(x),
+    'bincount': jnp.bincount(x),
+    'digitize': jnp.digitize(f, jnp.array([0., 1.])),
+    'hist': jnp.histogram(f),
+    'argpartition': jnp.argpartition(x, 1),
+    'ravel_multi': jnp.ravel_multi_index((x, x), (4, 4)),
+    'unravel': jnp.unravel_index(x, (2, 2)),
+    'tril_indices': jnp.tril_indices(2),
+    'diag_indices': jnp.diag_indices(2),
+    'mgrid': jnp.mgrid[0:2],
+    'mgridf': jnp.mgrid[0:1:3j],
+    'diff': jnp.diff(f),
+    'cov': jnp.cov(f),
+    'polyval': jnp.polyval(x, 2),
+    'polyfit': jnp.polyfit(f, f, 1),
+    'vander': jnp.vander(x),
+    'hamming': jnp.hamming(3),
+    'kaiser': jnp.kaiser(3, 1.0),
+    'trapezoid': jnp.trapezoid(x),
+    'gradient': jnp.gradient(x),
+    'unique_w': jnp.unique(2.0 * jnp.ones(3)),
+    'append_weak': jnp.append(jnp.array(1.0), 2.0),
+    'packbits': jnp.packbits(x),
+    'isin': jnp.isin(x, x),
+    'setdiff': jnp.setdiff1d(x, x, size=2),
+    'sort_complex': jnp.sort_complex(x),
+    'poly': jnp.poly(x),
+    'corrcoef': jnp.corrcoef(f),
+    'interp_edges': jnp.histogram_bin_edges(x, 2),
+    'choose': jnp.choose(jnp.array([0, 1]), [jnp.arange(2), jnp.arange(2.)]),
+}
+_JAX_X32 = {'append_weak': [('float32', True)],
+            'argpartition': [('int32', False)],
+            'argsort': [('int32', False)],
+            'argwhere': [('int32', False)],
+            'bincount': [('int32', False)],
+            'choose': [('float32', False)],
+            'corrcoef': [('float32', False)],
+            'cov': [('float32', False)],
+            'diag_indices': [('int32', False), ('int32', False)],
+            'diff': [('float32', False)],
+            'digitize': [('int32', False)],
+            'flatnonzero': [('int32', False)],
+            'gradient': [('float32', False)],
+            'hamming': [('float32', False)],
+            'hist': [('float32', False), ('float32', False)],
+            'interp_edges': [('float32', False)],
+            'isin': [('bool', False)],
+            'kaiser': [('float32', False)],
+            'lexsort': [('int32', False)],
+            'mgrid': [('int32', False)],
+            'mgridf': [('float32', False)],
+            'packbits': [('uint8', False)],
+            'poly': [('float32', False)],
+            'polyfit': [('float32', False)],
+            'polyval': [('int32', False)],
+            'ravel_multi': [('int32', False)],
+            'searchsorted': [('int32', False)],
+            'setdiff': [('int32', False)],
+            'sort_complex': [('complex64', False)],
+            'trapezoid': [('float32', False)],
+            'tril_indices': [('int32', False), ('int32', False)],
+            'unique_all': [('int32', False), ('int32', False), ('int32', False), ('int32', False)],
+            'unique_w': [('float32', False)],
+            'unravel': [('int32', False), ('int32', False)],
+            'vander': [('int32', False)]}
+_JAX_X64 = {'append_weak': [('float64', True)],
+            'argpartition': [('int32', False)],
+            'argsort': [('int64', False)],
+            'argwhere': [('int64', False)],
+            'bincount': [('int64', False)],
+            'choose': [('float64', False)],
+            'corrcoef': [('float64', False)],
+            'cov': [('float64', False)],
+            'diag_indices': [('int64', False), ('int64', False)],
+            'diff': [('float64', False)],
+            'digitize': [('int32', False)],
+            'flatnonzero': [('int64', False)],
+            'gradient': [('float64', False)],
+            'hamming': [('float64', False)],
+            'hist': [('float64', False), ('float64', False)],
+            'interp_edges': [('float64', False)],
+            'isin': [('bool', False)],
+            'kaiser': [('float64', False)],
+            'lexsort': [('int64', False)],
+            'mgrid': [('int64', False)],
+            'mgridf': [('float64', False)],
+            'packbits': [('uint8', False)],
+            'poly': [('float64', False)],
+            'polyfit': [('float64', False)],
+            'polyval': [('int64', False)],
+            'ravel_multi': [('int64', False)],
+            'searchsorted': [('int32', False)],
+            'setdiff': [('int64', False)],
+            'sort_complex': [('complex128', False)],
+            'trapezoid': [('float64', False)],
+            'tril_indices': [('int64', False), ('int64', False)],
+            'unique_all': [('int64', False), ('int64', False), ('int64', False), ('int64', False)],
+            'unique_w': [('float64', False)],
+            'unravel': [('int64', False), ('int64', False)],
+            'vander': [('int64', False)]}
+
+
+@pytest.mark.parametrize("x64", [False, True])
+def test_result_dtypes_as_jax(x64):
+  want = _JAX_X64 if x64 else _JAX_X32
+  ctx = numjax.experimental.enable_x64() if x64 else numjax.experimental.enable_x64(False)
+  with ctx:
+    out = _DTYPE_CASES(jnp.array([3, 1, 2, 1]), jnp.array([0.5, 1.5, 0.2]))
+    for k, v in out.items():
+      leaves = v if isinstance(v, (tuple, list)) else [v]
+      got = [(str(np.asarray(l).dtype), bool(getattr(l, "weak_type", False))) for l in leaves]
+      assert got == want[k], (k, got, want[k])

@@ -261,7 +261,8 @@ def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
   if method not in ("scan", "scan_unrolled", "sort", "compare_all"):
     raise ValueError(f"method={method!r} not recognized; expected one of 'scan', "
                      "'scan_unrolled', 'sort', 'compare_all'.")
-  dtype = _index_dtype(a.shape[0])
+  # int32 unless the array is too long for it (even with x64 on, as JAX)
+  dtype = np.dtype(np.int64) if a.shape[0] >= 2 ** 31 else np.dtype(np.int32)
   if a.shape[0] == 0 or v.size == 0:
     return lax.full(v.shape, 0, dtype)
   # A query goes right of a[i] when a[i] < v ('left') or a[i] <= v ('right').
