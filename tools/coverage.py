@@ -49,7 +49,9 @@ NO_PROBE = {"load", "save", "savez", "fromfile", "frombuffer", "fromstring", "fr
             "live_arrays", "clear_caches", "disable_jit", "make_user_context", "pure_callback",
             "effects_barrier", "block_until_ready", "device_get", "device_put", "ffi",
             "checkpoint_policies", "debug", "profiler", "distributed", "export", "rng_uniform",
-            "make_mesh", "set_mesh", "pmap", "shard_map", "smap", "reshard"}
+            "make_mesh", "set_mesh", "pmap", "shard_map", "smap", "reshard", "from_dlpack"}
+# Probe arguments for functions whose second argument is not an array.
+PROBE_ARGS = {"astype": [(np.ones((2, 2), np.float32), np.float32)]}
 
 
 # ---------------------------------------------------------------------------------------
@@ -171,9 +173,13 @@ def _candidate_args(ns, name):
 
 
 def _float_leaves(out):
+  """The floating-point array leaves of `out`; none when some leaf is not an array (a
+  treedef, an aval, a class: the function computes no array to transform)."""
   leaves = numjax.tree_util.tree_leaves(out)
-  return [l for l in leaves if hasattr(l, "dtype") and
-          np.issubdtype(np.dtype(l.dtype), np.inexact)]
+  if not leaves or not all(isinstance(l, (numjax.Array, np.ndarray, core.Tracer, np.generic))
+                           for l in leaves):
+    return []
+  return [l for l in leaves if np.issubdtype(np.dtype(l.dtype), np.inexact)]
 
 
 def _loss_of(fn, nargs_fixed):
@@ -197,7 +203,7 @@ def probe(fn, ns, name):
   if (name in NO_PROBE or isinstance(fn, (type, types.ModuleType)) or not callable(fn)
       or name.startswith("_")):
     return "n/a", "n/a"
-  for args in _candidate_args(ns, name):
+  for args in PROBE_ARGS.get(name) or _candidate_args(ns, name):
     try:
       with _time_limit(2.0), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -213,7 +219,21 @@ def probe(fn, ns, name):
     try:
       with _time_limit(4.0), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        numjax.grad(_loss_of(fn, len(args)))(*[jnp.asarray(a) for a in args])
+        arrays = [i for i, a in enumerate(args) if isinstance(a, np.ndarray | np.generic)]
+        fixed = dict(enumerate(args))
+        def of_arrays(*xs):
+          full = dict(fixed)
+          full.update(zip(arrays, xs))
+          return fn(*[full[i] for i in range(len(args))])
+        xs = [jnp.asarray(args[i]) for i in arrays]
+        try:  # with respect to every array argument, else the first (others may be static)
+          numjax.grad(_loss_of(of_arrays, len(arrays)), tuple(range(len(arrays))))(*xs)
+        except static_errors:
+          raise
+        except Exception:
+          if len(arrays) < 2:
+            raise
+          numjax.grad(_loss_of(of_arrays, len(arrays)), 0)(*xs)
         diff = "yes"
     except static_errors:
       diff = "static"  # needs concrete values (data-dependent shapes, static params)
@@ -222,8 +242,8 @@ def probe(fn, ns, name):
     try:
       with _time_limit(4.0), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stacked = [np.stack([a, a * np.float32(1.1)]) for a in args]
-        numjax.vmap(fn)(*stacked)
+        stacked = [np.stack([args[i], args[i] * np.float32(1.1)]) for i in arrays]
+        numjax.vmap(of_arrays)(*stacked)
         batch = "yes"
     except static_errors:
       batch = "static"
@@ -253,7 +273,7 @@ def main():
     tested = tested_names(files, nj, names) if mod is not None else set()
     rows = []
     n_impl = n_test = 0
-    n_diff = n_batch = n_probed = 0
+    n_diff = n_batch = n_probed = n_diff_no = n_batch_no = 0
     tested |= _tested_through_function(mod, names, tested)
     for name in names:
       impl = mod is not None and hasattr(mod, name)
@@ -269,10 +289,13 @@ def main():
         n_probed += 1
         n_diff += d == "yes"
         n_batch += b == "yes"
+        n_diff_no += d == "no"
+        n_batch_no += b == "no"
       rows.append((name, "yes" if impl else "**no**", "yes" if t else "no", d, b))
     pct = 100.0 * n_impl / len(names) if names else 100.0
     tpct = 100.0 * n_test / len(names) if names else 100.0
-    summary.append((ns, len(names), n_impl, pct, n_test, tpct, n_probed, n_diff, n_batch))
+    summary.append((ns, len(names), n_impl, pct, n_test, tpct, n_probed, n_diff, n_diff_no,
+                    n_batch, n_batch_no))
     lines = [f"## {ns}", "",
              f"{n_impl}/{len(names)} implemented ({pct:.1f}%), {n_test} tested ({tpct:.1f}%)."]
     if mod is None:
@@ -280,6 +303,10 @@ def main():
     missing = [r[0] for r in rows if r[1] != "yes"]
     if missing:
       lines.append("Missing: " + ", ".join(f"`{m}`" for m in missing) + ".")
+    for col, what in ((3, "Not differentiable by the probe"), (4, "Not batchable by the probe")):
+      bad = [r[0] for r in rows if r[col] == "no"]
+      if bad:
+        lines.append(f"{what}: " + ", ".join(f"`{m}`" for m in bad) + ".")
     lines += ["", "| name | implemented | tested | differentiable | batchable |",
               "|---|---|---|---|---|"]
     lines += [f"| `{r[0]}` | {r[1]} | {r[2]} | {r[3]} | {r[4]} |" for r in rows]
@@ -288,11 +315,14 @@ def main():
          "Generated by `python tools/coverage.py`; do not edit by hand. Columns: see the "
          "tool's docstring (differentiable/batchable are read from the rule registries for "
          "primitives and probed on tiny float inputs for functions; n/a: no probe "
-         "applies).", "",
-         "| namespace | names | implemented | % | tested | % tested | probed | grad ok | "
-         "vmap ok |", "|---|---|---|---|---|---|---|---|---|"]
-  for ns, n, ni, p, nt, tp, npr, nd, nb in summary:
-    out.append(f"| {ns} | {n} | {ni} | {p:.1f}% | {nt} | {tp:.1f}% | {npr} | {nd} | {nb} |")
+         "applies; 'not diff.': a primitive JAX also marks non-differentiable; 'static': "
+         "needs concrete values, as in JAX). The per-namespace tables list the names whose "
+         "probe said 'no'.", "",
+         "| namespace | names | implemented | % | tested | % tested | probed | grad yes | "
+         "grad no | vmap yes | vmap no |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+  for ns, n, ni, p, nt, tp, npr, nd, ndn, nb, nbn in summary:
+    out.append(f"| {ns} | {n} | {ni} | {p:.1f}% | {nt} | {tp:.1f}% | {npr} | {nd} | {ndn} | "
+               f"{nb} | {nbn} |")
   out += ["", *[s + "\n" for s in sections]]
   os.makedirs(os.path.dirname(opts.out), exist_ok=True)
   with open(opts.out, "w") as f:
