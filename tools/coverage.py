@@ -192,13 +192,24 @@ def _loss_of(fn, nargs_fixed):
   return loss
 
 
+def _nullary(p):
+  """A primitive without operands (iota, ...) is never batched."""
+  try:
+    params = inspect.signature(p.abstract_eval).parameters.values()
+  except (TypeError, ValueError):
+    return False
+  return not any(q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD, q.VAR_POSITIONAL)
+                 for q in params)
+
+
 def probe(fn, ns, name):
   """('yes'|'no'|'n/a', 'yes'|'no'|'n/a') for differentiable, batchable."""
   if isinstance(fn, core.Primitive):
     diff = "yes" if fn in ad.primitive_jvps else ("not diff." if fn in ad.nondifferentiable
                                                    else "no")
     batch = "yes" if (fn in batching.primitive_batchers or
-                      fn in batching.axis_primitive_batchers) else "no"
+                      fn in batching.axis_primitive_batchers) else (
+                          "n/a" if _nullary(fn) else "no")
     return diff, batch
   if (name in NO_PROBE or isinstance(fn, (type, types.ModuleType)) or not callable(fn)
       or name.startswith("_")):
