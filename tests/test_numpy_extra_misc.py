@@ -399,3 +399,122 @@ def test_result_dtypes_as_jax(x64):
       leaves = v if isinstance(v, (tuple, list)) else [v]
       got = [(str(np.asarray(l).dtype), bool(getattr(l, "weak_type", False))) for l in leaves]
       assert got == want[k], (k, got, want[k])
+
+
+_E, _E2, _S = np.zeros((0,), np.float32), np.zeros((2, 0), np.float32), np.float32(3.)
+NAN = float("nan")
+
+
+def _edge_cases(e, e2, s):
+  return {
+      'sort_e': lambda: jnp.sort(e),
+      'sort_e2': lambda: jnp.sort(e2, axis=0),
+      'argsort_e': lambda: jnp.argsort(e),
+      'sort_s': lambda: jnp.sort(s),
+      'argsort_s': lambda: jnp.argsort(s),
+      'unique_e': lambda: jnp.unique(e),
+      'unique_s': lambda: jnp.unique(s),
+      'unique_e_size': lambda: jnp.unique(e, size=2, fill_value=1.),
+      'diff_e': lambda: jnp.diff(e),
+      'diff_s': lambda: jnp.diff(s),
+      'cumsum': lambda: jnp.cumsum(e),
+      'append_e': lambda: jnp.append(e, 1.),
+      'insert_e': lambda: jnp.insert(e, 0, 1.),
+      'delete_s': lambda: jnp.delete(np.arange(3), 1),
+      'searchsorted_s': lambda: jnp.searchsorted(np.arange(3.), 1.5),
+      'isin_s': lambda: jnp.isin(1, np.arange(3)),
+      'bincount_e': lambda: jnp.bincount(np.zeros(0, np.int32)),
+      'bincount_e_len': lambda: jnp.bincount(np.zeros(0, np.int32), length=3),
+      'histogram_e': lambda: jnp.histogram(e, bins=3, range=(0, 1)),
+      'argwhere_e': lambda: jnp.argwhere(e2),
+      'gradient_s': lambda: jnp.gradient(s),
+      'cov_e': lambda: jnp.cov(e2),
+      'polyval_e': lambda: jnp.polyval(e, 2.),
+      'vander_e': lambda: jnp.vander(e),
+      'packbits_e': lambda: jnp.packbits(np.zeros(0, np.uint8)),
+      'partition_e2': lambda: jnp.partition(np.zeros((2, 0)), 0, axis=0),
+      'lexsort_s': lambda: jnp.lexsort([s]),
+      'union_e': lambda: jnp.union1d(e, e),
+      'intersect_e': lambda: jnp.intersect1d(e, np.ones(2, np.float32)),
+      'setdiff_e': lambda: jnp.setdiff1d(e, e),
+      'setxor_e': lambda: jnp.setxor1d(e, e),
+      'ediff1d_e': lambda: jnp.ediff1d(e),
+      'unwrap_e': lambda: jnp.unwrap(e),
+      'digitize_s': lambda: jnp.digitize(s, np.arange(5.)),
+      'choose_s': lambda: jnp.choose(1, [1., 2.], mode='clip'),
+      'compress_e': lambda: jnp.compress(np.zeros(0, bool), e),
+      'extract_e': lambda: jnp.extract(e, e),
+      'trim_e': lambda: jnp.trim_zeros(np.zeros(3)),
+      'roots_s': lambda: jnp.roots(np.array([2.])),
+      'poly_e': lambda: jnp.poly(e),
+      'unravel_s': lambda: jnp.unravel_index(5, (3, 4)),
+      'ravel_s': lambda: jnp.ravel_multi_index((1, 2), (3, 4)),
+      'mgrid_e': lambda: jnp.mgrid[0:0],
+      'r_e': lambda: jnp.r_[np.zeros(0)],
+      'fill_diag_e': lambda: jnp.fill_diagonal(np.zeros((0, 0)), 1., inplace=False),
+      'apply_along_e': lambda: jnp.apply_along_axis(jnp.sum, 0, np.zeros((0, 2))),
+  }
+
+
+# (shape, dtype, values) per output, or the exception's class, recorded from JAX 0.10.2
+_EDGE_JAX = {'append_e': [((1,), 'float32', [1.0])],
+ 'apply_along_e': [((2,), 'float32', [0.0, 0.0])],
+ 'argsort_e': [((0,), 'int32', [])],
+ 'argsort_s': 'ValueError',
+ 'argwhere_e': [((0, 2), 'int32', [])],
+ 'bincount_e': [((0,), 'int32', [])],
+ 'bincount_e_len': [((3,), 'int32', [0, 0, 0])],
+ 'choose_s': [((), 'float32', 2.0)],
+ 'compress_e': [((0,), 'float32', [])],
+ 'cov_e': [((2, 2), 'float32', [[NAN, NAN], [NAN, NAN]])],
+ 'cumsum': [((0,), 'float32', [])],
+ 'delete_s': [((2,), 'int32', [0, 2])],
+ 'diff_e': [((0,), 'float32', [])],
+ 'diff_s': 'ValueError',
+ 'digitize_s': [((), 'int32', 4)],
+ 'ediff1d_e': [((0,), 'float32', [])],
+ 'extract_e': [((0,), 'float32', [])],
+ 'fill_diag_e': [((0, 0), 'float32', [])],
+ 'gradient_s': [],
+ 'histogram_e': [((3,), 'float32', [0.0, 0.0, 0.0]),
+                 ((4,), 'float32', [0.0, 0.3333333432674408, 0.6666666865348816, 1.0])],
+ 'insert_e': [((1,), 'float32', [1.0])],
+ 'intersect_e': [((0,), 'float32', [])],
+ 'isin_s': [((), 'bool', True)],
+ 'lexsort_s': [((), 'int32', 0)],
+ 'mgrid_e': [((0,), 'int32', [])],
+ 'packbits_e': [((0,), 'uint8', [])],
+ 'partition_e2': [((2, 0), 'float32', [[], []])],
+ 'poly_e': [((), 'float32', 1.0)],
+ 'polyval_e': [((), 'float32', 0.0)],
+ 'r_e': [((0,), 'float32', [])],
+ 'ravel_s': [((), 'int32', 6)],
+ 'roots_s': [((0,), 'complex64', [])],
+ 'searchsorted_s': [((), 'int32', 2)],
+ 'setdiff_e': [((0,), 'float32', [])],
+ 'setxor_e': [((0,), 'float32', [])],
+ 'sort_e': [((0,), 'float32', [])],
+ 'sort_e2': [((2, 0), 'float32', [[], []])],
+ 'sort_s': 'ValueError',
+ 'trim_e': [((0,), 'float32', [])],
+ 'union_e': [((0,), 'float32', [])],
+ 'unique_e': [((0,), 'float32', [])],
+ 'unique_e_size': [((2,), 'float32', [1.0, 1.0])],
+ 'unique_s': [((1,), 'float32', [3.0])],
+ 'unravel_s': [((), 'int32', 1), ((), 'int32', 1)],
+ 'unwrap_e': [((0,), 'float32', [])],
+ 'vander_e': [((0, 0), 'float32', [])]}
+
+
+def test_empty_and_scalar_inputs_as_jax():
+  got = {}
+  for k, f in _edge_cases(_E, _E2, _S).items():
+    try:
+      r = f()
+      leaves = r if isinstance(r, (tuple, list)) else [r]
+      got[k] = [(np.asarray(l).shape, str(np.asarray(l).dtype), np.asarray(l).tolist())
+                for l in leaves]
+    except Exception as ex:
+      got[k] = type(ex).__name__
+  for k, want in _EDGE_JAX.items():
+    assert repr(got[k]) == repr(want), (k, got[k], want)

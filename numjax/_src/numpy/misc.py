@@ -346,7 +346,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
   avg, w_sum = reductions.average(X, axis=1, weights=w, returned=True)
   w_sum = w_sum[0]
   if w is None:
-    f = X.shape[1] - ddof
+    f = max(X.shape[1] - ddof, 0)  # no degrees of freedom left: inf/nan, as NumPy
   elif ddof == 0:
     f = w_sum
   elif aweights is None:
@@ -354,6 +354,8 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
   else:
     f = ufuncs.subtract(w_sum, ufuncs.divide(
         ufuncs.multiply(ddof, reductions.sum(ufuncs.multiply(w, aweights))), w_sum))
+  if w is not None:
+    f = ufuncs.maximum(f, 0)
   X = ufuncs.subtract(X, avg[:, None])
   X_T = X.T if w is None else ufuncs.multiply(X, w).T
   c = ufuncs.true_divide(

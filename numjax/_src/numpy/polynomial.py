@@ -56,6 +56,8 @@ def poly(seq_of_zeros):
     seq = lax.reshape(seq, (seq.size,))
   else:
     raise ValueError("input must be 1d or non-empty square 2d array.")
+  if seq.shape[0] == 0:
+    return lax.full((), 1, seq.dtype)  # the constant polynomial 1 (a scalar, as JAX)
   a = lax.full((1,), 1, seq.dtype)
   for k in range(seq.shape[0]):
     a = _mul_root(a, seq[k])
