@@ -256,7 +256,9 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
   win = win.reshape((n, groups, cg) + out_sp + ksz)
   perm = (1, 0) + tuple(range(3, 3 + nsp)) + (2,) + tuple(range(3 + nsp, 3 + 2 * nsp))
   cols = np.ascontiguousarray(win.transpose(perm)).reshape(groups, n * p, cg * k)
-  wm = w.reshape(groups, og, cg * k).transpose(0, 2, 1)
+  # (G, Cg*K, Og) by moving Og last first: free when the kernel is stored features-last
+  # (HWIO kernels, or the cotangent in the weight gradient), instead of a transposed copy
+  wm = np.moveaxis(w.reshape((groups, og, cg) + ksz), 1, -1).reshape(groups, cg * k, og)
   res = np.matmul(cols, wm)                                        # G, N*P, Og
   if groups == 1:
     return res.reshape((n,) + out_sp + (o,))
