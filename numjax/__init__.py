@@ -64,4 +64,6 @@ from numjax._src.api_extras import (  # noqa: F401,E402
 from numjax import (  # noqa: F401,E402
     api_util, core, custom_batching, distributed, dlpack, export, ffi, image, interpreters,
     lib, monitoring, ops, profiler, typing, version)
+from numjax._src.state import Ref, ds, empty_ref, free_ref, freeze, new_ref  # noqa: F401,E402
+from numjax import ref  # noqa: F401,E402
 # ---- end of api_extras ----

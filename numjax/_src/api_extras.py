@@ -113,6 +113,9 @@ float0 = dtypes.float0
 
 def typeof(x):
   """The abstract type (a ShapedArray) of a value; TypeError for non-JAX types."""
+  from numjax._src.state import Ref
+  if isinstance(x, Ref):
+    return x.aval
   try:
     return core.get_aval(x)
   except TypeError:
