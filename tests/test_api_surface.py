@@ -128,6 +128,9 @@ def test_small_helpers():
   assert numjax.api_util.safe_map(lambda a, b: a + b, [1, 2], [3, 4]) == [4, 6]
   assert numjax.typing.ArrayLike is not None and numjax.typing.DTypeLike is not None
   assert numjax.lib.__name__ == "numjax.lib"
+  assert numjax.default_backend() == "cpu"
+  with pytest.warns(UserWarning, match="renamed"):
+    assert numjax.host_count() == 1 and numjax.host_id() == 0 and numjax.host_ids() == [0]
   with pytest.raises(ValueError, match="length mismatch"):
     numjax.api_util.safe_map(lambda a, b: a, [1], [1, 2])
 

@@ -139,6 +139,12 @@ RECORDS += [
         dtypes=("float32", "int32")),
     Rec("squeeze", lambda x: lax.squeeze(x, (0, -1)), lambda x: np.squeeze(x, (0, -1)),
         [(1, 3, 1)], grad=1),
+    Rec("polygamma", lambda x: lax.polygamma(jnp.full_like(x, 1.), x),
+        lambda x: __import__("scipy.special").special.polygamma(1, x).astype(np.float32),
+        [(5,)], domain=uniform(0.5, 4), tol={"float32": 1e-4}),
+    Rec("zeta", lambda x, q: lax.zeta(x + 1.5, q), lambda x, q: __import__(
+        "scipy.special").special.zeta(x + 1.5, q).astype(np.float32), [(5,)], nargs=2,
+        domain=uniform(0.5, 4), tol={"float32": 1e-4}),
     Rec("broadcast_to_rank", lambda x: lax.broadcast_to_rank(x, 3),
         lambda x: x.reshape((1,) * (3 - x.ndim) + x.shape), [(2,), (2, 3)], grad=1),
 ]

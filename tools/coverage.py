@@ -123,7 +123,8 @@ def tested_names(files, numjax_ns, names):
 _PRIM_FUNCS = {"and": "bitwise_and", "or": "bitwise_or", "not": "bitwise_not",
                "xor": "bitwise_xor", "while": "while_loop", "regularized_incomplete_beta":
                "betainc", "reduce_window_sum": "reduce_window", "reduce_window_max":
-               "reduce_window", "reduce_window_min": "reduce_window"}
+               "reduce_window", "reduce_window_min": "reduce_window",
+               "approx_top_k": "approx_max_k"}
 
 
 def _tested_through_function(mod, names, tested):
