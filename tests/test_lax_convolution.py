@@ -613,3 +613,35 @@ def test_generic_select_and_scatter():
   with pytest.raises(NotImplementedError, match="select_and_scatter"):
     numjax.grad(lambda s: _select_and_scatter(x, lax.le, (2, 3), (1, 2), ((0, 0), (0, 0)), s,
                                               np.float32(1), lax.mul).sum())(s2)
+
+
+def test_select_and_gather_add_primitive():
+  # per window, the tangent at the first maximum (loop reference)
+  rng = np.random.default_rng(6)
+  x = rng.standard_normal((5, 6)).astype(np.float32)
+  t = rng.standard_normal((5, 6)).astype(np.float32)
+  out = lax.select_and_gather_add_p.bind(
+      jnp.asarray(t), jnp.asarray(x), select_prim=lax.ge_p, window_dimensions=(2, 3),
+      window_strides=(1, 2), padding=((0, 0), (0, 1)), base_dilation=(1, 1),
+      window_dilation=(1, 1))
+  xp = np.pad(x, ((0, 0), (0, 1)), constant_values=-np.inf)
+  tp = np.pad(t, ((0, 0), (0, 1)))
+  ref = np.zeros((4, 3), np.float32)
+  for i, j in itertools.product(range(4), range(3)):
+    win = xp[i:i + 2, 2 * j:2 * j + 3]
+    a, b = np.unravel_index(np.argmax(win), win.shape)
+    ref[i, j] = tp[i + a, 2 * j + b]
+  np.testing.assert_array_equal(out, ref)
+  # generic select_and_scatter_p is what lax.select_and_scatter_add_p generalises
+  assert lax.select_and_scatter_p.name == "select_and_scatter"
+
+
+def test_random_gamma_grad_export():
+  # lax.random_gamma_grad: d sample / d a = -(dF/da) / (dF/dx) for the gamma CDF F
+  import scipy.special as ssp
+  a = np.array([0.7, 2.0, 5.0], np.float32)
+  x = np.array([0.4, 1.5, 6.0], np.float32)
+  h = 1e-5
+  dfda = (ssp.gammainc(a + h, x.astype(float)) - ssp.gammainc(a - h, x.astype(float))) / (2 * h)
+  pdf = np.exp((a - 1) * np.log(x) - x - ssp.gammaln(a))
+  np.testing.assert_allclose(lax.random_gamma_grad(a, x), -dfda / pdf, rtol=1e-3)

@@ -148,6 +148,68 @@ sph_harm_y_p = _make("sph_harm_y", _kernel(_sph_harm_y, complex_out=True), 4,
                      complex_out=True)
 
 
+# Parameter derivatives of the hypergeometric series sum_k prod(p)_k / prod(q)_k x^k / k!:
+# d/dp_i = sum_k t_k (psi(p_i + k) - psi(p_i)), d/dq_j = -sum_k t_k (psi(q_j + k) - psi(q_j)),
+# summed term by term (vectorised over elements) until the terms stop contributing.
+
+def _hyp_series_dparams(ps, qs, x, max_terms=5000):
+  t = np.ones(np.broadcast(*ps, *qs, x).shape)
+  harm_p = [np.zeros_like(t) for _ in ps]
+  harm_q = [np.zeros_like(t) for _ in qs]
+  dp = [np.zeros_like(t) for _ in ps]
+  dq = [np.zeros_like(t) for _ in qs]
+  total = np.ones_like(t)
+  active = np.ones(t.shape, bool)
+  with np.errstate(all="ignore"):
+    for k in range(max_terms):
+      ratio = x / (k + 1)
+      for p in ps:
+        ratio = ratio * (p + k)
+      for q in qs:
+        ratio = ratio / (q + k)
+      for h, p in zip(harm_p, ps):
+        h += 1 / (p + k)
+      for h, q in zip(harm_q, qs):
+        h += 1 / (q + k)
+      t = t * ratio
+      contrib = 0
+      for d, h in zip(dp, harm_p):
+        d += np.where(active, t * h, 0)
+        contrib = np.maximum(contrib, np.abs(t * h))
+      for d, h in zip(dq, harm_q):
+        d -= np.where(active, t * h, 0)
+        contrib = np.maximum(contrib, np.abs(t * h))
+      total += np.where(active, t, 0)
+      scale = np.maximum.reduce([np.abs(d) for d in dp + dq] + [np.abs(total)])
+      active &= ~((contrib <= 1e-17 * scale) | (t == 0) | ~np.isfinite(t))
+      if not active.any():
+        break
+  return dp, dq
+
+
+def _hyp1f1_grad_ab(a, b, x):
+  """(d/da, d/db) of 1F1(a; b; x); for x < 0 through Kummer's transformation
+  1F1(a; b; x) = e^x 1F1(b - a; b; -x), which keeps the series free of cancellation."""
+  neg = x < 0
+  a2, x2 = np.where(neg, b - a, a), np.abs(x)
+  (da2,), (db2,) = _hyp_series_dparams([a2], [b], x2)
+  ex = np.exp(x)
+  da = np.where(neg, -ex * da2, da2)
+  db = np.where(neg, ex * (da2 + db2), db2)
+  return da, db
+
+
+def _hyp2f1_grad_abc(a, b, c, x):
+  """(d/da, d/db, d/dc) of 2F1(a, b; c; x) by the series (|x| < 1)."""
+  (da, db), (dc,) = _hyp_series_dparams([a, b], [c], x)
+  bad = np.abs(x) >= 1
+  return tuple(np.where(bad, np.nan, d) for d in (da, db, dc))
+
+
+hyp1f1_grad_ab_p = _make("hyp1f1_grad_ab", _kernel(_hyp1f1_grad_ab), 3, nout=2)
+hyp2f1_grad_abc_p = _make("hyp2f1_grad_abc", _kernel(_hyp2f1_grad_abc), 4, nout=3)
+
+
 # ---------------------------------------------------------------------------------------
 # Wrappers (lax-style: operands share a dtype; Python scalars take it)
 
@@ -305,13 +367,27 @@ def _order_grad(name):
   return rule
 
 
-ad.defjvp(hyp1f1_p, _order_grad("hyp1f1"), _order_grad("hyp1f1"),
+ad.defjvp(hyp1f1_p,
+          lambda g, a, b, x: mul(g, hyp1f1_grad_ab_p.bind(a, b, x)[0]),
+          lambda g, a, b, x: mul(g, hyp1f1_grad_ab_p.bind(a, b, x)[1]),
           lambda g, a, b, x: mul(g, mul(div(a, b), hyp1f1(add(a, _one(a)), add(b, _one(b)),
                                                           x))))
-ad.defjvp(hyp2f1_p, _order_grad("hyp2f1"), _order_grad("hyp2f1"), _order_grad("hyp2f1"),
+ad.defjvp(hyp2f1_p,
+          lambda g, a, b, c, x: mul(g, hyp2f1_grad_abc_p.bind(a, b, c, x)[0]),
+          lambda g, a, b, c, x: mul(g, hyp2f1_grad_abc_p.bind(a, b, c, x)[1]),
+          lambda g, a, b, c, x: mul(g, hyp2f1_grad_abc_p.bind(a, b, c, x)[2]),
           lambda g, a, b, c, x: mul(g, mul(div(mul(a, b), c),
                                            hyp2f1(add(a, _one(a)), add(b, _one(b)),
                                                   add(c, _one(c)), x))))
+
+
+def _no_second_param_derivative(primals, tangents):
+  raise NotImplementedError("Second derivatives of hyp1f1/hyp2f1 involving their parameters "
+                            "are not supported.")
+
+
+ad.primitive_jvps[hyp1f1_grad_ab_p] = _no_second_param_derivative
+ad.primitive_jvps[hyp2f1_grad_abc_p] = _no_second_param_derivative
 # J_v'(z) = (J_{v-1}(z) - J_{v+1}(z)) / 2
 ad.defjvp(bessel_jv_p, _order_grad("bessel_jv"),
           lambda g, v, z: mul(g, mul(_const(z, 0.5), sub(bessel_jv(sub(v, _one(v)), z),
