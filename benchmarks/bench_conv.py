@@ -87,6 +87,7 @@ def main():
     import jax.numpy as jjnp
   except ImportError:
     jax = None
+  wj = xj = None
   if jax is not None:
     jfwd, jgrad, jgrad_x = make(jax, jjnp)
     xj, wj, bj = jjnp.asarray(x), jjnp.asarray(w), jjnp.asarray(b)
@@ -104,10 +105,30 @@ def main():
     gj = jgrad_x(wj, bj, xj)
     err = max(float(np.max(np.abs(np.asarray(a) - np.asarray(c)))) for a, c in zip(gn, gj))
     print(f"max |grad numjax - grad JAX| = {err:.2e}")
+  # the convolutions alone: forward, and the two transposed convolutions of its vjp
+  def conv_only(lax):
+    return lambda w, x: lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=DN)
+  ct = rng.standard_normal((N, H, W, O)).astype(np.float32)
+  nconv = numjax.jit(conv_only(numjax.lax))
+  nvjp = numjax.jit(lambda w, x, ct: numjax.vjp(conv_only(numjax.lax), w, x)[1](ct))
+  nconv(ws, xs), nvjp(ws, xs, ct)
+  _drain_native()
+  nconv(ws, xs), nvjp(ws, xs, ct)
+  conv_rows = [("numjax jit", best_ms(lambda: np.asarray(nconv(ws, xs))),
+                best_ms(lambda: [np.asarray(g) for g in nvjp(ws, xs, ct)]))]
+  if jax is not None:
+    jconv = jax.jit(conv_only(jax.lax))
+    jvjp = jax.jit(lambda w, x, ct: jax.vjp(conv_only(jax.lax), w, x)[1](ct))
+    jax.block_until_ready(jconv(wj, xj)), jax.block_until_ready(jvjp(wj, xj, ct))
+    conv_rows.append(("JAX jit", best_ms(lambda: jax.block_until_ready(jconv(wj, xj))),
+                      best_ms(lambda: jax.block_until_ready(jvjp(wj, xj, ct)))))
   print(f"conv2d {N}x{H}x{W}x{C} * {K}x{K}x{C}x{O} 'SAME' (median-free best of 15, ms)")
   print(f"{'':16s} {'forward':>10s} {'fwd+grad(w,b)':>14s} {'fwd+grad(w,b,x)':>16s}")
   for name, a, g, gx in rows:
     print(f"{name:16s} {a:10.3f} {g:14.3f} {gx:16.3f}")
+  print("the convolutions alone (no relu/mean): forward, and vjp (d/dw and d/dx)")
+  for name, a, g in conv_rows:
+    print(f"{name:16s} {a:10.3f} {g:14.3f}")
 
 
 if __name__ == "__main__":
