@@ -52,7 +52,7 @@ class Code:
     self.lines.append("  " * self.ind + line)
 
   def open(self, line):
-    self(line + " {")
+    self(line + " {" if line else "{")
     self.ind += 1
 
   def close(self, tail=""):

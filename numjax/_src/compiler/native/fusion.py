@@ -676,14 +676,13 @@ class Partitioner:
       if name == "while":
         if p["cond_jaxpr"].out_avals[0].shape != ():
           return None   # a batched predicate
-        plans = (partition(p["cond_jaxpr"].jaxpr, in_loop=True),
-                 partition(p["body_jaxpr"].jaxpr, in_loop=True))
+        plans = (partition_body(p["cond_jaxpr"]), partition_body(p["body_jaxpr"]))
         kind = "while"
       elif name == "scan":
-        plans = (partition(p["jaxpr"].jaxpr, in_loop=True),)
+        plans = (partition_body(p["jaxpr"]),)
         kind = "scan"
       else:
-        plans = tuple(partition(b.jaxpr, in_loop=True) for b in p["branches"])
+        plans = tuple(partition_body(b) for b in p["branches"])
         kind = "cond"
     except Unsupported:
       return None
@@ -700,3 +699,13 @@ class Partitioner:
 def partition(jaxpr: Jaxpr, in_loop=False) -> Plan:
   """Plan `jaxpr` (raises Unsupported inside loop bodies when a step cannot be native)."""
   return Partitioner(jaxpr, in_loop).run()
+
+
+def partition_body(closed) -> Plan:
+  """Plan a loop body or branch, after the compiler's passes (the top-level pipeline does
+  not descend into sub-jaxprs): `plan.consts` are its constants."""
+  from numjax._src.compiler import passes
+  jaxpr, consts = passes.optimize(closed)
+  plan = partition(jaxpr, in_loop=True)
+  plan.consts = list(consts)
+  return plan

@@ -43,7 +43,7 @@ def _alloc_in(mod, pre: cg.Code, post: cg.Code):
 def _sub_env(parent: cg.Env, plan, closed):
   env = cg.Env(plan, bind=None)
   env.root_const = parent.root_const
-  for cv, c in zip(plan.jaxpr.constvars, closed.consts):
+  for cv, c in zip(plan.jaxpr.constvars, plan.consts):
     env.st[cv] = parent.root_const(cv, c)
   return env
 

@@ -8,8 +8,9 @@ that the OS has not scheduled yet stalls the whole kernel (on a busy 2-core mach
 10M-element sum took 30 ms on two OpenMP threads and 1 ms on one), and idle threads spin.
 Here the caller takes chunks itself; workers that wake up claim the rest from a shared
 ticket (generation << 32 | next chunk), and the call returns as soon as every chunk is
-done -- a worker that never woke up is simply not waited for. Idle workers spin briefly
-(back-to-back kernels) and then sleep on a condition variable. A call made while another
+done -- a worker that never woke up is simply not waited for. Idle workers spin for
+$NUMJAX_SPIN_US (default 300 us: a program's kernels come in bursts, and waking a sleeping
+thread costs tens of microseconds) and then sleep on a condition variable. A call made while another
 is running (another Python thread, or from inside a chunk) runs serially: no deadlock.
 
 It also holds the GEMM (float32/float64) that dot_general uses, top level and in loops.
@@ -27,6 +28,7 @@ SOURCE = r"""
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #define NJ_EXPORT __attribute__((visibility("default")))
 typedef void (*nj_chunk_fn)(void *ctx, int64_t lo, int64_t hi);
@@ -43,6 +45,13 @@ static volatile nj_chunk_fn nj_fn;
 static void *volatile nj_ctx;
 static volatile int64_t nj_n, nj_chunks;
 static int nj_started = 0;
+
+static double nj_spin_s = 300e-6;
+static inline double nj_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static inline void nj_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -84,10 +93,14 @@ static void *nj_worker(void *arg) {
   for (;;) {
     uint32_t g = atomic_load_explicit(&nj_gen, memory_order_acquire);
     if (g == seen) {
+      /* spin a while (kernels come in bursts: a program's next parallel kernel follows
+         within microseconds), then sleep */
       int found = 0;
-      for (int i = 0; i < 300; i++) {
+      double t0 = nj_now();
+      for (int i = 1;; i++) {
         nj_relax();
         if (atomic_load_explicit(&nj_gen, memory_order_acquire) != seen) { found = 1; break; }
+        if ((i & 63) == 0 && nj_now() - t0 > nj_spin_s) break;
       }
       if (!found) {
         pthread_mutex_lock(&nj_mu);
@@ -113,6 +126,8 @@ static void *nj_worker(void *arg) {
 static void nj_start(void) {
   pthread_mutex_lock(&nj_start_mu);
   if (!nj_started) {
+    const char *sp = getenv("NUMJAX_SPIN_US");
+    if (sp) nj_spin_s = atof(sp) * 1e-6;
     int nt = nj_nthreads();
     pthread_attr_t at;
     pthread_attr_init(&at);
@@ -170,7 +185,7 @@ NJ_EXPORT void nj_parallel(nj_chunk_fn fn, void *ctx, int64_t n, int64_t chunks)
 #endif
 #define NJ_KC 256
 #define NJ_NC 512
-#define NJ_MC 64
+#define NJ_MC 128
 static __thread void *nj_pack_b, *nj_pack_a;
 static void nj_pack_bufs(void **bp, void **ap) {
   if (!nj_pack_b) {
@@ -221,6 +236,12 @@ static void nj_tile_##SUF(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_
       int64_t w = nc - j < NR ? nc - j : NR; \
       if (sbn == 1 && w == NR) { \
         for (int64_t k = 0; k < kc; k++) memcpy(dst + k * NR, B + (k0 + k) * sbk + n0 + j, NR * sizeof(T)); \
+      } else if (sbk == 1) { /* B transposed: read along k (contiguous) */ \
+        for (int jj = 0; jj < NR; jj++) { \
+          if (jj < w) { const T *src = B + k0 + (n0 + j + jj) * sbn; \
+            for (int64_t k = 0; k < kc; k++) dst[k * NR + jj] = src[k]; } \
+          else for (int64_t k = 0; k < kc; k++) dst[k * NR + jj] = (T)0; \
+        } \
       } else { \
         for (int64_t k = 0; k < kc; k++) for (int jj = 0; jj < NR; jj++) \
           dst[k * NR + jj] = jj < w ? B[(k0 + k) * sbk + (n0 + j + jj) * sbn] : (T)0; \
@@ -229,8 +250,16 @@ static void nj_tile_##SUF(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_
     for (int64_t i = 0; i < mc; i += NJ_MR) { \
       T *dst = ap + i * kc; \
       int64_t h = mc - i < NJ_MR ? mc - i : NJ_MR; \
-      for (int64_t k = 0; k < kc; k++) for (int r = 0; r < NJ_MR; r++) \
-        dst[k * NJ_MR + r] = r < h ? A[(m0 + i + r) * sam + (k0 + k) * sak] : (T)0; \
+      if (sak == 1) { /* rows of A are contiguous along k */ \
+        for (int r = 0; r < NJ_MR; r++) { \
+          if (r < h) { const T *src = A + (m0 + i + r) * sam + k0; \
+            for (int64_t k = 0; k < kc; k++) dst[k * NJ_MR + r] = src[k]; } \
+          else for (int64_t k = 0; k < kc; k++) dst[k * NJ_MR + r] = (T)0; \
+        } \
+      } else { \
+        for (int64_t k = 0; k < kc; k++) for (int r = 0; r < NJ_MR; r++) \
+          dst[k * NJ_MR + r] = r < h ? A[(m0 + i + r) * sam + (k0 + k) * sak] : (T)0; \
+      } \
     } \
     for (int64_t j = 0; j < nc; j += NR) \
       for (int64_t i = 0; i < mc; i += NJ_MR) \
@@ -249,44 +278,75 @@ static void nj_gchunk_##SUF(void *p, int64_t lo, int64_t hi) { \
     nj_tile_##SUF(m0, m1, n0, n1, g->K, g->A, g->sam, g->sak, g->B, g->sbk, g->sbn, g->C, g->ldc); \
   } \
 } \
-/* small products (loop bodies: 8x64 @ 64x64): no packing; B rows or A/B rows along K are \
-   read in place */ \
+/* small products (loop bodies: 8x64 @ 64x64): no packing. B is read by rows (a transposed \
+   B is first transposed into a thread-local buffer); 4 rows x 4 vectors of C stay in \
+   registers over K. */ \
 __attribute__((optimize("fp-contract=fast"))) \
 static void nj_small_rows_##SUF(int64_t M, int64_t N, int64_t K, const T *restrict A, int64_t sam, \
                                 int64_t sak, const T *restrict B, int64_t sbk, T *restrict C, \
                                 int64_t ldc) { \
-  for (int64_t i = 0; i < M; i++) { \
-    T *restrict c = C + i * ldc; \
-    for (int64_t n = 0; n < N; n++) c[n] = 0; \
-    for (int64_t k = 0; k < K; k++) { \
-      T a = A[i * sam + k * sak]; \
-      const T *restrict b = B + k * sbk; \
-      for (int64_t n = 0; n < N; n++) c[n] += a * b[n]; \
+  enum { L = NJ_L_##SUF, W = 4 * NJ_L_##SUF }; \
+  int64_t n0 = 0; \
+  for (; n0 + W <= N; n0 += W) { \
+    int64_t i = 0; \
+    for (; i + 4 <= M; i += 4) { \
+      nj_v_##SUF acc[4][4]; \
+      for (int r = 0; r < 4; r++) for (int v = 0; v < 4; v++) acc[r][v] = (nj_v_##SUF){0}; \
+      for (int64_t k = 0; k < K; k++) { \
+        nj_v_##SUF b[4]; \
+        for (int v = 0; v < 4; v++) memcpy(&b[v], B + k * sbk + n0 + v * L, NJ_VB); \
+        for (int r = 0; r < 4; r++) { \
+          T a = A[(i + r) * sam + k * sak]; \
+          for (int v = 0; v < 4; v++) acc[r][v] += a * b[v]; \
+        } \
+      } \
+      for (int r = 0; r < 4; r++) for (int v = 0; v < 4; v++) \
+        memcpy(C + (i + r) * ldc + n0 + v * L, &acc[r][v], NJ_VB); \
+    } \
+    for (; i < M; i++) { \
+      nj_v_##SUF acc[4]; \
+      for (int v = 0; v < 4; v++) acc[v] = (nj_v_##SUF){0}; \
+      for (int64_t k = 0; k < K; k++) { \
+        T a = A[i * sam + k * sak]; \
+        for (int v = 0; v < 4; v++) { nj_v_##SUF b; memcpy(&b, B + k * sbk + n0 + v * L, NJ_VB); acc[v] += a * b; } \
+      } \
+      for (int v = 0; v < 4; v++) memcpy(C + i * ldc + n0 + v * L, &acc[v], NJ_VB); \
+    } \
+  } \
+  if (n0 < N) { \
+    for (int64_t i = 0; i < M; i++) { \
+      T *restrict c = C + i * ldc; \
+      for (int64_t n = n0; n < N; n++) c[n] = 0; \
+      for (int64_t k = 0; k < K; k++) { \
+        T a = A[i * sam + k * sak]; \
+        const T *restrict b = B + k * sbk; \
+        for (int64_t n = n0; n < N; n++) c[n] += a * b[n]; \
+      } \
     } \
   } \
 } \
-__attribute__((optimize("fp-contract=fast"))) \
-static void nj_small_dots_##SUF(int64_t M, int64_t N, int64_t K, const T *restrict A, int64_t sam, \
-                                const T *restrict B, int64_t sbn, T *restrict C, int64_t ldc) { \
-  enum { L = NJ_L_##SUF }; \
-  for (int64_t i = 0; i < M; i++) \
-    for (int64_t n = 0; n < N; n++) { \
-      const T *restrict a = A + i * sam, *restrict b = B + n * sbn; \
-      nj_v_##SUF acc = (nj_v_##SUF){0}; \
-      int64_t k = 0; \
-      for (; k + L <= K; k += L) { nj_v_##SUF x, y; memcpy(&x, a + k, NJ_VB); memcpy(&y, b + k, NJ_VB); acc += x * y; } \
-      T s = 0; \
-      for (int l = 0; l < L; l++) s += acc[l]; \
-      for (; k < K; k++) s += a[k] * b[k]; \
-      C[i * ldc + n] = s; \
-    } \
+static __thread T *nj_small_bt_##SUF; \
+static void nj_small_bt_rows_##SUF(int64_t M, int64_t N, int64_t K, const T *A, int64_t sam, \
+                                   int64_t sak, const T *B, int64_t sbn, T *C, int64_t ldc) { \
+  if (!nj_small_bt_##SUF && posix_memalign((void **)&nj_small_bt_##SUF, 64, 65536 * sizeof(T))) \
+    nj_small_bt_##SUF = 0; \
+  T *bt = nj_small_bt_##SUF; \
+  if (!bt) { for (int64_t i = 0; i < M; i++) for (int64_t n = 0; n < N; n++) { \
+      T s = 0; for (int64_t k = 0; k < K; k++) s += A[i * sam + k * sak] * B[k + n * sbn]; \
+      C[i * ldc + n] = s; } return; } \
+  for (int64_t n0 = 0; n0 < N; n0 += 16) \
+    for (int64_t k0 = 0; k0 < K; k0 += 16) \
+      for (int64_t n = n0; n < N && n < n0 + 16; n++) \
+        for (int64_t k = k0; k < K && k < k0 + 16; k++) bt[k * N + n] = B[k + n * sbn]; \
+  nj_small_rows_##SUF(M, N, K, A, sam, sak, bt, N, C, ldc); \
 } \
 NJ_EXPORT void nj_gemm_##SUF(int64_t M, int64_t N, int64_t K, const T *A, int64_t sam, int64_t sak, \
                              const T *B, int64_t sbk, int64_t sbn, T *C, int64_t ldc) { \
   if (M == 0 || N == 0) return; \
   if ((double)M * N * K <= 65536.0 && M <= 32) { \
     if (sbn == 1) { nj_small_rows_##SUF(M, N, K, A, sam, sak, B, sbk, C, ldc); return; } \
-    if (sak == 1 && sbk == 1) { nj_small_dots_##SUF(M, N, K, A, sam, B, sbn, C, ldc); return; } \
+    if (sbk == 1 && (double)N * K <= 65536.0) { \
+      nj_small_bt_rows_##SUF(M, N, K, A, sam, sak, B, sbn, C, ldc); return; } \
   } \
   nj_gctx_##SUF g = {M, N, K, sam, sak, sbk, sbn, ldc, NJ_MC, NJ_NC, 0, A, B, C}; \
   int nt = nj_nthreads(); \
