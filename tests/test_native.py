@@ -253,6 +253,54 @@ def test_large_sum_is_accurate(fused):
 
 
 # ---------------------------------------------------------------------------------------
+# dot_general on the runtime's GEMM: packed and small paths, transposed operands, batches
+
+GEMM_CASES = [(70, 300, 45), (128, 784, 65), (8, 64, 64), (3, 5, 70), (33, 17, 129),
+              (300, 8, 40)]
+
+
+@pytest.fixture(scope="module")
+def gemms():
+  b = _Batch()
+  rng = np.random.default_rng(30)
+  for m, k, n in GEMM_CASES:
+    for dt in ("float32", "float64"):
+      with enable_x64(dt == "float64"):
+        a = jnp.asarray(rng.standard_normal((m, k)).astype(dt))
+        c = jnp.asarray(rng.standard_normal((k, n)).astype(dt))
+        b.add((m, k, n, dt, "nn"), lambda a, c: a @ c, a, c)
+        b.add((m, k, n, dt, "tt"), lambda at, ct: at.T @ ct.T, a.T + 0, c.T + 0)
+  x = jnp.asarray(rng.standard_normal((4, 9, 33)).astype(np.float32))
+  y = jnp.asarray(rng.standard_normal((4, 33, 7)).astype(np.float32))
+  b.add("batched", lambda x, y: jnp.einsum("bij,bjk->bik", x, y), x, y)
+  b.add("batched_t", lambda x, y: jnp.einsum("bij,bkj->bik", x, jnp.swapaxes(y, 1, 2)), x, y)
+  staged = {}
+  with enable_x64():
+    staged.update(b.build())
+  return staged
+
+
+@pytest.mark.parametrize("case", [(m, k, n, dt, t) for m, k, n in GEMM_CASES
+                                  for dt in ("float32", "float64") for t in ("nn", "tt")]
+                         + ["batched", "batched_t"])
+def test_gemm(gemms, case):
+  cn, _, args, bad = gemms[case]
+  assert not bad
+  assert cn._exe.tier == "native"
+  with enable_x64():
+    out = np.asarray(cn(*args))
+  a, c = (np.asarray(v).astype(np.float64) for v in args)
+  if isinstance(case, tuple):
+    ref = a @ c if case[4] == "nn" else a.T @ c.T
+    tol = 1e-4 if case[3] == "float32" else 1e-10
+  else:
+    ref = np.einsum("bij,bjk->bik", a, c) if case == "batched" else \
+        np.einsum("bij,bkj->bik", a, np.swapaxes(c, 1, 2))
+    tol = 1e-4
+  np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+# ---------------------------------------------------------------------------------------
 # a randomised comparison of tiers on elementwise + reduction programs
 
 _UN = [jnp.sin, jnp.tanh, jnp.abs, lambda v: -v, lambda v: jnp.exp(-v * v),
