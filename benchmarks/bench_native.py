@@ -62,10 +62,10 @@ def _times(fn, repeat=15, min_time=0.3):
   return out
 
 
-def _pair(nj_fn, jx_fn, repeat=21, min_time=0.5, block=4):
+def _pair(nj_fn, jx_fn, repeat=21, min_time=0.5, block=6, skip=2):
   """Time numjax and JAX in alternating blocks of calls (both see the same machine load;
-  the first call of a block is not counted: the other runtime's idle threads may still be
-  spinning on the cores)."""
+  the first calls of a block are not counted: the other runtime's idle threads may still
+  be spinning on the cores)."""
   if jx_fn is None:
     return _times(nj_fn, repeat, min_time), None
   for f in (nj_fn, jx_fn, nj_fn, jx_fn):
@@ -74,8 +74,9 @@ def _pair(nj_fn, jx_fn, repeat=21, min_time=0.5, block=4):
   t_end = time.perf_counter() + 2 * min_time
   while len(a) < repeat or time.perf_counter() < t_end:
     for f, out in ((nj_fn, a), (jx_fn, b)):
-      f()
-      for _ in range(block - 1):
+      for _ in range(skip):
+        f()
+      for _ in range(block - skip):
         gc.disable()
         t0 = time.perf_counter()
         f()

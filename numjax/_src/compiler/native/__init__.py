@@ -2,9 +2,19 @@
 
     from numjax._src.compiler import native   # registers the "native" backend
 
-Pipeline: fusion.partition (kernels, views, NumPy steps) -> codegen (C) -> cc (the
-machine's C compiler) -> cache (disk, by content hash) -> loader (ctypes) -> driver (the
-Python that sequences native segments and NumPy steps).
+Pipeline: fusion.partition (kernels, views, NumPy steps) -> kernels / codegen / loops (C)
+-> cc (the machine's C compiler) -> cache (disk, by content hash) -> loader (ctypes) ->
+driver (the Python that sequences native segments and NumPy steps). runtime.py is the
+shared run-time library: the thread pool and the GEMM.
+
+Settings (environment):
+  NUMJAX_TIER          numpy | native | auto (default; also config `numjax_tier`)
+  CC                   the C compiler (else cc, gcc, clang on PATH)
+  NUMJAX_PORTABLE=1    no -march=native (libraries that run on any CPU of the family)
+  NUMJAX_CACHE_DIR     the cache directory (default ~/.cache/numjax); libraries in native/
+  NUMJAX_CACHE_MAX_MB  the disk cache bound (default 512; least recently used go first)
+  NUMJAX_NUM_THREADS   threads of the pool (default: the CPUs this process may use)
+  NUMJAX_SPIN_US       how long idle pool threads spin before sleeping (default 300)
 """
 from __future__ import annotations
 
