@@ -55,8 +55,9 @@ def _contig(a):
 # refers to it (the arrays handed out are views whose .base is the block, so the block's
 # reference count says exactly when the caller has dropped them).
 
-POOL_MIN_BYTES = 1 << 18
-POOL_MAX_BYTES = 1 << 30
+POOL_MIN_BYTES = 1 << 18     # smaller buffers come from NumPy's allocator
+POOL_MAX_BLOCK = 1 << 27     # larger ones too (a one-off giant array is not kept)
+POOL_MAX_BYTES = 1 << 28     # total the pool may hold
 _pool: dict = {}          # nbytes -> [blocks]
 _pool_bytes = [0]
 _grc = sys.getrefcount
@@ -75,7 +76,7 @@ def _empty(shape, dtype, _empty_np=np.empty):
   nbytes = dtype.itemsize
   for d in shape:
     nbytes *= d
-  if nbytes < POOL_MIN_BYTES:
+  if nbytes < POOL_MIN_BYTES or nbytes > POOL_MAX_BLOCK:
     return _empty_np(shape, dtype)
   lst = _pool.get(nbytes)
   if lst is None:
@@ -85,10 +86,18 @@ def _empty(shape, dtype, _empty_np=np.empty):
       return b.view(dtype).reshape(shape)
   if _pool_bytes[0] + nbytes > POOL_MAX_BYTES:
     _trim(nbytes)
+    if _pool_bytes[0] + nbytes > POOL_MAX_BYTES:   # all in use: not pooled
+      return _empty_np(shape, dtype)
   b = _empty_np(nbytes, np.uint8)
   lst.append(b)
   _pool_bytes[0] += nbytes
   return b.view(dtype).reshape(shape)
+
+
+def release_memory():
+  """Forget the pooled buffers (those still in use stay with their arrays)."""
+  _pool.clear()
+  _pool_bytes[0] = 0
 
 
 def _trim(need):
