@@ -88,6 +88,7 @@ def _empty(shape, dtype, _empty_np=np.empty):
     _trim(nbytes)
     if _pool_bytes[0] + nbytes > POOL_MAX_BYTES:   # all in use: not pooled
       return _empty_np(shape, dtype)
+    lst = _pool[nbytes]
   b = _empty_np(nbytes, np.uint8)
   lst.append(b)
   _pool_bytes[0] += nbytes
