@@ -15,17 +15,10 @@ from conftest import SHARED
 
 API = json.load(open(os.path.join(SHARED, "api", "jax_0.10.2_public_names.json")))["namespaces"]
 
-_SHARDING = "sharding/collectives: the sharding issue"
 # name -> why it is missing (each entry is a known, documented gap)
 ALLOWED = {
     "jax": {},
     "jax.lax": {
-        **{n: _SHARDING for n in (
-            "all_to_all", "all_to_all_p", "ragged_all_to_all", "ragged_all_to_all_p",
-            "pbroadcast", "pcast", "precv", "psend", "pshuffle", "pswapaxes",
-            "sharding_constraint_p", "device_put_p")},
-        **{n: "tokens: no token type in numjax's avals" for n in (
-            "after_all", "after_all_p", "create_token", "create_token_p")},
         "scaled_dot": "block-scaled (microscaling) dots: not implemented",
         "select_and_scatter_p": "general select_and_scatter (only the _add form exists)",
     },

@@ -46,6 +46,11 @@ from numjax._src.lax.parallel import (  # noqa: F401
     psum, pmean, pmax, pmin, all_gather, psum_scatter, ppermute, axis_index, axis_size,
     psum_p, pmax_p, pmin_p, all_gather_p, psum_scatter_p, ppermute_p, axis_index_p)
 from numjax._src.sharding_api import with_sharding_constraint  # noqa: F401,E402
+# More collectives, placement primitives and tokens (lax/parallel.py)
+from numjax._src.lax.parallel import (  # noqa: F401,E402
+    all_to_all, all_to_all_p, pswapaxes, pshuffle, pbroadcast, pcast, psend, precv,
+    ragged_all_to_all, ragged_all_to_all_p, device_put_p, sharding_constraint_p,
+    create_token, create_token_p, after_all, after_all_p)
 # FFT (lax/fft.py) and the linalg submodule (lax/linalg.py)
 from numjax._src.lax.fft import fft, fft_p, FftType  # noqa: F401,E402
 from numjax.lax import linalg  # noqa: F401,E402

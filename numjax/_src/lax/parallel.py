@@ -548,3 +548,321 @@ def ppermute(x, axis_name, perm):
   return tree_util.tree_map(
       lambda v: _bind_in_axis_single(ppermute_p, lax.asarray(v), axis_name,
                                      axis_name=axis_name, perm=perm), x)
+
+
+# ---------------------------------------------------------------------------------------
+# all_to_all (and pswapaxes, pshuffle, pbroadcast, pcast built on the collectives)
+
+__all__ += ["all_to_all", "all_to_all_p", "pswapaxes", "pshuffle", "pbroadcast", "pcast",
+            "pbroadcast_p", "psend", "precv", "ragged_all_to_all", "ragged_all_to_all_p",
+            "device_put_p", "sharding_constraint_p", "create_token", "create_token_p",
+            "after_all", "after_all_p"]
+
+# The primitive always has the "tiled" layout (as JAX's): the split axis shrinks by the
+# axis size and the concat axis grows by it; the untiled form inserts/squeezes a unit axis
+# around it in the wrapper.
+all_to_all_p = Primitive("all_to_all")
+all_to_all_p.numpy_tier_only = True
+all_to_all_p.collective = True
+all_to_all_p.impl = _unbound("all_to_all")
+
+
+def _single_name(axis_name, what):
+  if isinstance(axis_name, (tuple, list)):
+    if len(axis_name) != 1:
+      raise NotImplementedError(f"{what} over several axis names at once is not supported "
+                                "by numjax; nest one call per axis name.")
+    axis_name = axis_name[0]
+  return axis_name
+
+
+def _all_to_all_abstract(x, *, axis_name, split_axis, concat_axis, axis_index_groups, tiled):
+  n = _axis_size(axis_name)
+  shape = list(x.shape)
+  if shape[split_axis] % n:
+    raise ValueError(f"all_to_all: dimension {split_axis} of the operand (size "
+                     f"{shape[split_axis]}) must be divisible by the axis size {n}.")
+  shape[split_axis] //= n
+  shape[concat_axis] *= n
+  return x.update(shape=tuple(shape))
+
+
+all_to_all_p.abstract_eval = _all_to_all_abstract
+
+
+def _all_to_all_batch(axis_data, vals, dims, *, axis_name, split_axis, concat_axis,
+                      axis_index_groups, tiled):
+  (x,), (d,) = vals, dims
+  if axis_data.name != axis_name:
+    if d is None:
+      return all_to_all_p.bind(x, axis_name=axis_name, split_axis=split_axis,
+                               concat_axis=concat_axis, axis_index_groups=axis_index_groups,
+                               tiled=tiled), None
+    return all_to_all_p.bind(x, axis_name=axis_name, split_axis=split_axis + (d <= split_axis),
+                             concat_axis=concat_axis + (d <= concat_axis),
+                             axis_index_groups=axis_index_groups, tiled=tiled), d
+  n = axis_data.size
+  x = batching.broadcast(x, n, 0) if d is None else batching.moveaxis(x, d, 0)
+  sh = core.get_aval(x).shape[1:]  # one member's shape
+  s, c = split_axis, concat_axis
+  # X[i, ..., j, k, ...]: member i's chunk j (of the split axis) goes to member j, which
+  # stacks the chunks of all members i in front of its concat axis.
+  x = lax.reshape(x, (n,) + sh[:s] + (n, sh[s] // n) + sh[s + 1:])
+  pos = [1 + p if p < s else 2 + p for p in range(len(sh))]
+  perm = [1 + s]
+  for p in range(len(sh)):
+    perm += [0, pos[p]] if p == c else [pos[p]]
+  x = lax.transpose(x, tuple(perm))
+  out_sh = list(sh)
+  out_sh[s] //= n
+  out_sh[c] *= n
+  return lax.reshape(x, (n,) + tuple(out_sh)), 0
+
+
+batching.axis_primitive_batchers[all_to_all_p] = _all_to_all_batch
+_deflinear_axis(all_to_all_p, lambda ct, x, *, axis_name, split_axis, concat_axis,
+                axis_index_groups, tiled: [_bind_in_axis_single(
+                    all_to_all_p, ad.instantiate_zeros(ct), axis_name, axis_name=axis_name,
+                    split_axis=concat_axis, concat_axis=split_axis,
+                    axis_index_groups=axis_index_groups, tiled=tiled)])
+
+
+def all_to_all(x, axis_name, split_axis, concat_axis, *, axis_index_groups=None,
+               tiled=False):
+  """Split each member's x along `split_axis` into one chunk per member, send chunk j to
+  member j, and concatenate (tiled) or stack (untiled) the received chunks along
+  `concat_axis`."""
+  if axis_index_groups is not None:
+    raise NotImplementedError("all_to_all: axis_index_groups is not supported by numjax")
+  axis_name = _single_name(axis_name, "all_to_all")
+  size = _axis_size(axis_name)
+
+  def one(v):
+    v = lax.asarray(v)
+    s = operator.index(split_axis) % max(v.ndim, 1)
+    c = operator.index(concat_axis) % max(v.ndim, 1)
+    if v.ndim == 0:
+      raise ValueError("all_to_all needs an operand with at least one dimension.")
+    if not tiled:
+      if v.shape[s] != size:
+        raise ValueError(f"all_to_all requires the size of the mapped axis axis_name to "
+                         f"equal x.shape[split_axis], but they are {size} and "
+                         f"{v.shape[s]} respectively.")
+      if s < c:
+        c += 1  # concat_axis counts positions after split_axis is removed
+        v = lax.expand_dims(v, (c,))
+      elif c < s:
+        v = lax.expand_dims(v, (c,))
+        s += 1
+    elif v.shape[s] % size:
+      raise ValueError(f"The size of all_to_all split_axis ({v.shape[s]}) has to be "
+                       f"divisible by the size of the named axis {axis_name} ({size})")
+    out = _bind_in_axis_single(all_to_all_p, v, axis_name, axis_name=axis_name,
+                               split_axis=s, concat_axis=c, axis_index_groups=None,
+                               tiled=False)
+    if not tiled and s != c:
+      out = lax.squeeze(out, (s,))
+    return out
+  return tree_util.tree_map(one, x)
+
+
+def pswapaxes(x, axis_name, axis, *, axis_index_groups=None):
+  """Swap the named axis with positional `axis` (an all_to_all with split = concat)."""
+  return all_to_all(x, axis_name, axis, axis, axis_index_groups=axis_index_groups)
+
+
+def pshuffle(x, axis_name, perm):
+  """Member i gets member perm[i]'s x (`perm` a permutation of range(axis size))."""
+  perm = [int(p) for p in perm]
+  if sorted(perm) != list(range(len(perm))):
+    raise ValueError(f"`perm` does not represent a permutation: {perm}")
+  return ppermute(x, axis_name, [(p, i) for i, p in enumerate(perm)])
+
+
+pbroadcast_p = Primitive("pbroadcast")
+pbroadcast_p.numpy_tier_only = True
+pbroadcast_p.collective = True
+pbroadcast_p.impl = _unbound("pbroadcast")
+
+
+def _pbroadcast_abstract(x, *, axis_name, source):
+  _axis_size(axis_name)
+  return x
+
+
+pbroadcast_p.abstract_eval = _pbroadcast_abstract
+
+
+def _pbroadcast_batch(axis_data, vals, dims, *, axis_name, source):
+  (x,), (d,) = vals, dims
+  if axis_data.name != axis_name:
+    return pbroadcast_p.bind(x, axis_name=axis_name, source=source), d
+  if d is None:
+    return x, None
+  from numjax._src.lax import slicing  # late: slicing imports this module's neighbours
+  return slicing.index_in_dim(x, source, d, keepdims=False), None
+
+
+def _pbroadcast_transpose(ct, x, *, axis_name, source):
+  # Member `source` receives the sum of every member's cotangent; the others nothing.
+  ct = ad.instantiate_zeros(ct)
+  total = _bind_in_axis(psum_p, [ct], (axis_name,), axis_index_groups=None)[0]
+  mine = lax.convert_element_type(lax.eq(axis_index(axis_name), np.int32(source)),
+                                  core.get_aval(total).dtype)
+  return [lax.mul(total, mine)]
+
+
+batching.axis_primitive_batchers[pbroadcast_p] = _pbroadcast_batch
+_deflinear_axis(pbroadcast_p, _pbroadcast_transpose)
+
+
+def pbroadcast(x, axis_name, source):
+  """Every member gets member `source`'s x."""
+  axis_name = _single_name(axis_name, "pbroadcast")
+  size = _axis_size(axis_name)
+  source = operator.index(source)
+  if not 0 <= source < size:
+    raise ValueError(f"pbroadcast: source {source} is out of range for the axis "
+                     f"'{axis_name}' of size {size}.")
+  return tree_util.tree_map(
+      lambda v: _bind_in_axis_single(pbroadcast_p, lax.asarray(v), axis_name,
+                                     axis_name=axis_name, source=source), x)
+
+
+_PCAST_TARGETS = ("varying", "invariant", "reduced", "unreduced")
+
+
+def pcast(x, axis_name, *, to):
+  """Change how x varies over `axis_name` (shard_map's varying/invariant types). numjax
+  keeps no varying-manual-axes types, so the values pass through unchanged."""
+  if to not in _PCAST_TARGETS:
+    raise ValueError(f"pcast: `to` must be one of {_PCAST_TARGETS}, got {to!r}.")
+  for n in _canonical_axes(axis_name):
+    _axis_size(n)
+  return tree_util.tree_map(lax.asarray, x)
+
+
+def psend(x, axis_name, perm):
+  """Point-to-point send (paired with `precv`): not supported by numjax."""
+  raise NotImplementedError("psend/precv (point-to-point sends between devices) are not "
+                            "supported by numjax; use lax.ppermute(x, axis_name, perm), "
+                            "which sends and receives in one collective.")
+
+
+def precv(token, out_shape, axis_name, perm):
+  """Point-to-point receive (paired with `psend`): not supported by numjax."""
+  psend(None, axis_name, perm)
+
+
+# ragged_all_to_all: the name exists, the operation (data-dependent chunk sizes) is not
+# implemented. Its primitive has the shape rule and rules that explain the gap.
+ragged_all_to_all_p = Primitive("ragged_all_to_all")
+ragged_all_to_all_p.numpy_tier_only = True
+ragged_all_to_all_p.collective = True
+_RAGGED_MSG = ("ragged_all_to_all is not supported by numjax (its chunk sizes are data "
+               "dependent); use lax.all_to_all on padded equal-size chunks instead.")
+
+
+def _ragged_unsupported(*args, **params):
+  raise NotImplementedError(_RAGGED_MSG)
+
+
+ragged_all_to_all_p.impl = _ragged_unsupported
+ragged_all_to_all_p.abstract_eval = lambda operand, output, *offsets, **params: output
+batching.axis_primitive_batchers[ragged_all_to_all_p] = _ragged_unsupported
+ad.primitive_jvps[ragged_all_to_all_p] = _ragged_unsupported
+
+
+def ragged_all_to_all(operand, output, input_offsets, send_sizes, output_offsets,
+                      recv_sizes, *, axis_name, axis_index_groups=None):
+  """Not supported by numjax (raises NotImplementedError)."""
+  raise NotImplementedError(_RAGGED_MSG)
+
+
+# ---------------------------------------------------------------------------------------
+# Placement primitives: device_put and sharding_constraint are the identity on values
+# (numjax computes on one buffer); they exist so traced programs record them as JAX does.
+
+class ArrayCopySemantics:
+  """How device_put treats its input buffer (printed in jaxprs as JAX does)."""
+
+  def __init__(self, name):
+    self.name = name
+
+  def __repr__(self):
+    return f"ArrayCopySemantics.{self.name}"
+
+  __str__ = __repr__
+
+
+ArrayCopySemantics.REUSE_INPUT = ArrayCopySemantics("REUSE_INPUT")
+ArrayCopySemantics.ALWAYS_COPY = ArrayCopySemantics("ALWAYS_COPY")
+
+device_put_p = Primitive("device_put")
+device_put_p.multiple_results = True
+device_put_p.numpy_tier_only = True
+device_put_p.impl = lambda *xs, devices, srcs, copy_semantics: list(xs)
+device_put_p.abstract_eval = lambda *avals, devices, srcs, copy_semantics: list(avals)
+device_put_p.weak_type_rule = lambda args, params: all(a.weak_type for a in args)
+
+
+def _device_put_batch(vals, dims, **params):
+  return device_put_p.bind(*vals, **params), list(dims)
+
+
+def _device_put_transpose(cts, *args, **params):
+  return [(Zero(x.aval) if type(ct) is Zero else ct) if ad.is_undefined_primal(x) else None
+          for ct, x in zip(cts, args)]
+
+
+def _device_put_jvp(primals, tangents, **params):
+  outs = device_put_p.bind(*primals, **params)
+  live = [i for i, t in enumerate(tangents) if type(t) is not Zero]
+  t_outs = [Zero.from_primal_value(o) for o in outs]
+  if live:
+    sub = dict(params, **{k: tuple(params[k][i] for i in live)
+                          for k in ("devices", "srcs", "copy_semantics")})
+    for i, t in zip(live, device_put_p.bind(*[tangents[i] for i in live], **sub)):
+      t_outs[i] = t
+  return outs, t_outs
+
+
+batching.primitive_batchers[device_put_p] = _device_put_batch
+ad.primitive_jvps[device_put_p] = _device_put_jvp
+ad.primitive_transposes[device_put_p] = _device_put_transpose
+
+sharding_constraint_p = Primitive("sharding_constraint")
+sharding_constraint_p.numpy_tier_only = True
+sharding_constraint_p.impl = lambda x, **params: x
+sharding_constraint_p.abstract_eval = lambda x, **params: x
+batching.defvectorized(sharding_constraint_p)
+ad.deflinear(sharding_constraint_p, lambda ct, x, **params: [
+    Zero(x.aval) if type(ct) is Zero else sharding_constraint_p.bind(ct, **params)])
+
+
+# ---------------------------------------------------------------------------------------
+# Tokens: numjax has no token type; a token is an empty bool array (it only orders effects,
+# and numjax runs effects in program order anyway).
+
+create_token_p = Primitive("create_token")
+create_token_p.numpy_tier_only = True
+create_token_p.impl = lambda: np.zeros((0,), np.bool_)
+create_token_p.abstract_eval = lambda: ShapedArray((0,), np.dtype(np.bool_))
+ad.defnondiff(create_token_p)
+
+after_all_p = Primitive("after_all")
+after_all_p.numpy_tier_only = True
+after_all_p.impl = lambda *xs: np.zeros((0,), np.bool_)
+after_all_p.abstract_eval = lambda *avals: ShapedArray((0,), np.dtype(np.bool_))
+ad.defnondiff(after_all_p)
+batching.primitive_batchers[after_all_p] = lambda vals, dims: (after_all_p.bind(*vals), None)
+
+
+def create_token(_=None):
+  """A fresh token (an empty array in numjax) for ordering side effects."""
+  return create_token_p.bind()
+
+
+def after_all(*operands):
+  """A token that depends on all `operands` (tokens or arrays)."""
+  return after_all_p.bind(*[lax.asarray(o) for o in operands])
