@@ -113,7 +113,7 @@ def _place(x, sharding, what, copy=False):
   if isinstance(x, Tracer):
     if sharding is not None:
       _check_fits(sharding, core.get_aval(x).shape, what)
-    return x
+    return _bind_placement(x, sharding, what, copy)
   arr = _to_array(x)
   if copy and arr is x:  # may_alias=False: a fresh buffer
     arr = Array(np.array(x._value), x.weak_type)
@@ -123,6 +123,39 @@ def _place(x, sharding, what, copy=False):
     return arr
   _check_fits(sharding, arr.shape, what)
   return _with_sharding(arr, sharding)
+
+
+def _bind_placement(x, sharding, what, copy):
+  """Record the placement of a traced value in the jaxpr (identity on values), as JAX's
+  device_put / sharding_constraint primitives do."""
+  from numjax._src.lax import parallel
+  if what == "device_put":
+    sem = parallel.ArrayCopySemantics.ALWAYS_COPY if copy else \
+        parallel.ArrayCopySemantics.REUSE_INPUT
+    return parallel.device_put_p.bind(x, devices=(sharding,), srcs=(None,),
+                                      copy_semantics=(sem,))[0]
+  if what == "with_sharding_constraint" and sharding is not None:
+    return parallel.sharding_constraint_p.bind(
+        x, sharding=sharding, layout=None, context_mesh=_context_mesh_param(),
+        unconstrained_dims=frozenset())
+  return x
+
+
+class _EmptyMeshParam:
+  """Stands for the empty context mesh in a jaxpr param (hashable; prints as JAX's)."""
+
+  def __repr__(self):
+    return "Mesh()"
+
+  __str__ = __repr__
+
+
+_EMPTY_MESH_PARAM = _EmptyMeshParam()
+
+
+def _context_mesh_param():
+  mesh = get_mesh()
+  return _EMPTY_MESH_PARAM if mesh.empty else mesh
 
 
 def _device_put_pspec_error():
