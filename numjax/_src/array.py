@@ -72,7 +72,7 @@ class Array:
   @property
   def aval(self):
     v = self._value
-    return core.ShapedArray(v.shape, v.dtype, self.weak_type)
+    return _shaped(v.shape, v.dtype, self.weak_type)
 
   # ---- placement (numjax/_src/sharding.py) -----------------------------------------
   # `_sharding` is set only on committed arrays (jax.device_put with a device or sharding,
@@ -318,5 +318,6 @@ def _make(val, weak=False):
   return a
 
 
+_shaped = core._trusted_shaped_array
 core.set_array_wrapper(_make)
-core.pytype_aval_mappings[Array] = lambda x: x.aval
+core.pytype_aval_mappings[Array] = Array.aval.fget

@@ -92,6 +92,15 @@ class ShapedArray(AbstractValue):
     return self.shape[0]
 
 
+def _trusted_shaped_array(shape, dtype, weak_type, _new=object.__new__):
+  """ShapedArray from a tuple shape, an np.dtype and a bool (no normalisation: hot paths)."""
+  a = _new(ShapedArray)
+  a.shape = shape
+  a.dtype = dtype
+  a.weak_type = weak_type
+  return a
+
+
 def raise_to_shaped(aval, weak_type=None):
   return aval if weak_type is None else aval.update(weak_type=weak_type)
 
@@ -140,6 +149,9 @@ class Primitive:
   multiple_results = False
   # Collectives over a named (vmap) axis: batched even when no operand is (lax/parallel.py).
   collective = False
+  # Staging memoises single-result shape rules per (avals, params); set this on a primitive
+  # whose rule depends on anything else (pe._abstract_eval).
+  uncached_shape_rule = False
   # Params not shown when a jaxpr is printed (JAX hides e.g. dot_general's precision=None).
   hidden_params: frozenset = frozenset()
   # Params not shown while they hold this default value (dot_general's precision=None).
@@ -209,11 +221,12 @@ def set_array_wrapper(fn):
 # Traces and tracers
 
 class MainTrace:
-  __slots__ = ("level", "trace_type", "global_data", "alive")
+  __slots__ = ("level", "trace_type", "global_data", "alive", "trace")
 
   def __init__(self, level, trace_type, global_data=None):
     self.level, self.trace_type, self.global_data = level, trace_type, global_data
     self.alive = True
+    self.trace = trace_type(self)  # traces hold nothing but `main`: one per MainTrace
 
   def __repr__(self):
     return f"MainTrace({self.level},{self.trace_type.__name__})"
@@ -344,12 +357,35 @@ def find_top_trace(xs) -> Trace:
   if not top.alive:  # a tracer outlived its transformation (saved in a global, ...)
     raise escaped_tracer_error(next(x for x in xs if isinstance(x, Tracer)
                                     and x._trace.main is top))
-  return top.trace_type(top)
+  return top.trace
 
 
 def bind_with_trace(primitive, args, params):
-  trace = find_top_trace(args)
-  tracers = [trace.full_raise(a) for a in args]
+  # find_top_trace, inlined: the highest-level main among the operands' traces
+  top = None
+  for x in args:
+    if isinstance(x, Tracer):
+      m = x._trace.main
+      if top is None or m.level > top.level:
+        top = m
+  dyn = dynamic_trace
+  if top is None:
+    # Concrete operands and nothing staging everything (e.g. the primal half of
+    # linearize, or a jvp rule's primal bind): the eager path, without an EvalTrace.
+    base = trace_stack[0]
+    if dyn is None and base.trace_type is EvalTrace:
+      return primitive.eager(*args, **params)
+    top = base
+  if dyn is not None and dyn.level > top.level:
+    top = dyn
+  if not top.alive:  # a tracer outlived its transformation (saved in a global, ...)
+    raise escaped_tracer_error(next(x for x in args if isinstance(x, Tracer)
+                                    and x._trace.main is top))
+  trace = top.trace
+  main = top
+  # full_raise, inlined for the common case (an operand already of the top trace)
+  tracers = [a if isinstance(a, Tracer) and a._trace.main is main else trace.full_raise(a)
+             for a in args]
   out = trace.process_primitive(primitive, tracers, params)
   if primitive.multiple_results:
     return [full_lower(o) for o in out]

@@ -118,6 +118,22 @@ class JVPTracer(Tracer):
       a = self._aval = core.get_aval(self.primal)
     return a
 
+  # (one Python frame per metadata read, instead of Tracer's property -> aval -> attribute)
+  @property
+  def shape(self):
+    a = self._aval
+    return (a if a is not None else self.aval).shape
+
+  @property
+  def dtype(self):
+    a = self._aval
+    return (a if a is not None else self.aval).dtype
+
+  @property
+  def weak_type(self):
+    a = self._aval
+    return (a if a is not None else self.aval).weak_type
+
   def full_lower(self):
     if type(self.tangent) is Zero:
       return core.full_lower(self.primal)
@@ -141,7 +157,12 @@ class JVPTrace(core.Trace):
   def process_primitive(self, primitive, tracers, params):
     primals = [t.primal for t in tracers]
     tangents = [t.tangent for t in tracers]
-    if all(type(t) is Zero for t in tangents) or primitive in nondifferentiable:
+    nonzero = False
+    for t in tangents:
+      if type(t) is not Zero:
+        nonzero = True
+        break
+    if not nonzero or primitive in nondifferentiable:
       out = primitive.bind(*primals, **params)
       if primitive.multiple_results:
         return [JVPTracer(self, o, Zero.from_primal_value(o)) for o in out]
@@ -244,6 +265,7 @@ def linearize_flat(fun: Callable, primals):
   its constants are the residuals. Integer/bool inputs get symbolic-zero (float0) tangents.
   """
   builder = pe.JaxprBuilder()
+  builder.record_source = False  # the tangent program is internal: no user source lines
   with core.new_main(pe.StagingTrace, global_data=builder) as tmain:
     ttrace = pe.StagingTrace(tmain)
     avals = [core.get_aval(p) for p in primals]
@@ -296,26 +318,28 @@ def backward_pass(jaxpr: core.Jaxpr, consts, args, cts_out):
   Equations that do not depend on a linear input are evaluated forward first (they compute
   values the linear part needs). Returns one cotangent (or Zero) per jaxpr input.
   """
-  primal_env = {}
+  # (Vars and Literals hash by identity, so set/dict membership needs no type test: a
+  # Literal is never in `linear` nor in `ct_env`.)
+  primal_env = dict(zip(jaxpr.constvars, consts))
   linear = set()
-  for v, c in zip(jaxpr.constvars, consts):
-    primal_env[v] = c
   for v, a in zip(jaxpr.invars, args):
-    if is_undefined_primal(a):
+    if type(a) is UndefinedPrimal:
       linear.add(v)
     else:
       primal_env[v] = a
+  Literal = core.Literal
 
   def read_primal(v):
-    if type(v) is core.Literal:
+    if type(v) is Literal:
       return v.val
     if v in linear:
       return UndefinedPrimal(v.aval)
     return primal_env[v]
 
   lin_eqns = []
+  isdisjoint = linear.isdisjoint
   for eqn in jaxpr.eqns:
-    if any(type(v) is not core.Literal and v in linear for v in eqn.invars):
+    if not isdisjoint(eqn.invars):
       lin_eqns.append(eqn)
       linear.update(eqn.outvars)
     else:
@@ -328,38 +352,43 @@ def backward_pass(jaxpr: core.Jaxpr, consts, args, cts_out):
   ct_env = {}
 
   def write_ct(v, ct):
-    if type(v) is core.Literal or ct is None or type(ct) is Zero:
+    if ct is None or type(ct) is Zero:
       return
-    if v in ct_env:
-      ct_env[v] = add_tangents(ct_env[v], ct)
-    else:
-      ct_env[v] = ct
-
-  def read_ct(v):
-    if type(v) is core.Literal:
-      return Zero(v.aval)
-    ct = ct_env.pop(v, None)
-    return Zero(v.aval) if ct is None else ct
+    prev = ct_env.get(v)
+    ct_env[v] = ct if prev is None else add_tangents(prev, ct)
 
   for v, ct in zip(jaxpr.outvars, cts_out):
-    if type(v) is not core.Literal and v in linear:
+    if v in linear:
       write_ct(v, ct)
 
+  pop = ct_env.pop
   for eqn in reversed(lin_eqns):
-    cts = [read_ct(v) for v in eqn.outvars]
-    if all(type(c) is Zero for c in cts):
-      continue
-    rule = primitive_transposes.get(eqn.primitive)
+    prim = eqn.primitive
+    if prim.multiple_results:
+      cts = [pop(v, None) for v in eqn.outvars]
+      if all(c is None for c in cts):
+        continue
+      ct = [Zero(v.aval) if c is None else c for c, v in zip(cts, eqn.outvars)]
+    else:
+      ct = pop(eqn.outvars[0], None)
+      if ct is None:
+        continue
+    rule = primitive_transposes.get(prim)
     if rule is None:
       raise NotImplementedError(f"Transpose rule (for reverse-mode differentiation) for "
-                                f"'{eqn.primitive.name}' not implemented")
-    invals = [read_primal(v) for v in eqn.invars]
-    ct = cts if eqn.primitive.multiple_results else cts[0]
-    cts_in = rule(ct, *invals, **eqn.params)
+                                f"'{prim.name}' not implemented")
+    cts_in = rule(ct, *[read_primal(v) for v in eqn.invars], **eqn.params)
     for v, c in zip(eqn.invars, cts_in):
-      if type(v) is not core.Literal and v in linear:
+      if v in linear:
         write_ct(v, c)
-  return [read_ct(v) if v in linear else None for v in jaxpr.invars]
+  out = []
+  for v in jaxpr.invars:
+    if v in linear:
+      ct = pop(v, None)
+      out.append(Zero(v.aval) if ct is None else ct)
+    else:
+      out.append(None)
+  return out
 
 
 def vjp_flat(fun: Callable, primals):

@@ -17,6 +17,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from numjax._src import core
+from numjax._src.config import config
 from numjax._src.core import (ClosedJaxpr, Jaxpr, JaxprEqn, Literal, ShapedArray, Tracer,
                               Var)
 
@@ -29,14 +30,22 @@ class TracingDebugInfo(NamedTuple):
   arg_names: list | None     # one per flat input
 
 
+_is_internal_code: dict = {}  # code object -> whether its frames are numjax's (skipped)
+
+
 def source_info(_getframe=sys._getframe):
-  """(file, line, function) of the innermost user frame (cheap: no frame is kept)."""
+  """(file, line, function) of the innermost user frame (cheap: no frame is kept, and
+  whether a code object is numjax's own is decided once per code object)."""
   f = _getframe(2)
-  d = core._NUMJAX_DIR
   while f is not None:
-    fn = f.f_code.co_filename
-    if not fn.startswith(d) and not fn.endswith(("contextlib.py", "functools.py")):
-      return (fn, f.f_lineno, f.f_code.co_name)
+    code = f.f_code
+    internal = _is_internal_code.get(code)
+    if internal is None:
+      fn = code.co_filename
+      internal = _is_internal_code[code] = (
+          fn.startswith(core._NUMJAX_DIR) or fn.endswith(("contextlib.py", "functools.py")))
+    if not internal:
+      return (code.co_filename, f.f_lineno, code.co_name)
     f = f.f_back
   return None
 
@@ -52,6 +61,10 @@ class StagingTracer(Tracer):
   @property
   def aval(self):
     return self._aval
+
+  shape = property(lambda self: self._aval.shape)
+  dtype = property(lambda self: self._aval.dtype)
+  weak_type = property(lambda self: self._aval.weak_type)
 
   def __repr__(self):
     a = self._aval
@@ -133,6 +146,9 @@ class JaxprBuilder:
     self.tracers: list[StagingTracer] = []  # keeps ids stable while staging
     self.debug_info = debug_info
     self.invars: list[Var] = []
+    # Equations remember the user's source line (error messages, debug_nans). Linearize's
+    # tangent program turns that off: walking the Python stack costs more than the op.
+    self.record_source = True
 
   def dependencies(self, var):
     """(indices of the inputs `var` depends on, the equations on the way) - error paths only."""
@@ -186,7 +202,11 @@ class JaxprBuilder:
         constvals.append(val)
     if literals:
       sub = lambda x: literals.get(x, x) if type(x) is Var else x
-      eqns = [e._replace(invars=[sub(x) for x in e.invars]) for e in self.eqns]
+      eqns = []
+      for e in self.eqns:  # rebuild only the equations that read a literal
+        if not literals.keys().isdisjoint(e.invars):
+          e = e._replace(invars=[sub(x) for x in e.invars])
+        eqns.append(e)
       outvars = [sub(x) for x in outvars]
     else:
       eqns = list(self.eqns)
@@ -243,17 +263,47 @@ class StagingTrace(core.Trace):
 
   def process_primitive(self, primitive, tracers, params):
     avals_in = [t.aval for t in tracers]
-    out = primitive.abstract_eval(*avals_in, **params)
-    b = self.builder
+    out = _abstract_eval(primitive, avals_in, params)
+    b = self.main.global_data
     if primitive.multiple_results:
       outs = [b.new_tracer(self, a) for a in out]
       outvars = [b.add_var(t) for t in outs]
     else:
       outs = b.new_tracer(self, out)
       outvars = [b.add_var(outs)]
-    invars = [b.getvar(t) for t in tracers]
-    b.add_eqn(JaxprEqn(primitive, invars, params, outvars, source_info()))
+    t2v = b.tracer_to_var
+    invars = [t2v[id(t)] for t in tracers]
+    b.eqns.append(_new_eqn(JaxprEqn, (primitive, invars, params, outvars,
+                                      source_info() if b.record_source else None)))
     return outs
+
+
+_new_eqn = tuple.__new__  # JaxprEqn without NamedTuple.__new__'s Python-level frame
+
+# Shape rules of single-result primitives, memoised per (primitive, input avals, params):
+# staging the same op twice (every grad call re-stages its tangent program) pays a dict
+# lookup. Not for multiple-result (call-like) primitives, collectives (their rule reads the
+# axis environment) or effectful ones; failures are not cached; cleared on config change.
+_aval_cache: dict = {}
+config.on_change(lambda name, value: _aval_cache.clear())
+
+
+def _abstract_eval(primitive, avals_in, params):
+  if primitive.multiple_results or primitive.collective or primitive.uncached_shape_rule:
+    return primitive.abstract_eval(*avals_in, **params)
+  try:
+    key = (primitive, *[(a.shape, a.dtype, a.weak_type) for a in avals_in],
+           *params.items())
+    out = _aval_cache.get(key)
+  except TypeError:  # an unhashable param (or an aval of another kind)
+    return primitive.abstract_eval(*avals_in, **params)
+  if out is None:
+    out = primitive.abstract_eval(*avals_in, **params)
+    if type(out) is ShapedArray:
+      if len(_aval_cache) >= 8192:
+        _aval_cache.clear()
+      _aval_cache[key] = out
+  return out
 
 
 def trace_to_jaxpr(fun: Callable, in_avals: Sequence[ShapedArray], debug=None,

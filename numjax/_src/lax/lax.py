@@ -873,9 +873,14 @@ def convert_element_type(x, new_dtype, weak_type: bool = False):
   """lax.convert_element_type: cast x to new_dtype (canonicalised)."""
   # Eager no-op cast (the jnp layer calls this on every result): x already has that
   # (canonical) dtype and weak type.
-  if type(x) is Array and x.weak_type == weak_type:
-    dt = x._value.dtype
-    if dt is new_dtype and dt not in _array_narrow:
+  if type(x) is Array:
+    if x.weak_type == weak_type:
+      dt = x._value.dtype
+      if dt is new_dtype and dt not in _array_narrow:
+        return x
+  elif isinstance(x, Tracer):
+    a = x.aval
+    if a.weak_type == weak_type and a.dtype is new_dtype and new_dtype not in _array_narrow:
       return x
   # arrays and jnp scalar types carry a .dtype; NumPy scalar types (np.bool_) only a
   # descriptor there, and np.dtype() understands them directly
@@ -1248,7 +1253,6 @@ def _dot_general_abstract(lhs, rhs, *, dimension_numbers, precision=None,
 
 def _dot_general_impl(lhs, rhs, *, dimension_numbers, precision=None,
                       preferred_element_type=None, out_sharding=None):
-  (lc, rc), (lb, rb) = dimension_numbers
   out_dt = np.dtype(preferred_element_type) if preferred_element_type is not None else lhs.dtype
   compute_dt = out_dt
   if out_dt in _lowp or out_dt == np.float16:
@@ -1257,22 +1261,49 @@ def _dot_general_impl(lhs, rhs, *, dimension_numbers, precision=None,
     compute_dt = np.dtype(np.int32)
   lhs = lhs.astype(compute_dt, copy=False)
   rhs = rhs.astype(compute_dt, copy=False)
-  lfree = [i for i in range(lhs.ndim) if i not in lc and i not in lb]
-  rfree = [i for i in range(rhs.ndim) if i not in rc and i not in rb]
-  # batch, free, contract  @  batch, contract, free  -> a batched matmul on BLAS
-  lt = np.transpose(lhs, list(lb) + lfree + list(lc))
-  rt = np.transpose(rhs, list(rb) + list(rc) + rfree)
-  nb = math.prod(lhs.shape[i] for i in lb)
-  m = math.prod(lhs.shape[i] for i in lfree)
-  k = math.prod(lhs.shape[i] for i in lc)
-  n = math.prod(rhs.shape[i] for i in rfree)
-  out = np.matmul(lt.reshape(nb, m, k), rt.reshape(nb, k, n))
-  shape = tuple(lhs.shape[i] for i in lb) + tuple(lhs.shape[i] for i in lfree) + \
-      tuple(rhs.shape[i] for i in rfree)
-  out = out.reshape(shape)
+  key = (lhs.shape, rhs.shape, dimension_numbers)
+  try:
+    plan = _dot_plans.get(key)
+  except TypeError:  # dimension numbers given as lists
+    key, plan = None, None
+  if plan is None:
+    plan = _dot_plan(lhs.shape, rhs.shape, dimension_numbers)
+    if key is not None:
+      if len(_dot_plans) >= 1024:
+        _dot_plans.clear()
+      _dot_plans[key] = plan
+  lperm, rperm, lshape, rshape, shape = plan
+  # batch, free, contract  @  batch, contract, free  -> a (batched) matmul on BLAS
+  lt = lhs if lperm is None else lhs.transpose(lperm)
+  rt = rhs if rperm is None else rhs.transpose(rperm)
+  out = np.matmul(lt.reshape(lshape), rt.reshape(rshape)).reshape(shape)
   if out_dt == _bool:
     return out != 0
   return out.astype(out_dt, copy=False)
+
+
+_dot_plans: dict = {}  # (lhs shape, rhs shape, dimension numbers) -> matmul plan
+
+
+def _dot_plan(lhs_shape, rhs_shape, dimension_numbers):
+  """Transposes and reshapes that turn dot_general into one matmul: (perm of lhs or None,
+  perm of rhs or None, lhs matrix shape, rhs matrix shape, result shape). Without batch
+  dimensions the matmul is 2-D (a plain GEMM call)."""
+  (lc, rc), (lb, rb) = dimension_numbers
+  lnd, rnd = len(lhs_shape), len(rhs_shape)
+  lfree = [i for i in range(lnd) if i not in lc and i not in lb]
+  rfree = [i for i in range(rnd) if i not in rc and i not in rb]
+  lperm = tuple(lb) + tuple(lfree) + tuple(lc)
+  rperm = tuple(rb) + tuple(rc) + tuple(rfree)
+  nb = math.prod(lhs_shape[i] for i in lb)
+  m = math.prod(lhs_shape[i] for i in lfree)
+  k = math.prod(lhs_shape[i] for i in lc)
+  n = math.prod(rhs_shape[i] for i in rfree)
+  shape = tuple(lhs_shape[i] for i in lb) + tuple(lhs_shape[i] for i in lfree) + \
+      tuple(rhs_shape[i] for i in rfree)
+  lmat, rmat = ((nb, m, k), (nb, k, n)) if lb else ((m, k), (k, n))
+  return (None if lperm == tuple(range(lnd)) else lperm,
+          None if rperm == tuple(range(rnd)) else rperm, lmat, rmat, shape)
 
 
 def _ranges_like(*xs):
@@ -1294,20 +1325,30 @@ def itertools_chain(lists):
 
 def _dot_general_transpose_lhs(g, x, y, *, dimension_numbers, precision=None,
                                preferred_element_type=None, out_sharding=None, swap_ans=False):
+  key = (dimension_numbers, x.aval.ndim, core.get_aval(y).ndim, swap_ans)
+  plan = _dot_transpose_plans.get(key)
+  if plan is None:
+    plan = _dot_transpose_plans[key] = _dot_transpose_plan(*key)
+  dims, out_axes = plan
+  out = dot_general(g, y, dims, precision=precision, preferred_element_type=x.aval.dtype)
+  return transpose(out, out_axes)
+
+
+_dot_transpose_plans: dict = {}  # static dimension arithmetic of the transposes, memoised
+
+
+def _dot_transpose_plan(dimension_numbers, x_ndim, y_ndim, swap_ans):
   (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
-  x_ndim = x.aval.ndim
   x_kept = _remaining(range(x_ndim), x_contract, x_batch)
-  y_kept = _remaining(range(core.get_aval(y).ndim), y_contract, y_batch)
+  y_kept = _remaining(range(y_ndim), y_contract, y_batch)
   if swap_ans:
     ans_batch, ans_y, _ = _ranges_like(x_batch, y_kept, x_kept)
   else:
     ans_batch, _, ans_y = _ranges_like(x_batch, x_kept, y_kept)
-  dims = ((ans_y, y_kept), (ans_batch, y_batch))
+  dims = ((ans_y, tuple(y_kept)), (ans_batch, tuple(y_batch)))
   x_contract_sorted_by_y = list(np.take(x_contract, np.argsort(y_contract))) if x_contract else []
   out_axes = np.argsort(list(x_batch) + x_kept + x_contract_sorted_by_y)
-  x_dt = x.aval.dtype
-  out = dot_general(g, y, dims, precision=precision, preferred_element_type=x_dt)
-  return transpose(out, tuple(int(a) for a in out_axes))
+  return dims, tuple(int(a) for a in out_axes)
 
 
 def _dot_general_transpose_rhs(g, x, y, *, dimension_numbers, precision=None,
@@ -1399,13 +1440,27 @@ class Precision(enum.Enum):
     return self.name
 
 
+_dot_dnums_cache: dict = {}  # caller's dimension_numbers -> normalised DotDimensionNumbers
+
+
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None,
                 out_sharding=None):
   """lax.dot_general: contraction over dimension_numbers ((lc, rc), (lb, rb))."""
-  lhs, rhs = _promote_lax_args((lhs, rhs))
-  (lc, rc), (lb, rb) = dimension_numbers
-  dn = DotDimensionNumbers(((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
-                            (tuple(int(i) for i in lb), tuple(int(i) for i in rb))))
+  if not (isinstance(lhs, _arrays) and isinstance(rhs, _arrays)):
+    lhs, rhs = _promote_lax_args((lhs, rhs))
+  try:
+    dn = _dot_dnums_cache.get(dimension_numbers)
+  except TypeError:  # lists: unhashable
+    dn = None
+  if dn is None:
+    (lc, rc), (lb, rb) = dimension_numbers
+    dn = DotDimensionNumbers(((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
+                              (tuple(int(i) for i in lb), tuple(int(i) for i in rb))))
+    try:
+      if len(_dot_dnums_cache) < 1024:
+        _dot_dnums_cache[dimension_numbers] = dn
+    except TypeError:
+      pass
   pet = None if preferred_element_type is None else _dtypes.canonicalize_dtype(
       preferred_element_type)
   if pet is not None and (lhs.dtype != pet or rhs.dtype != pet):

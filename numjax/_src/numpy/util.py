@@ -15,6 +15,7 @@ import numpy as np
 from numjax._src import core
 from numjax._src import dtypes
 from numjax._src.array import Array
+from numjax._src.array import _narrow  # 64->32-bit map while x64 is off
 from numjax._src.config import config
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
@@ -221,19 +222,53 @@ def _promote_checks(fun_name, args):
   return args
 
 
+def _already_promoted(args, ok_kinds):
+  """True when every argument is an Array/Tracer of one dtype (of a kind in `ok_kinds`)
+  and one weak type, with equal (or rank-0) shapes: promotion would change nothing. The
+  common case inside jnp functions and under grad, decided without the lattice."""
+  dt = weak = shape = None
+  for a in args:
+    if type(a) is Array:
+      v = a._value
+      a_dt, a_weak, a_shape = v.dtype, a.weak_type, v.shape
+    elif isinstance(a, Tracer):
+      av = a.aval
+      a_dt, a_weak, a_shape = av.dtype, av.weak_type, av.shape
+    else:
+      return False
+    if dt is None:
+      dt, weak = a_dt, a_weak
+      if dt.kind not in ok_kinds or dt in _narrow:  # (a 64-bit value with x64 off)
+        return False
+    elif a_dt != dt or a_weak != weak:
+      return False
+    if a_shape:
+      if shape is None:
+        shape = a_shape
+      elif a_shape != shape:
+        return False
+  return dt is not None
+
+
 def promote_args(fun_name: str, *args):
   """check_arraylike + promote_dtypes + promote_shapes."""
+  if _already_promoted(args, "biufc"):
+    return list(args)
   args = _promote_checks(fun_name, args)
   return promote_shapes(fun_name, *promote_dtypes(*args))
 
 
 def promote_args_numeric(fun_name: str, *args):
+  if _already_promoted(args, "iufc"):
+    return list(args)
   args = _promote_checks(fun_name, args)
   return promote_shapes(fun_name, *promote_dtypes_numeric(*args))
 
 
 def promote_args_inexact(fun_name: str, *args):
   """As promote_args, with non-inexact results promoted to the default float/complex."""
+  if _already_promoted(args, "fc"):
+    return list(args)
   args = _promote_checks(fun_name, args)
   return promote_shapes(fun_name, *promote_dtypes_inexact(*args))
 
