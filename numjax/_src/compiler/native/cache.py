@@ -43,6 +43,15 @@ def root_dir() -> str:
 
 def native_dir() -> str:
   d = os.path.join(root_dir(), "native")
+  try:
+    os.makedirs(d, exist_ok=True)
+    if os.access(d, os.W_OK):
+      return d
+  except OSError:
+    pass
+  # an unwritable cache location (read-only home, ...): a private temporary one
+  d = os.path.join(tempfile.gettempdir(), f"numjax-{os.getuid() if hasattr(os, 'getuid') else 0}",
+                   "native")
   os.makedirs(d, exist_ok=True)
   return d
 
