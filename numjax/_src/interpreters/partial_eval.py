@@ -17,6 +17,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from numjax._src import core
+from numjax._src.array import Array
 from numjax._src.config import config
 from numjax._src.core import (ClosedJaxpr, Jaxpr, JaxprEqn, Literal, ShapedArray, Tracer,
                               Var)
@@ -248,12 +249,13 @@ class StagingTrace(core.Trace):
     return t
 
   def pure(self, val):
-    b = self.builder
+    b = self.main.global_data
     t = b.constid_to_tracer.get(id(val))
     if t is None:
-      aval = core.get_aval(val)
-      t = b.new_tracer(self, aval)
-      var = b.add_var(t)
+      aval = val.aval if type(val) is Array else core.get_aval(val)
+      t = StagingTracer(self, aval)
+      b.tracers.append(t)
+      var = b.tracer_to_var[id(t)] = Var(aval)
       b.constid_to_tracer[id(val)] = t
       b.constvar_to_val[var] = val
       b.tracers.append(val)  # keep val alive so its id stays unique
@@ -262,17 +264,24 @@ class StagingTrace(core.Trace):
   lift = pure
 
   def process_primitive(self, primitive, tracers, params):
-    avals_in = [t.aval for t in tracers]
-    out = _abstract_eval(primitive, avals_in, params)
+    # (the operands were raised to this trace: all StagingTracers, read `_aval` directly)
+    out = _abstract_eval(primitive, [t._aval for t in tracers], params)
     b = self.main.global_data
-    if primitive.multiple_results:
-      outs = [b.new_tracer(self, a) for a in out]
-      outvars = [b.add_var(t) for t in outs]
-    else:
-      outs = b.new_tracer(self, out)
-      outvars = [b.add_var(outs)]
     t2v = b.tracer_to_var
     invars = [t2v[id(t)] for t in tracers]
+    keep = b.tracers
+    if primitive.multiple_results:
+      outs = [StagingTracer(self, a) for a in out]
+      outvars = []
+      for t, a in zip(outs, out):
+        keep.append(t)
+        v = t2v[id(t)] = Var(a)
+        outvars.append(v)
+    else:
+      outs = StagingTracer(self, out)
+      keep.append(outs)
+      v = t2v[id(outs)] = Var(out)
+      outvars = [v]
     b.eqns.append(_new_eqn(JaxprEqn, (primitive, invars, params, outvars,
                                       source_info() if b.record_source else None)))
     return outs
