@@ -11,16 +11,20 @@ value computed in phase p gives an outer value available from phase p + 1 (so a 
 cache). Full values needed in a later phase are recomputed there (no scratch memory).
 
 Fused into kernels: elementwise primitives (anything whose `native_template` codegen
-accepts for the dtypes), converts, selects, clamp, integer_pow, iota, random bits, and the
-monoid reductions and argmax/argmin with their producers. Broadcasts, reshapes, transposes,
-static slices and reversals of materialised values are *views*: affine index maps, no copy.
-A broadcast of a kernel's outer value back over the reduced axes (the `keepdims` pattern)
-stays inside the kernel. Everything else is materialised and read through a view.
+accepts for the dtypes), converts, selects, clamp, integer_pow, iota, random bits and
+threefry, concatenate and pad (guarded index maps), and the monoid reductions and
+argmax/argmin with their producers. Broadcasts, reshapes, transposes, static slices,
+reversals and dynamic slices (runtime offsets, clamped as XLA does) of materialised values
+are *views*: affine index maps, no copy. A broadcast of a kernel's outer value back over
+the reduced axes (the `keepdims` pattern) stays inside the kernel. Everything else is
+materialised and read through a view.
 
 `Host` steps run a primitive's NumPy implementation between native segments (sort, fft,
-linalg, gather/scatter, ...). `Dot` is dot_general (NumPy/BLAS at top level; generated
-loops inside native loop bodies). `Loop`/`Cond` are while/scan/cond whose bodies plan fully
-native (no Host step): they compile to C loops and switches.
+linalg, conv, gather, top-level scatters, ...). `Dot` is dot_general on the runtime's GEMM
+(float32/float64; generated loops for other dtypes inside loop bodies). `Dus` is
+dynamic_update_slice or a one-window scatter in a loop body. `Loop`/`Cond` are
+while/scan/fori/cond whose bodies (after the compiler's passes) plan fully native: they
+compile to C loops and switches.
 
 Shapes compare modulo unit dimensions: a (4, 1) value and a (4,) value are the same data.
 """
