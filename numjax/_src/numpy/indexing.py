@@ -20,6 +20,7 @@ from numjax._src import core
 from numjax._src import dtypes
 from numjax._src import errors
 from numjax._src.array import Array, _make
+from numjax._src.array import _narrow  # 64->32-bit map while x64 is off
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.lax import slicing
@@ -590,7 +591,96 @@ def _getitem(self, idx):
         v = v.reshape(new_shape)
       return _make(v, self.weak_type)
     return _apply_static_plan(self, plan)
+  if core._eager_only and type(self) is Array:
+    ti = type(idx)
+    if ti is Array or ti is np.ndarray:
+      out = _eager_take(self, idx._value if ti is Array else idx)
+      if out is not None:
+        return out
   return rewriting_take(self, idx)
+
+
+_I32 = np.dtype(np.int32)
+
+
+def _eager_take(x, iv):
+  """x[i] for an int32 index array `i` (eager): the gather rewriting_take builds, as one
+  NumPy take -- negative indices wrap, out-of-bounds ones clamp. None if not applicable."""
+  v = x._value
+  if iv.dtype != _I32 or not v.ndim or not v.shape[0]:
+    return None
+  n = v.shape[0]
+  return _make(v.take(np.where(iv < 0, iv + n, iv), axis=0, mode="clip"), x.weak_type)
+
+
+# x.at[i].<op>(y), eager: the scatter primitive -> NumPy assignment / ufunc.at (None: set)
+_quiet_ufunc_at = lax._quiet(lambda ufunc, out, i, y: ufunc.at(out, i, y))
+
+
+def _eager_scatter(x, idx, y, scatter_op, mode, normalize):
+  """x.at[idx].op(y) without tracing machinery, for x an Array, idx a static int or an
+  int32 index array on axis 0, and y a Python scalar or array that promotion leaves in x's
+  dtype: the same NumPy kernel the scatter primitive runs (negative indices wrap, others
+  out of bounds are dropped). None when it does not apply (the general path decides)."""
+  if mode is not None or type(x) is not Array:
+    return None
+  ufunc = _EAGER_SCATTER_UFUNCS.get(scatter_op, False)
+  if ufunc is False:
+    return None
+  v = x._value
+  dt = v.dtype
+  if not v.ndim or not v.shape[0] or dt in _narrow or dt.kind not in "iufc":
+    return None
+  n = v.shape[0]
+  ti = type(idx)
+  if ti is int:
+    i = idx + n if normalize and idx < 0 else idx
+    upd_shape = v.shape[1:]
+  elif ti is Array or ti is np.ndarray:
+    i = idx._value if ti is Array else idx
+    if i.dtype != _I32:
+      return None
+    upd_shape = i.shape + v.shape[1:]
+  else:
+    return None
+  ty, kind = type(y), dt.kind
+  if ty is float:
+    if kind not in "fc":
+      return None
+  elif ty is int:
+    if kind in "iu":
+      info = np.iinfo(dt)
+      if not info.min <= y <= info.max:
+        return None
+    elif kind not in "fc" or not -2**31 <= y < 2**31:
+      return None
+  elif ty is Array or ty is np.ndarray:
+    if y.dtype != dt:
+      return None
+    y = y._value if ty is Array else y
+  else:
+    return None
+  try:
+    yb = np.broadcast_to(np.asarray(y, dtype=dt), upd_shape)
+  except ValueError:
+    return None
+  if 0 in upd_shape:
+    return x
+  out = v.copy()
+  if ti is int:
+    if not 0 <= i < n:
+      return _make(out, x.weak_type)
+  else:
+    if normalize:
+      i = np.where(i < 0, i + n, i)
+    ok = (i >= 0) & (i < n)
+    if not ok.all():
+      i, yb = i[ok], yb[ok]
+  if ufunc is None:
+    out[i] = yb
+  else:
+    _quiet_ufunc_at(ufunc, out, i, yb)
+  return _make(out, x.weak_type)
 
 
 # ---------------------------------------------------------------------------------------
@@ -600,6 +690,10 @@ def _scatter_update(x, idx, y, scatter_op, indices_are_sorted, unique_indices, m
                     normalize_indices=True):
   """x with x[idx] <op>= y applied functionally (JAX's dtype rules: computed in the
   promoted dtype, cast back to x's dtype and weak type)."""
+  if core._eager_only:
+    out = _eager_scatter(x, idx, y, scatter_op, mode, normalize_indices)
+    if out is not None:
+      return out
   x = lax.asarray(x)
   if (isinstance(y, int) and not isinstance(y, bool) and
       dtypes.issubdtype(x.dtype, np.integer) and
@@ -882,3 +976,8 @@ def _install():
 
 
 _install()
+
+
+_EAGER_SCATTER_UFUNCS = {slicing.scatter: None, slicing.scatter_add: np.add,
+                         slicing.scatter_sub: np.subtract, slicing.scatter_mul: np.multiply,
+                         slicing.scatter_min: np.minimum, slicing.scatter_max: np.maximum}
