@@ -144,25 +144,13 @@ static void nj_start(void) {
   pthread_mutex_unlock(&nj_start_mu);
 }
 
-/* On a machine busy with other work, a worker the OS has not scheduled keeps the caller
-   waiting for its chunk. When the caller spends a large share of its calls waiting, it
-   runs the next calls serially, then tries threads again. */
-static _Atomic int nj_serial_left = 0;
-static double nj_wait_share = 0.0;
-
 NJ_EXPORT void nj_parallel(nj_chunk_fn fn, void *ctx, int64_t n, int64_t chunks) {
   int nt = nj_nthreads();
   if (chunks > n) chunks = n;
   if (chunks > 8 * nt) chunks = 8 * nt;
   if (nt <= 1 || chunks <= 1) { fn(ctx, 0, n); return; }
-  if (atomic_load_explicit(&nj_serial_left, memory_order_relaxed) > 0) {
-    atomic_fetch_sub_explicit(&nj_serial_left, 1, memory_order_relaxed);
-    fn(ctx, 0, n);
-    return;
-  }
   if (!nj_started) nj_start();
   if (nj_nt <= 1 || pthread_mutex_trylock(&nj_job_mu) != 0) { fn(ctx, 0, n); return; }
-  double t0 = nj_now();
   nj_fn = fn; nj_ctx = ctx; nj_n = n; nj_chunks = chunks;
   atomic_store_explicit(&nj_done, 0, memory_order_release);
   uint32_t g = atomic_load_explicit(&nj_gen, memory_order_acquire) + 1;
@@ -176,18 +164,9 @@ NJ_EXPORT void nj_parallel(nj_chunk_fn fn, void *ctx, int64_t n, int64_t chunks)
     fn(ctx, n * c / chunks, n * (c + 1) / chunks);
     atomic_fetch_add_explicit(&nj_done, 1, memory_order_acq_rel);
   }
-  double t1 = nj_now();
   int spins = 0;
   while (atomic_load_explicit(&nj_done, memory_order_acquire) < chunks) {
     if (++spins > 2000) sched_yield(); else nj_relax();
-  }
-  double t2 = nj_now();
-  if (t2 - t0 > 50e-6) {   /* too short a call says nothing */
-    nj_wait_share = 0.75 * nj_wait_share + 0.25 * ((t2 - t1) / (t2 - t0));
-    if (nj_wait_share > 0.35) {
-      nj_wait_share = 0.0;
-      atomic_store_explicit(&nj_serial_left, 50, memory_order_relaxed);
-    }
   }
   pthread_mutex_unlock(&nj_job_mu);
 }
