@@ -33,6 +33,8 @@ SPLIT_BLOCK = 1 << 15      # elements per partial sum when a row sweep splits ov
 COL_BLOCK = 512            # V block of a column reduction (its accumulators live on the stack)
 UNIT_TARGET = 32           # aim for at least this many units when a kernel is parallel
 SCRATCH_MAX = 1 << 14      # row scratch arrays (on the stack) up to this many elements
+STREAM_MIN_BYTES = 24 << 20  # map outputs this large are written with streaming stores
+STREAM_BLOCK = 1024        # elements computed into L1 before each streaming copy
 _COST = {"exp": 8, "log": 8, "sin": 10, "cos": 10, "tan": 12, "tanh": 10, "pow": 16,
          "erf_inv": 20, "logistic": 10, "atan2": 14, "lgamma": 30, "div": 3, "sqrt": 3,
          "rem": 6, "expm1": 8, "log1p": 8, "erf": 8, "erfc": 8}
@@ -342,10 +344,11 @@ class KernelGen:
       self.emit_split(code, name, units)
       return
     body = Code(2)
+    self.streamed = False
     self.emit_units(body)
     sig = ", ".join([d for d, _ in self.params] + ["int64_t lo", "int64_t hi"])
     fn = [f"static void {name}({sig}) {{", "  for (int64_t u = lo; u < hi; u++) {"]
-    fn += body.lines + ["  }", "}"]
+    fn += body.lines + ["  }"] + (["  nj_sfence();"] if self.streamed else []) + ["}"]
     self.mod.funcs.append("\n".join(fn))
     calls = [c for _, c in self.params]
     if parallel and units > 1:
@@ -490,7 +493,28 @@ class KernelGen:
     outer_r = rd if vec else rd[:-1]
     for j in outer_r:
       code.open(f"for (int64_t i{j} = 0; i{j} < {dims[j][0]}; i{j}++)")
-    if vec:
+    stream = vec and not rd and not reds and self.streamable(stores)
+    if stream:
+      # large map outputs: compute a block into L1, then stream it to memory
+      code.open(f"for (int64_t vs = v0; vs < v1; vs += {STREAM_BLOCK})")
+      code(f"int64_t ve = vs + {STREAM_BLOCK} < v1 ? vs + {STREAM_BLOCK} : v1;")
+      self.stream_to = {}
+      for v in stores:
+        nm = self.mod.fresh("sb")
+        code(f"{ops.ctype(v.aval.dtype)} {nm}[{STREAM_BLOCK}] __attribute__((aligned(64)));")
+        self.stream_to[v] = nm
+      code.open("for (int64_t v = vs; v < ve; v++)")
+      self.emit_body(code, p, reds, stores, accs, "v - v0", {self.vdim: "v"})
+      code.close()
+      for v in stores:
+        acc = self.acc_out[v]
+        off = self.offset_expr(acc, {self.vdim: "vs"}, self.accs.index(acc))
+        code(f"nj_stream(&{acc.param}[{off}], {self.stream_to[v]}, "
+             f"(size_t)(ve - vs) * {np.dtype(v.aval.dtype).itemsize});")
+      self.stream_to = {}
+      self.streamed = True
+      code.close()
+    elif vec:
       code.open("for (int64_t v = v0; v < v1; v++)")
       self.emit_body(code, p, reds, stores, accs, "v - v0", {self.vdim: "v"})
       code.close()
@@ -775,8 +799,25 @@ class KernelGen:
     return memo[v]
 
   # ---- stores -----------------------------------------------------------------------------
+  def streamable(self, stores):
+    """Stream the stores of a map sweep when its outputs are large (they will not stay in
+    cache) and contiguous along the vector dimension."""
+    if not stores or any(isinstance(v, tuple) for v in stores):
+      return False
+    total = 0
+    for v in stores:
+      acc = self.acc_out[v]
+      if acc.local or acc.strides[self.vdim] != 1:
+        return False
+      total += math.prod(v.aval.shape) * np.dtype(v.aval.dtype).itemsize
+    return total >= STREAM_MIN_BYTES
+
   def store_full(self, code, v, memo, loopvars):
     val = self.full_val(code, v, memo, loopvars)
+    sb = getattr(self, "stream_to", {}).get(v)
+    if sb is not None:
+      code(f"{sb}[v - vs] = {ops.store(np.dtype(v.aval.dtype), val)};")
+      return
     acc = self.acc_out[v]
     if acc.local:
       code(f"*{acc.param} = {ops.store(acc.dtype, val)};")
