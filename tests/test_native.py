@@ -222,6 +222,8 @@ def _fusion_cases(b: _Batch):
   b.add("dot", lambda a, c: jnp.tanh(a @ c.T + 1).sum(0), x, y)
   b.add("dot_batch", lambda a: jnp.einsum("bij,bkj->bik", a, a), z3)
   b.add("host_between", lambda a: jnp.sort(a * 2, axis=1)[:, :3] + 1, x)
+  huge = jnp.asarray(rng.standard_normal(7_000_003).astype(np.float32))   # 28 MB: streamed
+  b.add("streamed", lambda a: (a * 2 + 1, jnp.abs(a)), huge)
 
 
 @pytest.fixture(scope="module")
@@ -233,9 +235,14 @@ def fused():
 
 @pytest.mark.parametrize("name", ["chain", "bias", "transpose_view", "slices", "rows", "cols",
                                   "middle", "softmax", "layernorm", "split_sum", "minus_mean",
-                                  "iota", "dot", "dot_batch", "host_between"])
+                                  "iota", "dot", "dot_batch", "host_between", "streamed"])
 def test_fused_programs_match_numpy_tier(fused, name):
   _check(fused, name, rtol=1e-4)
+
+
+def test_large_outputs_are_streamed(fused):
+  src = compiler.native_backend().source(fused["streamed"][0]._exe.native_fn)
+  assert "nj_stream(" in src and "nj_sfence()" in src
 
 
 def test_softmax_is_one_kernel(fused):
