@@ -66,6 +66,7 @@ def _convert_scalar(x, dtype):
 
 
 _arrays = (Array, Tracer)
+_REAL_PY_SCALARS = frozenset({bool, int, float})
 _INT_ONLY = frozenset({int})  # `_INT_ONLY.issuperset(map(type, t))`: t holds plain ints
 
 
@@ -263,8 +264,11 @@ def _np_logistic(x):
 
 
 def _np_shift_right_logical(x, y):
-  ut = np.dtype(f"uint{x.dtype.itemsize * 8}")
   bits = x.dtype.itemsize * 8
+  if x.dtype.kind == "u" and y.ndim == 0 and x.ndim:  # unsigned by a scalar: one shift
+    s = int(y)
+    return np.right_shift(x, x.dtype.type(s)) if 0 <= s < bits else np.zeros_like(x)
+  ut = np.dtype(f"uint{x.dtype.itemsize * 8}")
   out = np.right_shift(x.view(ut) if x.ndim else x.astype(ut), np.minimum(y, bits - 1).astype(ut))
   out = np.where(y >= bits, 0, out)
   return out.astype(x.dtype)
@@ -851,20 +855,25 @@ convert_element_type_p.hidden_params = frozenset({"sharding"})
 def _convert_impl(x, *, new_dtype, weak_type, sharding=None):
   if x.dtype == new_dtype:
     return x
-  if np.issubdtype(new_dtype, np.integer) and np.issubdtype(x.dtype, np.floating):
+  # (dtype kinds stand for np.issubdtype here: 'iu' integer, 'f' floating, 'c' complex;
+  # ml_dtypes' types are kind 'V' for both)
+  new_kind, kind = np.dtype(new_dtype).kind, x.dtype.kind
+  if new_kind in "iu" and kind == "f":
     with np.errstate(all="ignore"):
       # XLA truncates toward zero and saturates; NaN becomes 0
       info = np.iinfo(new_dtype)
       xf = np.trunc(np.nan_to_num(x.astype(np.float64), nan=0.0))
       return np.clip(xf, info.min, info.max).astype(new_dtype)
-  if np.issubdtype(new_dtype, np.integer) and np.issubdtype(x.dtype, np.complexfloating):
+  if new_kind in "iu" and kind == "c":
     return _convert_impl(np.real(x), new_dtype=new_dtype, weak_type=weak_type)
-  if not np.issubdtype(new_dtype, np.complexfloating) and np.issubdtype(x.dtype, np.complexfloating):
+  if new_kind != "c" and kind == "c":
     return np.real(x).astype(new_dtype)
   if new_dtype == _bool:
     return x != 0
-  with np.errstate(all="ignore"):
-    return x.astype(new_dtype)
+  return _quiet_astype(x, new_dtype)
+
+
+_quiet_astype = _quiet(lambda x, dtype: x.astype(dtype))
 
 
 convert_element_type_p.impl = _convert_impl
@@ -909,6 +918,11 @@ def convert_element_type(x, new_dtype, weak_type: bool = False):
       dt = x._value.dtype
       if dt is new_dtype and dt not in _array_narrow:
         return x
+  elif isinstance(x, np.floating) and isinstance(new_dtype, np.dtype) and new_dtype.kind == "f":
+    # a NumPy float scalar to a float dtype: what asarray + the convert primitive do
+    dt = _dtypes.canonicalize_dtype(new_dtype)
+    return _make(_quiet_astype(np.asarray(x).astype(_dtypes.canonicalize_dtype(x.dtype)), dt),
+                 bool(weak_type))
   elif isinstance(x, Tracer):
     a = x.aval
     if a.weak_type == weak_type and a.dtype is new_dtype and new_dtype not in _array_narrow:
@@ -1542,6 +1556,11 @@ def dot(lhs, rhs, precision=None, preferred_element_type=None, out_sharding=None
 
 def full(shape, fill_value, dtype=None, *, sharding=None):
   """lax.full: an array of `shape` filled with `fill_value` (a broadcast of a scalar)."""
+  if (dtype is not None and type(shape) is tuple and _INT_ONLY.issuperset(map(type, shape))
+      and (type(fill_value) in _REAL_PY_SCALARS or isinstance(fill_value, np.generic))):
+    # the common case (a scalar fill, a static shape), minus the checks
+    fill = convert_element_type(fill_value, _dtypes.canonicalize_dtype(dtype), False)
+    return broadcast(fill, shape) if shape else fill
   shape = (shape,) if np.ndim(shape) == 0 and not isinstance(shape, (tuple, list)) else shape
   shape = tuple(core.concrete_dim_or_error(d, "full shape") for d in shape)
   weak = dtype is None and _dtypes.is_weakly_typed(fill_value)

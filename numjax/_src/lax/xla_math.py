@@ -213,6 +213,66 @@ def _erf_inv_scalar(x):
   return _r32(p * x)
 
 
+# The same two functions with the float32 rounding inlined (`u(p(v))[0]`): a function call
+# per rounding was most of their cost. Intermediate values are bounded here (|x| < 1, log of
+# a value in (0, 1]), so struct.pack never overflows; `_erf_inv_scalar` stays the reference.
+_LOG1P_NUM_F = [float(_f32(c)) for c in _LOG1P_NUM]
+_LOG1P_DEN_F = [float(_f32(c)) for c in _LOG1P_DEN]
+_ERFINV_LT5_F = [float(_f32(c)) for c in _ERFINV_W_LT_5]
+_ERFINV_GE5_F = [float(_f32(c)) for c in _ERFINV_W_GE_5]
+_LOG1P_SMALL_F = float(_f32(0.41421356237309504880))
+_SQRTHF_F, _LOG_Q1_F, _LOG_Q2_F = float(_SQRTHF), float(_LOG_Q1), float(_LOG_Q2)
+
+
+def _erf_inv_fast(x, p=_F32.pack, u=_F32.unpack, pb=_U32.pack, ub=_U32.unpack):
+  if x != x:
+    return math.nan
+  if abs(x) == 1.0:
+    return math.copysign(math.inf, x)
+  y = -u(p(x * x))[0]
+  if abs(y) < _LOG1P_SMALL_F:
+    num = den = None
+    for c in _LOG1P_NUM_F:
+      num = c if num is None else u(p(num * y + c))[0]
+    for c in _LOG1P_DEN_F:
+      den = c if den is None else u(p(den * y + c))[0]
+    a = u(p(num / den))[0]
+    y2 = u(p(y * y))[0]
+    a = u(p(u(p(y * y2))[0] * a))[0]
+    a = u(p(u(p(-0.5 * y2))[0] + a))[0]
+    w = -u(p(y + a))[0]
+  else:  # w = -log(1 + y), XLA's log (see _log_scalar); 1 + y is in [min normal, 1)
+    v = u(p(y + 1.0))[0]
+    if not v >= _MIN_NORMAL_F:
+      return _erf_inv_scalar(x)
+    b = ub(p(v))[0]
+    e = float((b >> 23) - 126)
+    m = u(pb((b & 0x807FFFFF) | 0x3F000000))[0]
+    if m < _SQRTHF_F:
+      e -= 1.0
+      t = u(p(u(p(m - 1.0))[0] + m))[0]
+    else:
+      t = u(p(m - 1.0))[0]
+    tt = u(p(t * t))[0]
+    t3 = u(p(tt * t))[0]
+    c = _LOG_P_F
+    y1 = u(p(u(p(t * c[0] + c[1]))[0] * t + c[6]))[0]
+    y2 = u(p(u(p(t * c[2] + c[3]))[0] * t + c[7]))[0]
+    y3 = u(p(u(p(t * c[4] + c[5]))[0] * t + c[8]))[0]
+    yy = u(p(u(p(y1 * t3 + y2))[0] * t3 + y3))[0]
+    yy = u(p(yy * t3 + u(p(_LOG_Q1_F * e))[0]))[0]
+    yy = u(p(yy + u(p(t - u(p(0.5 * tt))[0]))[0]))[0]
+    w = -u(p(e * _LOG_Q2_F + yy))[0]
+  if w < 5.0:
+    cs, z = _ERFINV_LT5_F, u(p(w - 2.5))[0]
+  else:
+    cs, z = _ERFINV_GE5_F, u(p(u(p(math.sqrt(w)))[0] - 3.0))[0]
+  acc = None
+  for c in cs:
+    acc = c if acc is None else u(p(acc * z + c))[0]
+  return u(p(acc * x))[0]
+
+
 _SMALL = 16
 
 
@@ -226,7 +286,7 @@ def erf_inv(x: np.ndarray) -> np.ndarray:
   xf = np.ascontiguousarray(x, dtype=_f32)
   flat = xf.reshape(-1)
   if flat.size <= _SMALL:
-    out = np.array([_erf_inv_scalar(v) for v in flat.tolist()], _f32).reshape(x.shape)
+    out = np.array([_erf_inv_fast(v) for v in flat.tolist()], _f32).reshape(x.shape)
     return out if dt == _f32 else out.astype(dt)
   out = np.empty_like(flat)
   with np.errstate(all="ignore"):

@@ -85,26 +85,60 @@ def _threefry_scalar(k0, k1, x0, x1):
   return x0, x1
 
 
-_SMALL = 8  # up to this many words, hash them one by one in Python
+_SMALL = 8  # up to this many words, hash them all at once on Python ints (below)
+
+# Small inputs: the n words of an operand are packed into one Python int, word i in bits
+# [64i, 64i + 32) with a zero gap above it ("SIMD within a register"). Additions carry into
+# the gap and rotations spill into the neighbours' gaps; masking with _LANES[n] after each
+# step clears both, so every round is a handful of big-int operations whatever n is --
+# instead of ~100 NumPy calls, or n passes of the one-word version above.
+_LANES = [sum(_M32 << (64 * i) for i in range(n)) for n in range(_SMALL + 1)]
+_ONES = [sum(1 << (64 * i) for i in range(n)) for n in range(_SMALL + 1)]
 
 
-def _words(v, shape, n):
+def _threefry_lanes(k0, k1, x0, x1, n):
+  """_threefry_scalar on n words at once (all operands packed, see above)."""
+  m, ones = _LANES[n], _ONES[n]
+  k2 = k0 ^ k1 ^ (_PARITY * ones)
+  ks = (k0, k1, k2)
+  x0 = (x0 + k0) & m
+  x1 = (x1 + k1) & m
+  plan = _ROUND_PLAN
+  for g in range(5):
+    for r, rr in plan[4 * g:4 * g + 4]:
+      x0 = (x0 + x1) & m
+      x1 = (((x1 << r) | (x1 >> rr)) & m) ^ x0
+    x0 = (x0 + ks[(g + 1) % 3]) & m
+    x1 = (x1 + ks[(g + 2) % 3] + (g + 1) * ones) & m
+  return x0, x1
+
+
+def _pack(v, shape, n):
+  """An operand (broadcast to `shape`) packed into lanes, as above."""
+  v = np.asarray(v)
   if v.size == 1:
-    return [int(v.reshape(()))] * n
-  return np.broadcast_to(v, shape).reshape(n).tolist()
+    return int(v.reshape(())) * _ONES[n]
+  w = np.broadcast_to(v, shape).reshape(n).astype(np.uint64)
+  return int.from_bytes(w.tobytes(), "little")
+
+
+def _unpack(x, shape, n):
+  return np.frombuffer(x.to_bytes(8 * n, "little"), np.uint64).astype(_u32).reshape(shape)
+
+
+_COUNTERS = [int.from_bytes(np.arange(n, dtype=np.uint64).tobytes(), "little")
+             for n in range(_SMALL + 1)]
 
 
 def _threefry_small(k0, k1, x0, x1, shape, n, combine):
-  if x1 is None:  # counter mode
-    x0, x1 = [0] * n, range(n)
+  if x1 is None:  # counter mode: x0 = 0, x1 = the flat index
+    x0, x1 = 0, _COUNTERS[n]
   else:
-    x0, x1 = _words(np.asarray(x0), shape, n), _words(np.asarray(x1), shape, n)
-  k0, k1 = _words(np.asarray(k0), shape, n), _words(np.asarray(k1), shape, n)
-  pairs = [_threefry_scalar(*w) for w in zip(k0, k1, x0, x1)]
+    x0, x1 = _pack(x0, shape, n), _pack(x1, shape, n)
+  y0, y1 = _threefry_lanes(_pack(k0, shape, n), _pack(k1, shape, n), x0, x1, n)
   if combine is not None:
-    return np.array([a ^ b for a, b in pairs], _u32).reshape(shape)
-  return (np.array([a for a, _ in pairs], _u32).reshape(shape),
-          np.array([b for _, b in pairs], _u32).reshape(shape))
+    return _unpack(y0 ^ y1, shape, n)
+  return _unpack(y0, shape, n), _unpack(y1, shape, n)
 
 
 def _as_flat(x, shape, n):
