@@ -241,14 +241,15 @@ static inline uint64_t nj_f2u64(double x) {
 }
 static inline float _Complex nj_csignf(float _Complex z) { float a = cabsf(z); return a == 0 ? 0 : z / a; }
 static inline double _Complex nj_csign(double _Complex z) { double a = cabs(z); return a == 0 ? 0 : z / a; }
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 /* Copy a block to memory with non-temporal stores (no read-for-ownership of the target's
-   cache lines): large outputs that will not fit in cache anyway. */
+   cache lines): large outputs that will not fit in cache anyway. (The compiler's builtins,
+   not <immintrin.h>: that header alone doubles a program's compile time.) */
+typedef long long nj_v2di __attribute__((vector_size(16)));
+typedef long long nj_v4di __attribute__((vector_size(32)));
+typedef long long nj_v8di __attribute__((vector_size(64)));
 static inline void nj_stream(void *dst, const void *src, size_t n) {
   char *d = (char *)dst; const char *s = (const char *)src;
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #if defined(__AVX512F__)
   enum { V = 64 };
 #elif defined(__AVX__)
@@ -259,19 +260,19 @@ static inline void nj_stream(void *dst, const void *src, size_t n) {
   while (((uintptr_t)d & (V - 1)) && n) { *d++ = *s++; n--; }
   for (; n >= V; d += V, s += V, n -= V) {
 #if defined(__AVX512F__)
-    _mm512_stream_si512((void *)d, _mm512_loadu_si512((const void *)s));
+    nj_v8di x; memcpy(&x, s, 64); __builtin_ia32_movntdq512((nj_v8di *)d, x);
 #elif defined(__AVX__)
-    _mm256_stream_si256((__m256i *)d, _mm256_loadu_si256((const __m256i *)s));
+    nj_v4di x; memcpy(&x, s, 32); __builtin_ia32_movntdq256((nj_v4di *)d, x);
 #else
-    _mm_stream_si128((__m128i *)d, _mm_loadu_si128((const __m128i *)s));
+    nj_v2di x; memcpy(&x, s, 16); __builtin_ia32_movntdq((nj_v2di *)d, x);
 #endif
   }
 #endif
   memcpy(d, s, n);
 }
 static inline void nj_sfence(void) {
-#if defined(__x86_64__)
-  _mm_sfence();
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  __builtin_ia32_sfence();
 #endif
 }
 static inline void *nj_alloc(size_t n) { void *p = 0; if (posix_memalign(&p, 64, n ? n : 64)) return 0; return p; }
