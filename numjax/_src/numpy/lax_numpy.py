@@ -16,7 +16,7 @@ import numpy as np
 
 from numjax._src import core
 from numjax._src import dtypes
-from numjax._src.array import Array
+from numjax._src.array import Array, _make
 from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.lax import reductions as lax_red
@@ -1021,6 +1021,16 @@ def _where(condition, x, y):
   if condition.dtype != np.bool_:
     condition = lax.ne(condition, lax._const(condition, 0))
   x, y = util.promote_dtypes(x, y)
+  if core._eager_only and type(condition) is Array and type(x) is Array and \
+      type(y) is Array:
+    # eager: the broadcasts and select_n below, as one np.where (a broadcasting select)
+    c, xv, yv = condition._value, x._value, y._value
+    try:
+      shape = np.broadcast_shapes(c.shape, xv.shape, yv.shape)
+    except ValueError:
+      shape = None  # (the general path raises JAX's error)
+    if shape is not None and 0 not in shape:
+      return _make(np.where(c, xv, yv), x.weak_type and y.weak_type)
   if condition.ndim == 0:
     x, y = util._broadcast_arrays(x, y)
   else:
