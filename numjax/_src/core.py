@@ -389,7 +389,7 @@ def bind_with_trace(primitive, args, params):
   out = trace.process_primitive(primitive, tracers, params)
   if primitive.multiple_results:
     return [full_lower(o) for o in out]
-  return full_lower(out)
+  return out.full_lower() if isinstance(out, Tracer) else out
 
 
 def full_lower(val):

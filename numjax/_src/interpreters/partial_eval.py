@@ -229,6 +229,8 @@ def _used_vars(eqns, outvars):
 
 
 def _literalable(val) -> bool:
+  if type(val) is Array:
+    return not val.shape
   if isinstance(val, Tracer):
     return False
   shape = getattr(val, "shape", ())
@@ -265,7 +267,18 @@ class StagingTrace(core.Trace):
 
   def process_primitive(self, primitive, tracers, params):
     # (the operands were raised to this trace: all StagingTracers, read `_aval` directly)
-    out = _abstract_eval(primitive, [t._aval for t in tracers], params)
+    avals_in = [t._aval for t in tracers]
+    if primitive.multiple_results or primitive.collective or primitive.uncached_shape_rule:
+      out = primitive.abstract_eval(*avals_in, **params)
+    else:  # the memoised shape rule (see _abstract_eval), inlined
+      try:
+        key = (primitive, *[(a.shape, a.dtype, a.weak_type) for a in avals_in],
+               *params.items())
+        out = _aval_cache.get(key)
+      except TypeError:
+        key = out = None
+      if out is None:
+        out = _abstract_eval(primitive, avals_in, params)
     b = self.main.global_data
     t2v = b.tracer_to_var
     invars = [t2v[id(t)] for t in tracers]

@@ -46,7 +46,10 @@ def dot(a, b, *, precision=None, preferred_element_type=None, out_sharding=None)
   """Implementation of numpy.dot (scalars multiply; N-d operands contract the last axis of
   `a` with the second-to-last of `b`, their batch axes stacked, not broadcast)."""
   a, b = util.ensure_arraylike("dot", a, b)
-  pet, weak = _result_dtype("dot", (a, b), preferred_element_type)
+  if preferred_element_type is None and util._already_promoted((a, b), "biufc"):
+    pet, weak = a.dtype, a.weak_type  # one dtype and weak type already: their own join
+  else:
+    pet, weak = _result_dtype("dot", (a, b), preferred_element_type)
   if a.ndim == 0 or b.ndim == 0:
     contract = ((), ())
   elif b.ndim == 1:

@@ -71,7 +71,7 @@ def ensure_arraylike(fun_name: str, /, *args: Any):
   check_arraylike(fun_name, *args)
   if len(args) == 1:
     return _asarray(args[0])
-  return tuple(_asarray(a) for a in args)
+  return tuple([_asarray(a) for a in args])
 
 
 def ensure_arraylike_tuple(fun_name: str, tup: Sequence[Any]) -> tuple:
@@ -188,6 +188,9 @@ def broadcast_shapes_or_error(fun_name, shapes):
   return tuple(out)
 
 
+_broadcast_cache: dict = {}  # operand shapes -> their broadcast shape
+
+
 def promote_shapes(fun_name: str, *args):
   """NumPy broadcasting for elementwise lax ops.
 
@@ -202,7 +205,13 @@ def promote_shapes(fun_name: str, *args):
     return [_asarray(a) for a in args]
   if config.jax_numpy_rank_promotion != "allow" and len({len(s) for s in nonscalar}) > 1:
     _rank_promotion_warning_or_error(fun_name, shapes)
-  result = broadcast_shapes_or_error(fun_name, shapes)
+  key = tuple(shapes)
+  result = _broadcast_cache.get(key)
+  if result is None:  # (errors are raised here every time: only results are cached)
+    result = broadcast_shapes_or_error(fun_name, shapes)
+    if len(_broadcast_cache) >= 4096:
+      _broadcast_cache.clear()
+    _broadcast_cache[key] = result
   nd = len(result)
   out = []
   for a, s in zip(args, shapes):
@@ -225,8 +234,10 @@ def _promote_checks(fun_name, args):
 def _already_promoted(args, ok_kinds):
   """True when every argument is an Array/Tracer of one dtype (of a kind in `ok_kinds`)
   and one weak type, with equal (or rank-0) shapes: promotion would change nothing. The
-  common case inside jnp functions and under grad, decided without the lattice."""
+  common case inside jnp functions and under grad, decided without the lattice.
+  `_BROADCAST_ONLY` when only the shapes need promoting."""
   dt = weak = shape = None
+  same_shapes = True
   for a in args:
     if type(a) is Array:
       v = a._value
@@ -246,29 +257,43 @@ def _already_promoted(args, ok_kinds):
       if shape is None:
         shape = a_shape
       elif a_shape != shape:
-        return False
-  return dt is not None
+        same_shapes = False
+  if dt is None:
+    return False
+  return True if same_shapes else _BROADCAST_ONLY
+
+
+_BROADCAST_ONLY = 2  # (truthy: check `is True` for "nothing to do")
 
 
 def promote_args(fun_name: str, *args):
   """check_arraylike + promote_dtypes + promote_shapes."""
-  if _already_promoted(args, "biufc"):
+  done = _already_promoted(args, "biufc")
+  if done is True:
     return list(args)
+  if done:  # one dtype already: only the shapes to broadcast
+    return promote_shapes(fun_name, *args)
   args = _promote_checks(fun_name, args)
   return promote_shapes(fun_name, *promote_dtypes(*args))
 
 
 def promote_args_numeric(fun_name: str, *args):
-  if _already_promoted(args, "iufc"):
+  done = _already_promoted(args, "iufc")
+  if done is True:
     return list(args)
+  if done:  # one dtype already: only the shapes to broadcast
+    return promote_shapes(fun_name, *args)
   args = _promote_checks(fun_name, args)
   return promote_shapes(fun_name, *promote_dtypes_numeric(*args))
 
 
 def promote_args_inexact(fun_name: str, *args):
   """As promote_args, with non-inexact results promoted to the default float/complex."""
-  if _already_promoted(args, "fc"):
+  done = _already_promoted(args, "fc")
+  if done is True:
     return list(args)
+  if done:  # one dtype already: only the shapes to broadcast
+    return promote_shapes(fun_name, *args)
   args = _promote_checks(fun_name, args)
   return promote_shapes(fun_name, *promote_dtypes_inexact(*args))
 
