@@ -312,23 +312,33 @@ def _update_eager_flag():
   _eager_only = len(trace_stack) == 1 and dynamic_trace is None
 
 
-@contextmanager
-def new_main(trace_type, dynamic: bool = False, global_data=None):
-  global dynamic_trace
-  level = len(trace_stack)
-  main = MainTrace(level, trace_type, global_data)
-  trace_stack.append(main)
-  if dynamic:
-    prev_dynamic, dynamic_trace = dynamic_trace, main
-  _update_eager_flag()
-  try:
-    yield main
-  finally:
-    trace_stack.pop()
-    if dynamic:
-      dynamic_trace = prev_dynamic
-    main.alive = False
+class new_main:
+  """`with new_main(trace_type, dynamic=False, global_data=None) as main:` pushes a MainTrace
+  (a class rather than a generator context manager: every grad/jvp/vmap call enters two)."""
+  __slots__ = ("main", "dynamic", "prev_dynamic")
+
+  def __init__(self, trace_type, dynamic: bool = False, global_data=None):
+    self.main = MainTrace(len(trace_stack), trace_type, global_data)
+    self.dynamic = dynamic
+
+  def __enter__(self):
+    global dynamic_trace
+    main = self.main
+    main.level = len(trace_stack)  # (the stack may have changed since __init__)
+    trace_stack.append(main)
+    if self.dynamic:
+      self.prev_dynamic, dynamic_trace = dynamic_trace, main
     _update_eager_flag()
+    return main
+
+  def __exit__(self, *exc):
+    global dynamic_trace
+    trace_stack.pop()
+    if self.dynamic:
+      dynamic_trace = self.prev_dynamic
+    self.main.alive = False
+    _update_eager_flag()
+    return False
 
 
 @contextmanager
