@@ -15,6 +15,7 @@ import numpy as np
 from numjax._src import core
 from numjax._src import dtypes as _dtypes
 from numjax._src import tree_util
+from numjax._src.array import Array
 from numjax._src.core import Tracer
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters import partial_eval as pe
@@ -347,6 +348,8 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
     nums = _check_argnums(argnums, len(args))
     diff_args = tuple(args[i] for i in nums)
     for leaf in tree_util.tree_leaves(diff_args):
+      if not holomorphic and type(leaf) is Array and leaf.dtype.kind in "fc":
+        continue  # (a float/complex Array always passes)
       _check_input_dtype_grad("grad", holomorphic, allow_int, leaf)
 
     def f(*dargs):
@@ -367,7 +370,13 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
     from numjax._src.lax.lax import full_like
     cts = pullback_flat([full_like(ans, 1)])
     x_flat = [_asarray(x) for x in tree_util.tree_leaves(diff_args)]
-    g_flat = [_match_input(_instantiate(c), core.get_aval(x)) for c, x in zip(cts, x_flat)]
+    g_flat = []
+    for c, x in zip(cts, x_flat):
+      if type(c) is Array and type(x) is Array and c.dtype == x.dtype and \
+          c.weak_type == x.weak_type:
+        g_flat.append(c)  # (already the input's type: what _match_input returns)
+      else:
+        g_flat.append(_match_input(_instantiate(c), core.get_aval(x)))
     g = tree_util.tree_unflatten(in_tree, g_flat)
     g = g[0] if isinstance(argnums, int) else g
     if has_aux:
