@@ -169,10 +169,63 @@ def _reduction_plan(a_dtype, dtype, preproc, upcast, promote_integers):
 _plan_cache: dict = {}
 
 
+# Static plans of the common calls (array operand, no out/where/initial, a canonical or no
+# dtype): per (function, operand shape/dtype, static arguments), everything that does not
+# depend on the values -- axes, dtypes, counts -- is worked out (and validated) once.
+# Errors are never cached; cleared on any config change.
+_plans: dict = {}
+config.on_change(lambda name, value: _plans.clear())
+_ArrayOrTracer = (Array, Tracer)
+
+
+def _plan_dtype_ok(dtype):
+  """dtype=None or already canonical (so _user_dtype would neither change nor warn)."""
+  return dtype is None or (isinstance(dtype, np.dtype) and
+                           dtypes.canonicalize_dtype(dtype) is dtype)
+
+
+def _get_plan(key, build):
+  try:
+    plan = _plans.get(key)
+  except TypeError:  # an unhashable (or traced) static argument: no plan
+    return None
+  if plan is None:
+    plan = build()
+    if len(_plans) >= 4096:
+      _plans.clear()
+    _plans[key] = plan
+  return plan
+
+
 def _reduction(a, name, op, init_val, *, has_identity=True, preproc=None, bool_op=None,
                upcast_f16_for_computation=False, axis=None, dtype=None, out=None,
                keepdims=False, initial=None, where_=None, promote_integers=False):
   """The one reduction driver: dtype rules, where-masks, `initial`, keepdims."""
+  if (out is None and initial is None and where_ is None and isinstance(a, _ArrayOrTracer)
+      and _plan_dtype_ok(dtype)):
+    shape, a_dtype = a.shape, a.dtype
+
+    def build():
+      dims = tuple(range(len(shape))) if axis is None else \
+          _reduction_dims(a, _static_axis(axis, name))
+      if not has_identity:
+        for d in dims:
+          if shape[d] == 0:
+            raise ValueError(f"zero-size array to reduction operation {name} which has no "
+                             "identity")
+      pre, result_dtype, comp = _reduction_plan(a_dtype, dtype, preproc,
+                                                upcast_f16_for_computation, promote_integers)
+      opname = op if comp != _BOOL else (bool_op or op)
+      return dims, pre, comp, _REDUCERS[opname], result_dtype
+    plan = _get_plan((name, shape, a_dtype, axis, dtype, keepdims, promote_integers), build)
+    if plan is not None:
+      dims, pre, comp, reducer, result_dtype = plan
+      if pre != a_dtype:
+        a = lax.convert_element_type(a, pre)
+      result = reducer(lax.convert_element_type(a, comp), dims)
+      if keepdims:
+        result = lax.expand_dims(result, dims)
+      return lax.convert_element_type(result, result_dtype)
   if out is not None:
     _check_out(name, out)
   if not isinstance(a, (Array, Tracer)):
@@ -302,6 +355,25 @@ def ptp(a, axis=None, out=None, keepdims=False):
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None,
          upcast_f16_for_computation=True):
   """Implementation of numpy.mean (integers average to the default float)."""
+  if out is None and where is None and isinstance(a, _ArrayOrTracer) and _plan_dtype_ok(dtype):
+    def build():
+      ax = _static_axis(axis, "mean")
+      if dtype is None:
+        result_dtype = dtypes.to_inexact_dtype(dtypes.canonicalize_dtype(a.dtype))
+      else:
+        result_dtype = dtype
+      if upcast_f16_for_computation and dtypes.issubdtype(result_dtype, np.inexact):
+        computation_dtype = _upcast_f16(result_dtype)
+      else:
+        computation_dtype = result_dtype
+      return ax, result_dtype, computation_dtype, _axis_size(a, ax)
+    plan = _get_plan(("mean", a.shape, a.dtype, axis, dtype, keepdims,
+                      upcast_f16_for_computation), build)
+    if plan is not None:
+      ax, result_dtype, computation_dtype, count = plan
+      total = sum(a, ax, dtype=computation_dtype, keepdims=keepdims)
+      normalizer = lax.convert_element_type(count, computation_dtype)
+      return lax.convert_element_type(lax.div(total, normalizer), result_dtype)
   _check_out("mean", out)
   a = _to_array("mean", a)
   axis = _static_axis(axis, "mean")
@@ -362,6 +434,24 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 
   A non-positive normaliser (e.g. ddof >= n) gives NaN, as JAX.
   """
+  if (out is None and where is None and mean is None and correction is None
+      and type(ddof) is int and isinstance(a, _ArrayOrTracer) and _plan_dtype_ok(dtype)):
+    def build():
+      ax = _static_axis(axis, "var")
+      comp, res_dtype = _var_promote_types(a.dtype, dtype)
+      dims = _reduction_dims(a, ax)
+      kept = tuple(d for d in range(a.ndim) if d not in dims)
+      return ax, comp, res_dtype, kept, _axis_size(a, ax) - ddof
+    plan = _get_plan(("var", a.shape, a.dtype, axis, dtype, ddof, keepdims), build)
+    if plan is not None:  # the general path below, with its static parts precomputed
+      ax, comp, res_dtype, kept, n = plan
+      a = lax.convert_element_type(a, comp)
+      m = _mean(a, ax, dtype=comp)
+      centered = _abs2(lax.sub(a, lax.broadcast_in_dim(m, a.shape, kept)))
+      result = sum(centered, ax, dtype=centered.dtype, keepdims=keepdims)
+      if n > 0:
+        return lax.convert_element_type(lax.div(result, float(n)), res_dtype)
+      return lax.full_like(result, np.nan, res_dtype)
   _check_out("var", out)
   a = _to_array("var", a)
   axis = _static_axis(axis, "var")
