@@ -16,6 +16,7 @@ import numpy as np
 
 from numjax._src import core
 from numjax._src import dtypes as _dtypes
+from numjax._src.array import Array
 from numjax._src.core import Primitive, ShapedArray, Tracer
 from numjax._src.interpreters import partial_eval as pe
 
@@ -41,7 +42,10 @@ class Zero:
 
   @staticmethod
   def from_primal_value(val):
-    return Zero(tangent_aval(core.get_aval(val)))
+    return Zero(tangent_aval(val.aval if isinstance(val, _has_aval) else core.get_aval(val)))
+
+
+_has_aval = (Tracer, Array)  # values whose .aval is their abstract value
 
 
 def tangent_dtype(dtype):
@@ -235,9 +239,12 @@ def deflinear(primitive, transpose_rule):
   """A primitive linear in all its inputs: jvp applies it to the tangents."""
   def jvp(primals, tangents, **params):
     out = primitive.bind(*primals, **params)
-    if all(type(t) is Zero for t in tangents):
+    for t in tangents:
+      if type(t) is not Zero:
+        break
+    else:
       return out, Zero.from_primal_value(out)
-    ts = [instantiate_zeros(t) for t in tangents]
+    ts = [instantiate_zeros(t) if type(t) is Zero else t for t in tangents]
     return out, primitive.bind(*ts, **params)
   primitive_jvps[primitive] = jvp
   primitive_transposes[primitive] = transpose_rule

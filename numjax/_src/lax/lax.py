@@ -691,7 +691,7 @@ def _bcast_tangent(g, out_aval):
 def _add_jvp(primals, tangents):
   x, y = primals
   out = add_p.bind(x, y)
-  oa = core.get_aval(out)
+  oa = out.aval
   tx, ty = tangents
   if type(tx) is Zero and type(ty) is Zero:
     return out, Zero(ad.tangent_aval(oa))
@@ -705,7 +705,7 @@ def _add_jvp(primals, tangents):
 def _sub_jvp(primals, tangents):
   x, y = primals
   out = sub_p.bind(x, y)
-  oa = core.get_aval(out)
+  oa = out.aval
   tx, ty = tangents
   if type(tx) is Zero and type(ty) is Zero:
     return out, Zero(ad.tangent_aval(oa))
