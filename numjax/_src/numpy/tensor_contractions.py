@@ -17,6 +17,7 @@ import numpy as np
 from numjax._src import core
 from numjax._src import dtypes
 from numjax._src.core import Tracer
+from numjax._src.lax import dot as lax_dot
 from numjax._src.lax import lax
 from numjax._src.lax import reductions as lax_red
 from numjax._src.lax import slicing as lax_slicing
@@ -35,7 +36,7 @@ def _result_dtype(name, args, preferred_element_type):
 
 def _dot_general(lhs, rhs, dims, precision, pet):
   # validate here too: the eager path of dot_general skips its shape rule
-  lax._dot_general_shape(lhs.shape, rhs.shape, dims)
+  lax_dot._dot_general_shape(lhs.shape, rhs.shape, dims)
   return lax.dot_general(lhs, rhs, dims, precision=precision, preferred_element_type=pet)
 
 
