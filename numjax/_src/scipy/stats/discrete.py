@@ -1,5 +1,5 @@
 """jax.scipy.stats: discrete and multivariate distributions (namespace classes of their
-functions), written with jnp/lax and the special functions."""
+functions; see _distribution.py), written with jnp/lax and the special functions."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,41 +9,29 @@ from numjax._src.lax import lax
 from numjax._src.numpy import util
 from numjax._src.numpy.util import promote_args_inexact
 from numjax._src.scipy import special as sp
+from numjax._src.scipy.stats._distribution import (
+    const as _c, derived, Distribution, jnp as _jnp, promoted)
 
 
-def _jnp():
-  import numjax.numpy as jnp
-  return jnp
-
-
-def _c(x, v):
-  return lax._const(x, v)
-
-
-class poisson:
+class poisson(Distribution):
   """The Poisson distribution with mean mu."""
 
-  @staticmethod
+  @promoted
   def logpmf(k, mu, loc=0):
     jnp = _jnp()
-    k, mu, loc = promote_args_inexact("poisson.logpmf", k, mu, loc)
     x = k - loc
     lp = sp.xlogy(x, mu) - sp.gammaln(x + 1) - mu
     return jnp.where((x < 0) | (jnp.round(k) != k), -np.inf, lp)
 
-  @staticmethod
-  def pmf(k, mu, loc=0):
-    return _jnp().exp(poisson.logpmf(k, mu, loc))
+  pmf = derived(lax.exp, "logpmf")
 
-  @staticmethod
+  @promoted
   def cdf(k, mu, loc=0):
     jnp = _jnp()
-    k, mu, loc = promote_args_inexact("poisson.cdf", k, mu, loc)
     x = k - loc
     p = sp.gammaincc(jnp.floor(1 + jnp.maximum(x, 0)), mu)
     return jnp.where(x < 0, _c(x, 0), p)
 
-  @staticmethod
   def entropy(mu, loc=0):
     """-sum_k p(k) log p(k): summed over k for small mu, the asymptotic series for large."""
     jnp = _jnp()
@@ -66,44 +54,38 @@ class poisson:
     return jnp.broadcast_to(jnp.reshape(out, mu.shape), shape)
 
 
-class bernoulli:
+class bernoulli(Distribution):
   """The Bernoulli distribution with success probability p."""
 
-  @staticmethod
+  @promoted
   def logpmf(k, p, loc=0):
     jnp = _jnp()
-    k, p, loc = promote_args_inexact("bernoulli.logpmf", k, p, loc)
     x = k - loc
     lp = sp.xlogy(x, p) + sp.xlog1py(1 - x, -p)
     return jnp.where((x < 0) | (x > 1), -np.inf, lp)
 
-  @staticmethod
-  def pmf(k, p, loc=0):
-    return _jnp().exp(bernoulli.logpmf(k, p, loc))
+  pmf = derived(lax.exp, "logpmf")
 
-  @staticmethod
+  @promoted
   def cdf(k, p):
     jnp = _jnp()
-    k, p = promote_args_inexact("bernoulli.cdf", k, p)
     bad = jnp.isnan(k) | jnp.isnan(p) | (p < 0) | (p > 1)
     return jnp.select([bad, k < 0, (k >= 0) & (k < 1), k >= 1],
                       [_c(k, np.nan), _c(k, 0), 1 - p, _c(k, 1)])
 
-  @staticmethod
+  @promoted
   def ppf(q, p):
     jnp = _jnp()
-    q, p = promote_args_inexact("bernoulli.ppf", q, p)
     bad = jnp.isnan(q) | jnp.isnan(p) | (p < 0) | (p > 1) | (q < 0) | (q > 1)
     return jnp.where(bad, np.nan, jnp.where(q <= 1 - p, _c(q, 0), _c(q, 1)))
 
 
-class binom:
+class binom(Distribution):
   """The binomial distribution B(n, p)."""
 
-  @staticmethod
+  @promoted
   def logpmf(k, n, p, loc=0):
     jnp = _jnp()
-    k, n, p, loc = promote_args_inexact("binom.logpmf", k, n, p, loc)
     y = k - loc
     comb = sp.gammaln(n + 1) - (sp.gammaln(y + 1) + sp.gammaln(n - y + 1))
     lin = sp.xlogy(y, p) + sp.xlog1py(n - y, -p)
@@ -111,51 +93,42 @@ class binom:
     lp = jnp.where(((y == 0) & (n == 0)) | (lin == 0), 0.0, lp)
     return jnp.where((k >= loc) & (k < loc + n + 1), lp, -np.inf)
 
-  @staticmethod
-  def pmf(k, n, p, loc=0):
-    return lax.exp(binom.logpmf(k, n, p, loc))
+  pmf = derived(lax.exp, "logpmf")
 
 
-class geom:
+class geom(Distribution):
   """The geometric distribution (number of trials to the first success)."""
 
-  @staticmethod
+  @promoted
   def logpmf(k, p, loc=0):
     jnp = _jnp()
-    k, p, loc = promote_args_inexact("geom.logpmf", k, p, loc)
     x = k - loc
     lp = sp.xlog1py(x - 1, -p) + lax.log(p)
     return jnp.where(x <= 0, -np.inf, lp)
 
-  @staticmethod
-  def pmf(k, p, loc=0):
-    return _jnp().exp(geom.logpmf(k, p, loc))
+  pmf = derived(lax.exp, "logpmf")
 
 
-class nbinom:
+class nbinom(Distribution):
   """The negative binomial distribution (failures before the n-th success)."""
 
-  @staticmethod
+  @promoted
   def logpmf(k, n, p, loc=0):
     jnp = _jnp()
-    k, n, p, loc = promote_args_inexact("nbinom.logpmf", k, n, p, loc)
     y = k - loc
     comb = sp.gammaln(y + n) - sp.gammaln(n) - sp.gammaln(y + 1)
     lp = comb + sp.xlogy(n, p) + sp.xlogy(y, 1 - p)
     return jnp.where(k < loc, -np.inf, lp)
 
-  @staticmethod
-  def pmf(k, n, p, loc=0):
-    return lax.exp(nbinom.logpmf(k, n, p, loc))
+  pmf = derived(lax.exp, "logpmf")
 
 
-class betabinom:
+class betabinom(Distribution):
   """The beta-binomial distribution."""
 
-  @staticmethod
+  @promoted
   def logpmf(k, n, a, b, loc=0):
     jnp = _jnp()
-    k, n, a, b, loc = promote_args_inexact("betabinom.logpmf", k, n, a, b, loc)
     y = lax.floor(k) - loc
     comb = -(lax.log1p(n) + sp.betaln(n - y + 1, y + 1))
     lp = comb + sp.betaln(y + a, n - y + b) - sp.betaln(a, b)
@@ -163,15 +136,12 @@ class betabinom:
     lp = jnp.where((y < -loc) | (y > n) | (y + a <= 0), -np.inf, lp)
     return jnp.where((n < 0) | (a <= 0) | (b <= 0), np.nan, lp)
 
-  @staticmethod
-  def pmf(k, n, a, b, loc=0):
-    return lax.exp(betabinom.logpmf(k, n, a, b, loc))
+  pmf = derived(lax.exp, "logpmf")
 
 
-class multinomial:
+class multinomial(Distribution):
   """The multinomial distribution: counts x (last axis) of n trials with probabilities p."""
 
-  @staticmethod
   def logpmf(x, n, p):
     jnp = _jnp()
     (p,) = promote_args_inexact("multinomial.logpmf", p)
@@ -184,16 +154,13 @@ class multinomial:
     lp = sp.gammaln(n + 1) + jnp.sum(sp.xlogy(x, p) - sp.gammaln(x + 1), axis=-1)
     return jnp.where(jnp.sum(x) == n, lp, -np.inf)
 
-  @staticmethod
-  def pmf(x, n, p):
-    return lax.exp(multinomial.logpmf(x, n, p))
+  pmf = derived(lax.exp, "logpmf")
 
 
-class multivariate_normal:
+class multivariate_normal(Distribution):
   """The multivariate normal distribution N(mean, cov) (cov a scalar, or an (n, n) matrix
   batched like x)."""
 
-  @staticmethod
   def logpdf(x, mean, cov, allow_singular=None):
     jnp = _jnp()
     if allow_singular is not None:
@@ -219,15 +186,12 @@ class multivariate_normal:
     logdet = jnp.sum(jnp.log(jnp.diagonal(chol, axis1=-2, axis2=-1)), -1)
     return -0.5 * jnp.einsum("...i,...i->...", z, z) - n / 2 * jnp.log(2 * np.pi) - logdet
 
-  @staticmethod
-  def pdf(x, mean, cov):
-    return lax.exp(multivariate_normal.logpdf(x, mean, cov))
+  pdf = derived(lax.exp, "logpdf")
 
 
-class dirichlet:
+class dirichlet(Distribution):
   """The Dirichlet distribution: x (first axis) on the simplex, concentration alpha."""
 
-  @staticmethod
   def logpdf(x, alpha):
     jnp = _jnp()
     x, alpha = util.promote_dtypes_inexact(x, alpha)
@@ -245,9 +209,7 @@ class dirichlet:
     simplex = jnp.all(x > 0, axis=0) & (jnp.abs(jnp.sum(x, axis=0) - 1) < 1e-6)
     return jnp.where(simplex, lp, -np.inf)
 
-  @staticmethod
-  def pdf(x, alpha):
-    return lax.exp(dirichlet.logpdf(x, alpha))
+  pdf = derived(lax.exp, "logpdf")
 
 
 DISCRETE = (poisson, bernoulli, binom, geom, nbinom, betabinom, multinomial,
