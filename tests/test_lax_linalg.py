@@ -2,8 +2,6 @@
 batched shapes, jit parity, vmap against a loop at every batch position, check_grads
 (orders 1-2, forward and reverse) on well-conditioned inputs through gauge-invariant
 functions, JAX's errors and jaxpr text."""
-import dataclasses
-
 import numpy as np
 import pytest
 import scipy.linalg
@@ -14,29 +12,9 @@ import numjax.numpy as jnp
 from numjax.lax import linalg as L
 from numjax.test_util import check_grads
 from records import Rec, make_tests
+from linalg_util import F, GD, complex_grad_clones, ct, float64_test, general, spd, spread
 
-F = ("float32", "complex64")
-GD = ("float32", "float64")
 NO_COMPLEX_GRAD = {"qr_full", "tridiagonal_solve", "eigvals"}
-
-
-def _h(x):
-  return np.conj(np.swapaxes(x, -1, -2))
-
-
-def general(rng, shape, dtype):
-  dt = np.dtype(dtype)
-  x = rng.normal(size=shape)
-  if dt.kind == "c":
-    x = x + 1j * rng.normal(size=shape)
-  return x.astype(dt)
-
-
-def spd(rng, shape, dtype):
-  """Hermitian positive definite, well conditioned."""
-  a = general(rng, shape, dtype)
-  n = shape[-1]
-  return (a @ _h(a) / n + np.eye(n)).astype(dtype)
 
 
 def spread_spd(rng, shape, dtype):
@@ -44,19 +22,7 @@ def spread_spd(rng, shape, dtype):
   n = shape[-1]
   q, _ = np.linalg.qr(general(rng, shape, dtype))
   w = np.arange(1, n + 1, dtype=np.float64) * 1.5
-  return ((q * w) @ _h(q)).astype(dtype)
-
-
-def spread(rng, shape, dtype):
-  """Well-conditioned matrices with separated singular values."""
-  m, n = shape[-2:]
-  k = min(m, n)
-  u, _ = np.linalg.qr(general(rng, shape[:-2] + (m, m), dtype))
-  v, _ = np.linalg.qr(general(rng, shape[:-2] + (n, n), dtype))
-  s = np.zeros(shape, np.float64)
-  idx = np.arange(k)
-  s[..., idx, idx] = 1.0 + 1.3 * np.arange(k)[::-1]
-  return (u @ s @ v).astype(dtype)
+  return ((q * w) @ ct(q)).astype(dtype)
 
 
 def tri(lower, unit=False):
@@ -90,8 +56,8 @@ def _eigh_fun(x):
 
 
 def _eigh_fun_ref(x):
-  w, v = np.linalg.eigh((x + _h(x)) / 2)
-  return (v * np.sin(w)[..., None, :]) @ _h(v)
+  w, v = np.linalg.eigh((x + ct(x)) / 2)
+  return (v * np.sin(w)[..., None, :]) @ ct(v)
 
 
 def _svd_fun(x):
@@ -173,7 +139,7 @@ RECORDS = [
     Rec("cholesky", lambda x: L.cholesky(x), np.linalg.cholesky,
         shapes=[(1, 1), (4, 4), (2, 3, 3), (0, 0)], dtypes=F, domain=spd, grad=2,
         grad_dtypes=GD, tol={"float32": 2e-5}),
-    Rec("eigvalsh", lambda x: L.eigh(x)[1], lambda x: np.linalg.eigvalsh((x + _h(x)) / 2),
+    Rec("eigvalsh", lambda x: L.eigh(x)[1], lambda x: np.linalg.eigvalsh((x + ct(x)) / 2),
         shapes=[(1, 1), (5, 5), (2, 3, 3)], dtypes=F, domain=spd, grad=2,
         grad_dtypes=GD, tol={"float32": 2e-5, "complex64": 2e-5}),
     Rec("eigh_fun", _eigh_fun, _eigh_fun_ref, shapes=[(4, 4), (2, 3, 3)], dtypes=F,
@@ -217,46 +183,10 @@ RECORDS = [
 ]
 
 
-
-def _complex_grad_clones(records):
-  """records' default gradient tolerance for complex64 is float64's; complex gradients get
-  float32's tolerance in clones that only run check_grads."""
-  out = []
-  for r in records:
-    if r.grad and "complex64" in r.dtypes and r.name not in NO_COMPLEX_GRAD:
-      out.append(dataclasses.replace(r, name=r.name + "_cgrad", ref=None, dtypes=("complex64",),
-                                     grad_dtypes=("complex64",), grad_tol=3e-2, jit=False,
-                                     vmap=False))
-  return out
-
-
-test_numpy, test_jit, test_vmap, test_grad = make_tests(RECORDS + _complex_grad_clones(RECORDS))
-
-
-# ---------------------------------------------------------------------------------------
-# float64 parity under enable_x64 (records above run with x64 off)
-
-_WIDE = {"float32": "float64", "complex64": "complex128"}
-X64_CASES = [(r, s, _WIDE[d]) for r in RECORDS if r.ref is not None for s, d in r.cases()
-             if d in _WIDE]
-
-
-@pytest.mark.parametrize("rec,shapes,wide", X64_CASES,
-                         ids=[f"{r.name}-{w}-{'x'.join(map(str, s))}" for r, s, w in X64_CASES])
-def test_float64(rec, shapes, wide):
-  with numjax.experimental.enable_x64():
-    args = rec.args(shapes, wide)
-    out = rec.fn(*args)
-    ref = rec.ref(*args)
-    outs = out if isinstance(out, (tuple, list)) else (out,)
-    refs = ref if isinstance(ref, (tuple, list)) else (ref,)
-    for o, r in zip(outs, refs):
-      o = np.asarray(o)
-      if np.asarray(r).dtype.kind in "fc":
-        assert o.dtype in (np.float64, np.complex128), o.dtype
-        np.testing.assert_allclose(o, r, rtol=1e-10, atol=1e-10)
-      else:
-        np.testing.assert_array_equal(o, r)
+test_numpy, test_jit, test_vmap, test_grad = make_tests(
+    RECORDS + complex_grad_clones(RECORDS, lambda name: name not in NO_COMPLEX_GRAD))
+# float64 parity under enable_x64 (the records above run with x64 off)
+test_float64 = float64_test(RECORDS, tol=1e-10)
 
 
 # ---------------------------------------------------------------------------------------
@@ -272,7 +202,7 @@ def test_qr_properties(shape, full, dtype):
   k = shape[-2] if full else min(shape[-2:])
   assert q.shape == shape[:-2] + (shape[-2], k) and r.shape == shape[:-2] + (k, shape[-1])
   np.testing.assert_allclose(q @ r, x, atol=1e-5)
-  np.testing.assert_allclose(_h(q) @ q, np.broadcast_to(np.eye(k), q.shape[:-2] + (k, k)),
+  np.testing.assert_allclose(ct(q) @ q, np.broadcast_to(np.eye(k), q.shape[:-2] + (k, k)),
                              atol=1e-5)
   np.testing.assert_array_equal(np.tril(r, -1), 0)
   # LAPACK's convention (Householder reflections): matches SciPy's geqrf-based qr
@@ -294,7 +224,7 @@ def test_svd_eigh_properties(dtype):
   v, w = (np.asarray(t) for t in L.eigh(a))
   assert w.dtype == np.float32 and v.dtype == np.dtype(dtype)
   assert np.all(np.diff(w, axis=-1) >= 0)  # ascending
-  np.testing.assert_allclose((v * w[..., None, :]) @ _h(v), a, atol=1e-4)
+  np.testing.assert_allclose((v * w[..., None, :]) @ ct(v), a, atol=1e-4)
 
 
 def test_eigh_lower_upper_and_subset():
@@ -317,7 +247,7 @@ def test_eig_left_right_vectors():
   w, vl, vr = (np.asarray(t) for t in L.eig(a))
   assert w.dtype == vl.dtype == vr.dtype == np.complex64
   np.testing.assert_allclose(a @ vr, vr * w[..., None, :], atol=1e-4)
-  np.testing.assert_allclose(_h(vl) @ a, w[..., :, None] * _h(vl), atol=1e-4)
+  np.testing.assert_allclose(ct(vl) @ a, w[..., :, None] * ct(vl), atol=1e-4)
   np.testing.assert_allclose(np.linalg.norm(vr, axis=-2), 1, rtol=1e-5)
 
 
@@ -393,7 +323,7 @@ def test_schur_hessenberg_householder():
   a = general(rng, (2, 4, 4), "float64")
   with numjax.experimental.enable_x64():
     t, z = (np.asarray(v) for v in L.schur(a))
-    np.testing.assert_allclose(z @ t @ _h(z), a, atol=1e-10)
+    np.testing.assert_allclose(z @ t @ ct(z), a, atol=1e-10)
     assert np.all(np.abs(np.tril(t, -2)) < 1e-12)
     h, taus = (np.asarray(v) for v in L.hessenberg(a))
     assert taus.shape == (2, 3)
@@ -470,7 +400,7 @@ def test_geqrf_tridiagonal_ormqr_composites():
     q_full = np.linalg.qr(a, mode="complete")[0]
     c = general(rng, (2, 5, 2), "float64")
     np.testing.assert_allclose(L.ormqr(r, taus, c), q_full @ c, atol=1e-12)
-    np.testing.assert_allclose(L.ormqr(r, taus, c, transpose=True), _h(q_full) @ c, atol=1e-12)
+    np.testing.assert_allclose(L.ormqr(r, taus, c, transpose=True), ct(q_full) @ c, atol=1e-12)
     h, t = jnp.linalg.qr(a[0], mode="raw")
     np.testing.assert_allclose(np.asarray(h).T, r[0], atol=1e-12)
     s = spd(rng, (4, 4), "float64")

@@ -1,60 +1,22 @@
 """jnp.linalg: NumPy parity over float32/complex64 (float64 under x64), batched shapes, jit
 parity, vmap against a loop, check_grads where JAX differentiates (det/slogdet/solve/inv/
 pinv/norms/... on well-conditioned inputs), JAX's result types, promotion and errors."""
-import dataclasses
-
 import numpy as np
 import pytest
 
 import numjax
 import numjax.experimental
 import numjax.numpy as jnp
-from numjax.test_util import check_grads
 from records import Rec, make_tests
+from linalg_util import F, GD, complex_grad_clones, ct, float64_test, general, spd, spread, well
 
-F = ("float32", "complex64")
-GD = ("float32", "float64")
-
-
-def _h(x):
-  return np.conj(np.swapaxes(x, -1, -2))
-
-
-def general(rng, shape, dtype):
-  dt = np.dtype(dtype)
-  x = rng.normal(size=shape)
-  if dt.kind == "c":
-    x = x + 1j * rng.normal(size=shape)
-  return x.astype(dt)
-
-
-def well(rng, shape, dtype):
-  """Well-conditioned square (or rectangular) matrices: I-dominated."""
-  x = general(rng, shape, dtype) * 0.3
-  m, n = shape[-2:]
-  return (x + np.eye(m, n)).astype(dtype)
-
-
-def spd(rng, shape, dtype):
-  a = general(rng, shape, dtype)
-  n = shape[-1]
-  return (a @ _h(a) / n + np.eye(n)).astype(dtype)
+# the records whose complex64 gradients are checked too
+COMPLEX_GRAD = ("det", "inv", "solve_mat", "slogdet", "cholesky", "pinv", "eigvalsh")
 
 
 def sym(rng, shape, dtype):
   a = general(rng, shape, dtype)
-  return (a + _h(a)).astype(dtype)
-
-
-def spread(rng, shape, dtype):
-  m, n = shape[-2:]
-  k = min(m, n)
-  u, _ = np.linalg.qr(general(rng, shape[:-2] + (m, m), dtype))
-  v, _ = np.linalg.qr(general(rng, shape[:-2] + (n, n), dtype))
-  s = np.zeros(shape, np.float64)
-  idx = np.arange(k)
-  s[..., idx, idx] = 1.0 + 1.3 * np.arange(k)[::-1]
-  return (u @ s @ v).astype(dtype)
+  return (a + ct(a)).astype(dtype)
 
 
 def _svd_recon(full):
@@ -114,7 +76,7 @@ RECORDS = [
     Rec("eigvalsh", jnp.linalg.eigvalsh, np.linalg.eigvalsh, shapes=[(4, 4), (2, 3, 3)],
         dtypes=F, domain=spd, grad=2, grad_dtypes=GD, tol={"float32": 2e-5, "complex64": 2e-5}),
     Rec("eigvalsh_U", lambda x: jnp.linalg.eigvalsh(x, "U"),
-        lambda x: np.linalg.eigvalsh((x + _h(x)) / 2), shapes=[(4, 4)], dtypes=F, domain=spd,
+        lambda x: np.linalg.eigvalsh((x + ct(x)) / 2), shapes=[(4, 4)], dtypes=F, domain=spd,
         tol={"float32": 2e-5, "complex64": 2e-5}),
     Rec("svdvals", jnp.linalg.svdvals, lambda x: np.linalg.svd(x, compute_uv=False),
         shapes=[(4, 4), (5, 3), (2, 3, 4)], dtypes=F, domain=spread, grad=2, grad_dtypes=GD,
@@ -195,38 +157,9 @@ RECORDS = [
 ]
 
 
-def _complex_grad_clones(records):
-  """complex64 gradients (float32 tolerance) for the records that take complex inputs."""
-  return [dataclasses.replace(r, name=r.name + "_cgrad", ref=None, dtypes=("complex64",),
-                              grad_dtypes=("complex64",), grad_tol=3e-2, jit=False, vmap=False)
-          for r in records if r.grad and "complex64" in r.dtypes
-          and r.name in ("det", "inv", "solve_mat", "slogdet", "cholesky", "pinv", "eigvalsh")]
-
-
-test_numpy, test_jit, test_vmap, test_grad = make_tests(RECORDS + _complex_grad_clones(RECORDS))
-
-
-_WIDE = {"float32": "float64", "complex64": "complex128"}
-X64_CASES = [(r, s, _WIDE[d]) for r in RECORDS if r.ref is not None for s, d in r.cases()
-             if d in _WIDE]
-
-
-@pytest.mark.parametrize("rec,shapes,wide", X64_CASES,
-                         ids=[f"{r.name}-{w}-{'x'.join(map(str, s))}" for r, s, w in X64_CASES])
-def test_float64(rec, shapes, wide):
-  with numjax.experimental.enable_x64():
-    args = rec.args(shapes, wide)
-    out = rec.fn(*args)
-    ref = rec.ref(*args)
-    outs = out if isinstance(out, (tuple, list)) else (out,)
-    refs = ref if isinstance(ref, (tuple, list)) else (ref,)
-    for o, r in zip(outs, refs):
-      o, r = np.asarray(o), np.asarray(r)
-      if r.dtype.kind in "fc":
-        assert o.dtype in (np.float64, np.complex128), o.dtype
-        np.testing.assert_allclose(o, r, rtol=1e-9, atol=1e-9)
-      else:
-        np.testing.assert_array_equal(o, r)
+test_numpy, test_jit, test_vmap, test_grad = make_tests(RECORDS + complex_grad_clones(
+    RECORDS, lambda name: name in COMPLEX_GRAD))
+test_float64 = float64_test(RECORDS, tol=1e-9)
 
 
 # ---------------------------------------------------------------------------------------

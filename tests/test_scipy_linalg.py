@@ -1,8 +1,6 @@
 """numjax.scipy.linalg against SciPy: float32/complex64 records (jit, vmap against a loop,
 check_grads where differentiable), float64 parity under x64, the special matrices, and
 JAX's result dtypes and errors."""
-import dataclasses
-
 import numpy as np
 import pytest
 import scipy.linalg as SL
@@ -12,37 +10,13 @@ import numjax.experimental
 import numjax.numpy as jnp
 import numjax.scipy.linalg as L
 from records import Rec, make_tests
+from linalg_util import F, GD, ct, float64_test, general, spd, well
 
-F = ("float32", "complex64")
-GD = ("float32", "float64")
 TOL = {"float32": 5e-5, "complex64": 5e-5}
-
-
-def _h(x):
-  return np.conj(np.swapaxes(x, -1, -2))
-
-
-def general(rng, shape, dtype):
-  dt = np.dtype(dtype)
-  x = rng.normal(size=shape)
-  if dt.kind == "c":
-    x = x + 1j * rng.normal(size=shape)
-  return x.astype(dt)
-
-
-def well(rng, shape, dtype):
-  m, n = shape[-2:]
-  return (general(rng, shape, dtype) * 0.3 + np.eye(m, n)).astype(dtype)
 
 
 def small(rng, shape, dtype):
   return (general(rng, shape, dtype) * 0.4).astype(dtype)
-
-
-def spd(rng, shape, dtype):
-  a = general(rng, shape, dtype)
-  n = shape[-1]
-  return (a @ _h(a) / n + np.eye(n)).astype(dtype)
 
 
 def upper(rng, shape, dtype):
@@ -189,26 +163,7 @@ RECORDS = [
 test_numpy, test_jit, test_vmap, test_grad = make_tests(RECORDS)
 
 
-_WIDE = {"float32": "float64", "complex64": "complex128"}
-X64_CASES = [(r, s, _WIDE[d]) for r in RECORDS for s, d in r.cases() if d in _WIDE]
-
-
-@pytest.mark.parametrize("rec,shapes,wide", X64_CASES,
-                         ids=[f"{r.name}-{w}-{'x'.join(map(str, s))}" for r, s, w in X64_CASES])
-def test_float64(rec, shapes, wide):
-  with numjax.experimental.enable_x64():
-    args = rec.args(shapes, wide)
-    out = rec.fn(*args)
-    ref = rec.ref(*args)
-    outs = out if isinstance(out, (tuple, list)) else (out,)
-    refs = ref if isinstance(ref, (tuple, list)) else (ref,)
-    for o, r in zip(outs, refs):
-      o, r = np.asarray(o), np.asarray(r)
-      if r.dtype.kind in "fc":
-        assert o.dtype in (np.float64, np.complex128), o.dtype
-        np.testing.assert_allclose(o, r, rtol=1e-8, atol=1e-8)
-      else:
-        np.testing.assert_array_equal(o, r)
+test_float64 = float64_test(RECORDS, tol=1e-8)
 
 
 @pytest.mark.parametrize("name,args", [
@@ -232,7 +187,7 @@ def test_schur_complex_and_rsf2csf():
   a = general(rng, (4, 4), "float64")
   with numjax.experimental.enable_x64():
     t, z = (np.asarray(v) for v in L.schur(a, output="complex"))
-    np.testing.assert_allclose(z @ t @ _h(z), a, atol=1e-10)
+    np.testing.assert_allclose(z @ t @ ct(z), a, atol=1e-10)
     assert np.all(np.abs(np.tril(t, -1)) < 1e-12)
     tr, zr = SL.schur(a)
     t2, z2 = (np.asarray(v) for v in L.rsf2csf(tr, zr))
