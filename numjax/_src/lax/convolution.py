@@ -177,9 +177,11 @@ def canonicalize_precision(precision):
 # ---------------------------------------------------------------------------------------
 # NumPy kernels (raw buffers)
 
-def pad_and_dilate(x, padding, dilation, fill, nlead=0):
+def pad_and_dilate(x, padding, dilation, fill, nlead=0, keep_layout=False):
   """x with its trailing axes (after `nlead` leading ones) dilated (interior fill) and
-  padded (low/high, negative crops), as one allocation; x itself when nothing changes."""
+  padded (low/high, negative crops), as one allocation; x itself when nothing changes.
+  keep_layout: the new buffer keeps x's memory order of axes (a channels-last input stays
+  channels-last in memory behind a channels-first view), so later reshapes stay free."""
   sp = x.shape[nlead:]
   if all(r == 1 for r in dilation) and all(lo == 0 and hi == 0 for lo, hi in padding):
     return x
@@ -188,8 +190,12 @@ def pad_and_dilate(x, padding, dilation, fill, nlead=0):
     raise ValueError(f"Negative padding is larger than the size of the corresponding "
                      f"dimension: got padding={tuple(padding)} for shape {sp}")
   shape = x.shape[:nlead] + tuple(out_sp)
+  order = _memory_order(x) if keep_layout else None
+  phys = shape if order is None else tuple(shape[i] for i in order)
   # zeros come from calloc (pages touched once, by the copy below)
-  out = np.zeros(shape, x.dtype) if fill == 0 else np.full(shape, fill, dtype=x.dtype)
+  out = np.zeros(phys, x.dtype) if fill == 0 else np.full(phys, fill, dtype=x.dtype)
+  if order is not None:
+    out = out.transpose(np.argsort(order))
   src, dst = [slice(None)] * nlead, [slice(None)] * nlead
   for d, r, (lo, hi), n in zip(sp, dilation, padding, out_sp):
     # element i lands at i*r + lo; keep those with 0 <= i*r + lo < n
@@ -203,6 +209,21 @@ def pad_and_dilate(x, padding, dilation, fill, nlead=0):
 
 
 builtin_min = min
+
+
+def _memory_order(x):
+  """x's axes from outermost to innermost in memory (None when already C order); axes of
+  size 1 keep their logical place."""
+  if x.flags.c_contiguous:
+    return None
+  order = sorted(range(x.ndim), key=lambda i: (-abs(x.strides[i]) if x.shape[i] > 1 else 0, i))
+  if any(x.shape[i] == 1 for i in range(x.ndim)):
+    # put size-1 axes back at their logical position among the others
+    big = [i for i in order if x.shape[i] > 1]
+    order, it = [], iter(big)
+    for i in range(x.ndim):
+      order.append(i if x.shape[i] == 1 else next(it))
+  return None if order == list(range(x.ndim)) else tuple(order)
 
 
 def window_view(x, window, strides, window_dilation, nlead=0):
@@ -225,9 +246,46 @@ def _compute_dtype(dt):
   return dt
 
 
+def _free_reshape(a, shape):
+  """a.reshape(shape) when that is a view, else None."""
+  try:
+    return np.reshape(a, shape, copy=False)
+  except ValueError:
+    return None
+
+
+# OpenBLAS runs a GEMM on several threads once m*n*k passes 4 * 65536. On a small, busy
+# machine those threads spin-wait for a core and a 0.1 ms product can take 10 ms, so
+# products below _BLAS_SPLIT_MAX are split into row blocks under that threshold: NumPy's
+# stacked matmul then calls one single-threaded GEMM per block.
+_BLAS_ONE_THREAD = 4 * 65536
+_BLAS_SPLIT_MAX = 1 << 27
+
+
+def _matmul(a, b):
+  """(G, M, K) @ (G, K, N) -> (G, M, N), evaluated in row blocks small enough for OpenBLAS
+  to stay on one thread (see _BLAS_ONE_THREAD)."""
+  g, m, kk = a.shape
+  nn = b.shape[2]
+  work = m * kk * nn
+  rows = _BLAS_ONE_THREAD // builtin_max(kk * nn, 1)
+  if work <= _BLAS_ONE_THREAD or work > _BLAS_SPLIT_MAX or rows < 64 or \
+      a.dtype.kind not in "fc":
+    return np.matmul(a, b)
+  nb = m // rows
+  out = np.empty((g, m, nn), np.result_type(a.dtype, b.dtype))
+  body = nb * rows
+  np.matmul(a[:, :body].reshape(g, nb, rows, kk), b[:, None],
+            out=out[:, :body].reshape(g, nb, rows, nn))
+  if body < m:
+    np.matmul(a[:, body:], b, out=out[:, body:])
+  return out
+
+
 def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
-  """x: (N, C, *S), w: (O, C/groups, *K), feature groups; returns (N, *out, O) (features
-  last: the matmul's natural layout, so channels-last outputs need no transpose)."""
+  """x: (N, C, *spatial) and w: (O, Cg, *window), views in any memory layout -> the
+  output (N, *out_spatial, O) (features last: the matmul's natural layout, so
+  channels-last outputs need no transpose)."""
   n, c = x.shape[:2]
   o, cg = w.shape[:2]
   ksz = w.shape[2:]
@@ -241,7 +299,7 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
     parts = [_conv_canonical(x[i:i + chunk], w, strides, padding, lhs_dil, rhs_dil, groups)
              for i in range(0, n, chunk)]
     return np.concatenate(parts, 0)
-  xp = pad_and_dilate(x, padding, lhs_dil, 0, nlead=2)
+  xp = pad_and_dilate(x, padding, lhs_dil, 0, nlead=2, keep_layout=True)
   out_sp = tuple(_stride_dim(d, _dilate_dim(kk, r), s)
                  for d, kk, r, s in zip(xp.shape[2:], ksz, rhs_dil, strides))
   p = math.prod(out_sp)
@@ -252,14 +310,26 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
   # the tap-wise path writes N*M*K*O products of the whole padded input.
   if n * m_full * k * o < n * p * c * k and c * k > 0:
     return _conv_by_taps(xp, w, strides, rhs_dil, groups, out_sp)
+  # The contraction runs over (window taps, in features) in whichever order makes the
+  # kernel matrix (G, ., Og) a free view of w (HWIO kernels: taps-major; a cotangent used
+  # as the kernel of the weight gradient: features-major); the im2col copy follows suit.
+  wg = w.reshape((groups, og, cg) + ksz)
+  sp_axes = tuple(range(3, 3 + nsp))
+  wm = _free_reshape(wg.transpose((0,) + sp_axes + (2, 1)), (groups, k * cg, og))
+  taps_major = wm is not None
+  if wm is None:
+    wm = _free_reshape(wg.transpose((0, 2) + sp_axes + (1,)), (groups, cg * k, og))
+    if wm is None:  # neither is free: copy the kernel, taps-major (channels-last columns)
+      taps_major = True
+      wm = np.ascontiguousarray(wg.transpose((0,) + sp_axes + (2, 1))).reshape(
+          groups, k * cg, og)
   win = window_view(xp, ksz, strides, rhs_dil, nlead=2)          # N, C, *out, *K
   win = win.reshape((n, groups, cg) + out_sp + ksz)
-  perm = (1, 0) + tuple(range(3, 3 + nsp)) + (2,) + tuple(range(3 + nsp, 3 + 2 * nsp))
+  outs = tuple(range(3, 3 + nsp))
+  kax = tuple(range(3 + nsp, 3 + 2 * nsp))
+  perm = (1, 0) + outs + (kax + (2,) if taps_major else (2,) + kax)
   cols = np.ascontiguousarray(win.transpose(perm)).reshape(groups, n * p, cg * k)
-  # (G, Cg*K, Og) by moving Og last first: free when the kernel is stored features-last
-  # (HWIO kernels, or the cotangent in the weight gradient), instead of a transposed copy
-  wm = np.moveaxis(w.reshape((groups, og, cg) + ksz), 1, -1).reshape(groups, cg * k, og)
-  res = np.matmul(cols, wm)                                        # G, N*P, Og
+  res = _matmul(cols, wm)                                          # G, N*P, Og
   if groups == 1:
     return res.reshape((n,) + out_sp + (o,))
   return res.transpose(1, 0, 2).reshape((n,) + out_sp + (o,))
@@ -283,20 +353,29 @@ def _conv_by_taps(xp, w, strides, rhs_dil, groups, out_sp):
   n, c = xp.shape[:2]
   o, cg = w.shape[:2]
   ksz = w.shape[2:]
+  nsp = len(ksz)
   og = o // groups
   sp = xp.shape[2:]
   m = math.prod(sp)
-  xg = xp.reshape(n, groups, cg, m).transpose(1, 0, 3, 2).reshape(groups, n * m, cg)
+  # the input as channels-last rows (free when it is stored channels-last)
+  xl = np.moveaxis(xp, 1, -1)
+  xr = _free_reshape(xl, (n * m, groups, cg))
+  if xr is None:
+    xr = np.ascontiguousarray(xl).reshape(n * m, groups, cg)
+  xg = xr.transpose(1, 0, 2)                               # G, N*M, Cg (a view)
   wk = w.reshape((groups, og, cg) + ksz)
-  wk = wk.reshape(groups, og, cg, -1).transpose(0, 2, 3, 1).reshape(groups, cg, -1)
-  y = np.matmul(xg, wk)                                 # G, N*M, K*Og
+  wk = wk.transpose((0, 2) + tuple(range(3, 3 + nsp)) + (1,)).reshape(groups, cg, -1)
+  y = _matmul(xg, wk)                                      # G, N*M, K*Og
   y = y.reshape((groups, n) + sp + (-1, og))
-  out = np.zeros((groups, n) + out_sp + (og,), y.dtype)
+  out = None
   for t, tap in enumerate(np.ndindex(*ksz)):
     idx = (slice(None), slice(None)) + tuple(
         slice(j * r, j * r + (q - 1) * s + 1, s)
         for j, r, q, s in zip(tap, rhs_dil, out_sp, strides)) + (t, slice(None))
-    out += y[idx]
+    if out is None:
+      out = y[idx].copy()
+    else:
+      out += y[idx]
   if groups == 1:
     return out.reshape((n,) + out_sp + (o,))
   return np.moveaxis(out, 0, -2).reshape((n,) + out_sp + (o,))
