@@ -205,6 +205,39 @@ class Primitive:
     return _wrap_array(out, weak)
 
 
+def rule_error(p, args, params, err=None):
+  """Run p's shape rule on the operands' avals, so an invalid eager call raises JAX's error
+  (not NumPy's). If the rule accepts the operands, re-raise `err` (the impl's own failure)."""
+  p.abstract_eval(*[get_aval(a) for a in args], **params)
+  if err is not None:
+    raise err
+
+
+def def_eager_checked_on_error(p, suspect=None):
+  """Eager path that validates only when something looks wrong: when the NumPy impl raises,
+  or when `suspect(*np_values, **params)` (a cheap test for invalid input NumPy would
+  silently accept) is true, the shape rule runs and raises JAX's error. Valid calls pay
+  nothing beyond `suspect`."""
+  impl, multiple = p.impl, p.multiple_results
+
+  def eager(*args, **params):
+    vals = [a._value for a in args]
+    if suspect is not None and suspect(*vals, **params):
+      rule_error(p, args, params)
+    try:
+      out = impl(*vals, **params)
+    except Exception as e:  # noqa: BLE001 - the rule decides which error the user sees
+      err = e
+    else:
+      weak = p.weak_type_rule(args, params)
+      if multiple:
+        return [_wrap_array(o, weak) for o in out]
+      return _wrap_array(out, weak)
+    rule_error(p, args, params, err)  # (outside the except block: no chained traceback)
+  p.eager = eager
+  return p
+
+
 def _wrap_array_unset(val, weak):  # replaced by array.py at import
   raise RuntimeError("numjax.Array is not initialised")
 

@@ -180,6 +180,10 @@ def _broadcasting_shape(name, shapes):
   if not nonscalar:
     return ()
   first = nonscalar[0]
+  if any(len(s) != len(first) for s in nonscalar):
+    raise TypeError(f"{name}: arrays must have the same number of dimensions, got "
+                    f"{set(len(s) for s in nonscalar)}. (Tip: use jnp.{name} or "
+                    "lax.broadcast_in_dim to broadcast explicitly.)")
   for s in nonscalar[1:]:
     if s != first:
       raise TypeError(f"{name} got incompatible shapes for broadcasting: "
@@ -193,19 +197,24 @@ def _make_elementwise(name, np_fn, nargs, kind, out_kind, c_template):
   p.native_template = c_template
   p.elementwise = True
 
-  def abstract_eval(*avals, **params):
-    dts = [a.dtype for a in avals]
+  def dtype_rule(*dts):
+    """Raises JAX's TypeError for operand dtypes the op rejects."""
     if nargs > 1 and len(set(dts)) > 1 and name not in _MIXED_DTYPE_OK:
       raise TypeError(f"{name} requires arguments to have the same dtypes, got "
                       f"{', '.join(map(str, dts))}.")
     if not _KIND_CHECK[kind](dts[0]):
       raise TypeError(f"{name} does not accept dtype {dts[0]}. Accepted dtypes are "
                       f"subtypes of {_KIND_NAMES[kind]}.")
+
+  def abstract_eval(*avals, **params):
+    dts = [a.dtype for a in avals]
+    dtype_rule(*dts)
     shape = avals[0].shape if nargs == 1 else _broadcasting_shape(name, [a.shape for a in avals])
     out_dt = _out_dtype(out_kind, dts[0])
     weak = all(a.weak_type for a in avals)  # as JAX: even a bool result (weak < weak)
     return ShapedArray(shape, out_dt, weak)
   p.abstract_eval = abstract_eval
+  p.dtype_rule = dtype_rule  # (the eager bind checks dtypes alone: see _checked_bind)
   if nargs == 1:
     batching.defvectorized(p)
   else:
@@ -488,6 +497,50 @@ def _fast_eager(p, nargs, bool_out):
   p.eager = eager
 
 
+def _checked_bind(p, nargs):
+  """p.bind for an elementwise primitive. Eagerly, NumPy would promote mixed dtypes,
+  broadcast operands of different ranks and compute on dtypes JAX rejects, so those calls
+  run the shape rule first (JAX's TypeError); a NumPy failure also gets the rule's error.
+  Dtypes the rule accepted are remembered: a valid call pays a set lookup and a shape
+  compare. p.eager stays unchecked (jnp's fast paths call it after their own checks)."""
+  eager, rule_error, dtype_rule = p.eager, core.rule_error, p.dtype_rule
+  ok = set()  # operand dtypes the dtype rule accepted
+
+  if nargs == 1:
+    def bind(x, **params):
+      if not core._eager_only:
+        return core.bind_with_trace(p, (x,), params)
+      dt = x._value.dtype
+      if dt not in ok:
+        dtype_rule(dt)
+        ok.add(dt)
+      try:
+        return eager(x, **params)
+      except Exception as e:  # noqa: BLE001
+        err = e
+      rule_error(p, (x,), params, err)
+  else:
+    def bind(x, y, **params):
+      if not core._eager_only:
+        return core.bind_with_trace(p, (x, y), params)
+      xv, yv = x._value, y._value
+      dt = xv.dtype
+      if dt != yv.dtype:
+        dtype_rule(dt, yv.dtype)  # (shifts and complex accept some mixed pairs)
+      elif dt not in ok:
+        dtype_rule(dt, dt)
+        ok.add(dt)
+      xs, ys = xv.shape, yv.shape
+      if xs != ys and xs and ys and len(xs) != len(ys):  # NumPy would add leading axes
+        rule_error(p, (x, y), params)
+      try:
+        return eager(x, y, **params)
+      except Exception as e:  # noqa: BLE001 - e.g. shapes that do not broadcast
+        err = e
+      rule_error(p, (x, y), params, err)
+  p.bind = bind
+
+
 _prims = {}
 for _table, _nargs in ((_UNARY, 1), (_BINARY, 2)):
   for _name, _fn, _kind, _out, _c in _table:
@@ -495,6 +548,7 @@ for _table, _nargs in ((_UNARY, 1), (_BINARY, 2)):
     _f = _lowp_safe(_f) if _name in _LOWP else _f
     _prims[_name] = _make_elementwise(_name, _f, _nargs, _kind, _out, _c)
     _fast_eager(_prims[_name], _nargs, _out == "bool")
+    _checked_bind(_prims[_name], _nargs)
 
 neg_p, sign_p, floor_p, ceil_p, round_p = (_prims[n] for n in ("neg", "sign", "floor", "ceil", "round"))
 is_finite_p, exp_p, exp2_p, log_p, log1p_p = (_prims[n] for n in ("is_finite", "exp", "exp2", "log", "log1p"))
@@ -832,7 +886,19 @@ def _integer_pow_impl(x, *, y):
 
 
 integer_pow_p.impl = _integer_pow_impl
-integer_pow_p.abstract_eval = lambda x, *, y: x
+def _integer_pow_abstract(x, *, y):
+  if x.dtype == _bool or not (_dtypes.issubdtype(x.dtype, np.integer) or
+                              _dtypes.issubdtype(x.dtype, np.inexact)):
+    raise TypeError(f"integer_pow does not accept dtype {x.dtype}. Accepted dtypes are "
+                    "subtypes of integer, floating, complexfloating.")
+  if y < 0 and _dtypes.issubdtype(x.dtype, np.integer):
+    raise TypeError("Integers cannot be raised to negative powers, got "
+                    f"integer_pow({x.str_short(short_dtypes=False)}, {y})")
+  return x
+
+
+integer_pow_p.abstract_eval = _integer_pow_abstract
+core.def_eager_checked_on_error(integer_pow_p, lambda x, *, y: x.dtype == _bool)
 batching.defvectorized(integer_pow_p)
 ad.defjvp(integer_pow_p, lambda g, x, *, y: (
     Zero(ad.tangent_aval(core.get_aval(x))) if y == 0 else
@@ -980,17 +1046,52 @@ _ndarray_view = np.ndarray
 
 
 def _broadcast_in_dim_abstract(x, *, shape, broadcast_dimensions, sharding=None):
+  for what, v in (("shape", shape), ("broadcast_dimensions", broadcast_dimensions)):
+    if any(d < 0 for d in v):
+      raise TypeError(f"broadcast_in_dim {what} must have every element be nonnegative, "
+                      f"got {tuple(v)}.")
   if len(broadcast_dimensions) != x.ndim:
     raise TypeError("broadcast_in_dim broadcast_dimensions must have length equal to operand "
                     f"ndim; got broadcast_dimensions {broadcast_dimensions} for operand ndim "
                     f"{x.ndim}.")
+  if len(shape) < x.ndim:
+    raise TypeError("broadcast_in_dim target broadcast shape must have equal or higher rank "
+                    f"to the operand shape; got operand ndim {x.ndim} and target broadcast "
+                    f"ndim {len(shape)}.")
+  if not all(0 <= d < len(shape) for d in broadcast_dimensions):
+    raise TypeError("broadcast_in_dim broadcast_dimensions must be a subset of output "
+                    f"dimensions, got {broadcast_dimensions} for operand ndim {x.ndim} and "
+                    f"shape {shape}.")
   for i, d in enumerate(broadcast_dimensions):
-    if not (0 <= d < len(shape)) or x.shape[i] not in (1, shape[d]):
+    if x.shape[i] not in (1, shape[d]):
       raise TypeError(f"broadcast_in_dim operand dimension sizes must either be 1, or be "
                       f"equal to their corresponding dimensions in the target broadcast shape; "
                       f"got operand of shape {x.shape}, target broadcast shape {shape}, "
                       f"broadcast_dimensions {broadcast_dimensions} ")
+  if len(set(broadcast_dimensions)) != len(broadcast_dimensions):
+    raise TypeError("broadcast_in_dim broadcast_dimensions must not contain duplicates, got "
+                    f"broadcast_dimensions {broadcast_dimensions}")
   return ShapedArray(shape, x.dtype, x.weak_type)
+
+
+_bid_valid: set = set()  # (operand shape, shape, broadcast_dimensions) the rule accepted
+
+
+def _bid_suspect(x, *, shape, broadcast_dimensions, sharding=None):
+  """Eager check: the strided view in the impl would accept bad dimension maps silently, so
+  each (operand shape, shape, dims) goes through the rule once."""
+  try:
+    key = (x.shape, shape, broadcast_dimensions)
+    if key in _bid_valid:
+      return False
+  except TypeError:  # unhashable params: check every time
+    return True
+  _broadcast_in_dim_abstract(ShapedArray(x.shape, x.dtype), shape=shape,
+                             broadcast_dimensions=broadcast_dimensions)
+  if len(_bid_valid) >= 4096:
+    _bid_valid.clear()
+  _bid_valid.add(key)
+  return False
 
 
 def _broadcast_in_dim_transpose(ct, x, *, shape, broadcast_dimensions, sharding=None):
@@ -1016,6 +1117,7 @@ def _broadcast_in_dim_batch(vals, dims, *, shape, broadcast_dimensions, sharding
 
 broadcast_in_dim_p.impl = _broadcast_in_dim_impl
 broadcast_in_dim_p.abstract_eval = _broadcast_in_dim_abstract
+core.def_eager_checked_on_error(broadcast_in_dim_p, _bid_suspect)
 broadcast_in_dim_p.native_template = {"kind": "index_map"}  # fused as an index remap
 ad.deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
 batching.primitive_batchers[broadcast_in_dim_p] = _broadcast_in_dim_batch
@@ -1063,10 +1165,16 @@ def _reshape_impl(x, *, new_sizes, dimensions, sharding=None):
 
 
 def _reshape_abstract(x, *, new_sizes, dimensions, sharding=None):
+  if any(d < 0 for d in new_sizes):
+    raise TypeError(f"reshape new_sizes must all be positive, got {tuple(new_sizes)}.")
+  if dimensions is not None and sorted(dimensions) != list(range(x.ndim)):
+    raise TypeError("reshape dimensions must be a permutation of operand dimensions, got "
+                    f"dimensions {tuple(dimensions)} for shape {x.shape}.")
   if math.prod(new_sizes) != math.prod(x.shape):
-    raise TypeError(f"reshape total size must be unchanged, got new_sizes {new_sizes} "
-                    f"(of total size {math.prod(new_sizes)}) for shape {x.shape} (of total "
-                    f"size {math.prod(x.shape)}).")
+    # (ValueError, as JAX raises for this one, when lowering)
+    raise ValueError(f"reshape total size must be unchanged, got new_sizes {new_sizes} "
+                     f"(of total size {math.prod(new_sizes)}) for shape {x.shape} (of total "
+                     f"size {math.prod(x.shape)}).")
   return ShapedArray(new_sizes, x.dtype, x.weak_type)
 
 
@@ -1092,6 +1200,9 @@ def _reshape_batch(vals, dims, *, new_sizes, dimensions, sharding=None):
 
 reshape_p.impl = _reshape_impl
 reshape_p.abstract_eval = _reshape_abstract
+# NumPy infers a -1 size and accepts negative permutation entries; JAX rejects both
+core.def_eager_checked_on_error(reshape_p, lambda x, *, new_sizes, dimensions, sharding=None:
+                                dimensions is not None or -1 in new_sizes)
 reshape_p.native_template = {"kind": "index_map"}
 ad.deflinear(reshape_p, _reshape_transpose)
 batching.primitive_batchers[reshape_p] = _reshape_batch
@@ -1131,6 +1242,8 @@ def _transpose_batch(vals, dims, *, permutation):
 
 transpose_p.impl = lambda x, *, permutation: x.transpose(permutation)  # (np.transpose, minus dispatch)
 transpose_p.abstract_eval = _transpose_abstract
+core.def_eager_checked_on_error(  # (NumPy accepts negative axes)
+    transpose_p, lambda x, *, permutation: bool(permutation) and builtins.min(permutation) < 0)
 transpose_p.native_template = {"kind": "index_map"}
 ad.deflinear(transpose_p, lambda ct, x, *, permutation: [
     Zero(x.aval) if type(ct) is Zero else transpose(ct, tuple(np.argsort(permutation)))])
@@ -1164,19 +1277,19 @@ def _select_n_impl(which, *cases):
 
 def _select_n_abstract(which, *cases):
   if not cases:
-    raise TypeError("select_n must have at least one case")
-  if any(c.dtype != cases[0].dtype for c in cases):
-    raise TypeError("select_n cases must have the same dtypes, got "
-                    f"{[str(c.dtype) for c in cases]}.")
+    raise ValueError("select_n() must have at least one case")
   if any(c.shape != cases[0].shape for c in cases):
-    raise TypeError(f"select_n cases must have the same shapes, got {[c.shape for c in cases]}.")
-  if which.shape and which.shape != cases[0].shape:
-    raise TypeError("select_n `which` must be scalar or have the same shape as cases, got "
-                    f"`which` shape {which.shape} but case shape {cases[0].shape}.")
+    raise TypeError(f"select cases must have the same shapes, got {[c.shape for c in cases]}.")
+  if any(c.dtype != cases[0].dtype for c in cases):
+    raise TypeError("select cases must have the same dtypes, got "
+                    f"{[str(c.dtype) for c in cases]}.")
   if which.dtype != _bool and not _dtypes.issubdtype(which.dtype, np.integer):
-    raise TypeError(f"select_n `which` must be boolean or integer type, got {which.dtype}.")
+    raise TypeError(f"select `which` must be boolean or integer type, got {which.dtype}.")
   if which.dtype == _bool and len(cases) > 2:
-    raise TypeError("select_n with boolean `which` cannot have more than two cases.")
+    raise TypeError("select with boolean `which` cannot have > 2 cases.")
+  if which.shape and which.shape != cases[0].shape:
+    raise TypeError("select `which` must be scalar or have the same shape as cases, got "
+                    f"`which` shape {which.shape} but case shape {cases[0].shape}.")
   return ShapedArray(cases[0].shape, cases[0].dtype, all(c.weak_type for c in cases))
 
 
@@ -1226,6 +1339,22 @@ def _select_n_batch(vals, dims, **params):
 
 select_n_p.impl = _select_n_impl
 select_n_p.abstract_eval = _select_n_abstract
+
+
+def _select_n_suspect(which, *cases):
+  """NumPy broadcasts and promotes the cases (and `which`); JAX requires them to agree."""
+  if not cases:
+    return True
+  c0 = cases[0]
+  s, dt = c0.shape, c0.dtype
+  for c in cases:
+    if c.shape != s or c.dtype != dt:
+      return True
+  ws = which.shape
+  return (bool(ws) and ws != s) or (which.dtype == _bool and len(cases) > 2)
+
+
+core.def_eager_checked_on_error(select_n_p, _select_n_suspect)
 select_n_p.weak_type_rule = lambda args, params: all(a.weak_type for a in args[1:])
 ad.primitive_jvps[select_n_p] = _select_n_jvp
 ad.primitive_transposes[select_n_p] = _select_n_transpose
@@ -1234,7 +1363,13 @@ batching.primitive_batchers[select_n_p] = _select_n_batch
 
 def select_n(which, *cases):
   """lax.select_n: cases[which] elementwise (which: bool for two cases, else int)."""
+  if not cases:
+    raise ValueError("select_n() must have at least one case")
   cases = _promote_lax_args(cases)
+  if any(c.dtype != cases[0].dtype for c in cases):
+    raise TypeError("lax.select requires arguments to have the same dtypes, got "
+                    f"{', '.join(str(c.dtype) for c in cases)}. (Tip: jnp.where is a similar "
+                    "function that does automatic type promotion on inputs).")
   return select_n_p.bind(asarray(which), *cases)
 
 
@@ -1259,7 +1394,18 @@ def _iota_impl(*, dtype, shape, dimension, sharding=None):
 
 iota_p.impl = _iota_impl
 iota_p.native_template = {"kind": "index_expr", "expr": "{index}"}
-iota_p.abstract_eval = lambda *, dtype, shape, dimension, sharding=None: ShapedArray(shape, dtype)
+def _iota_abstract(*, dtype, shape, dimension, sharding=None):
+  if any(d < 0 for d in shape):
+    raise TypeError(f"iota shape must have every element be nonnegative, got {tuple(shape)}.")
+  if not 0 <= dimension < len(shape):
+    raise ValueError("iota dimension must be between 0 and len(shape), got "
+                     f"dimension={dimension} for shape={tuple(shape)}")
+  return ShapedArray(shape, dtype)
+
+
+iota_p.abstract_eval = _iota_abstract
+core.def_eager_checked_on_error(  # (a negative dimension would index from the end)
+    iota_p, lambda *, dtype, shape, dimension, sharding=None: dimension < 0)
 ad.defnondiff(iota_p)
 
 
@@ -1381,6 +1527,10 @@ def expand_dims(array, dimensions):
 def clamp(min, x, max):
   """lax.clamp(min, x, max)."""
   min, x, max = _promote_lax_args((min, x, max))
+  if not min.dtype == x.dtype == max.dtype:
+    raise TypeError("lax.clamp requires arguments to have the same dtypes, got "
+                    f"{min.dtype}, {x.dtype}, {max.dtype}. (Tip: jnp.clip is a similar "
+                    "function that does automatic type promotion on inputs).")
   return clamp_p.bind(min, x, max)
 
 
@@ -1391,10 +1541,10 @@ clamp_p.impl = lambda lo, x, hi: np.minimum(np.maximum(x, lo), hi)
 
 
 def _clamp_abstract(lo, x, hi):
-  for b in (lo, hi):
+  for b, bn in ((lo, "min"), (hi, "max")):
     if b.shape and b.shape != x.shape:
-      raise TypeError(f"clamp requires min.shape == operand.shape or min.shape == (), got "
-                      f"{b.shape} and {x.shape}.")
+      raise TypeError(f"clamp requires {bn}.shape == operand.shape or {bn}.shape == (), got "
+                      f"{bn}.shape={b.shape}, operand.shape={x.shape}.")
     if b.dtype != x.dtype:
       raise TypeError(f"clamp requires min.dtype == operand.dtype == max.dtype, got "
                       f"{lo.dtype}, {x.dtype}, {hi.dtype}.")
@@ -1402,6 +1552,9 @@ def _clamp_abstract(lo, x, hi):
 
 
 clamp_p.abstract_eval = _clamp_abstract
+core.def_eager_checked_on_error(clamp_p, lambda lo, x, hi: (  # NumPy would broadcast/promote
+    lo.dtype != x.dtype or hi.dtype != x.dtype or (lo.shape and lo.shape != x.shape)
+    or (hi.shape and hi.shape != x.shape)))
 clamp_p.weak_type_rule = lambda args, params: args[1].weak_type
 ad.defjvp(clamp_p,
           lambda g, lo, x, hi: select(bitwise_and(gt(lo, x), lt(lo, hi)), _bcast_tangent(g, core.get_aval(x)),
