@@ -44,6 +44,29 @@ _dot_shapes: dict = {}
 
 def _dot_general_shape_checked(lhs_shape, rhs_shape, dimension_numbers):
   (lc, rc), (lb, rb) = dimension_numbers
+  for side, shape, c, b in (("lhs", lhs_shape, lc, lb), ("rhs", rhs_shape, rc, rb)):
+    if not all(0 <= d < len(shape) for d in (*c, *b)):
+      raise TypeError(f"dot_general requires {side} dimension numbers to be nonnegative and "
+                      f"less than the number of axes of the {side} value, got {side}_batch of "
+                      f"{b} and {side}_contracting of {c} for {side} of rank {len(shape)}")
+  if len(lb) != len(rb):
+    raise TypeError("dot_general requires equal numbers of lhs_batch and rhs_batch "
+                    f"dimensions, got lhs_batch {lb} and rhs_batch {rb}.")
+  if len(lc) != len(rc):
+    raise TypeError(f"dot_general requires contracting dimensions to have the same shape, "
+                    f"got {tuple(lhs_shape[i] for i in lc)} and "
+                    f"{tuple(rhs_shape[i] for i in rc)}.")
+  for side, c, b in (("lhs", lc, lb), ("rhs", rc, rb)):
+    if len(set(b)) != len(b):
+      raise TypeError(f"dot_general requires {side} batch dimensions to be distinct, got "
+                      f"{side}_batch {b}.")
+    if len(set(c)) != len(c):
+      raise TypeError(f"dot_general requires {side} contracting dimensions to be distinct, "
+                      f"got {side}_contracting {c}.")
+    if set(c) & set(b):
+      raise TypeError(f"dot_general requires {side} batch dimensions to be disjoint from "
+                      f"contracting dimensions, got {side}_batch {b} and {side}_contracting "
+                      f"{c}.")
   for a, b in zip(lc, rc):
     if lhs_shape[a] != rhs_shape[b]:
       raise TypeError(f"dot_general requires contracting dimensions to have the same shape, "
@@ -238,6 +261,7 @@ def _dot_general_batch(vals, dims, *, dimension_numbers, precision=None,
 dot_general_p.impl = _dot_general_impl
 dot_general_p.native_template = {"kind": "call", "fn": "blas"}  # stays on BLAS between kernels
 dot_general_p.abstract_eval = _dot_general_abstract
+core.def_eager_checked_on_error(dot_general_p)  # bad operands make the matmul plan fail
 ad.defjvp(dot_general_p, _dot_general_jvp_lhs, _dot_general_jvp_rhs)
 ad.primitive_transposes[dot_general_p] = _dot_general_transpose
 batching.primitive_batchers[dot_general_p] = _dot_general_batch
@@ -321,7 +345,9 @@ def dot(lhs, rhs, precision=None, preferred_element_type=None, out_sharding=None
   lhs, rhs = asarray(lhs), asarray(rhs)
   if dimension_numbers is not None:
     return dot_general(lhs, rhs, dimension_numbers, precision, preferred_element_type)
-  if 1 <= lhs.ndim <= 2 and 1 <= rhs.ndim <= 2:
+  if 1 <= lhs.ndim <= 2 and 1 <= rhs.ndim <= 2 and lhs.shape[-1] == rhs.shape[0]:
     dn = (([lhs.ndim - 1], [0]), ([], []))
     return dot_general(lhs, rhs, dn, precision, preferred_element_type)
-  raise TypeError(f"Incompatible shapes for dot: got {lhs.shape} and {rhs.shape}.")
+  raise ValueError("jax.lax.dot: dimension_numbers must be specified when not performing "
+                   "simple un-batched matrix-matrix, matrix-vector, or vector-vector products; "
+                   f"got lhs_shape={lhs.shape} rhs_shape={rhs.shape}")
