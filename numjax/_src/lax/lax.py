@@ -92,8 +92,18 @@ def _check_same_dtypes(name, args):
   dts = {a.dtype for a in args}
   if len(dts) > 1:
     raise TypeError(f"lax.{name} requires arguments to have the same dtypes, got "
-                    f"{', '.join(str(a.dtype) for a in args)}. (Tip: jnp.{name} is a "
-                    "similar function that does automatic type promotion on inputs).")
+                    f"{', '.join(str(a.dtype) for a in args)}. (Tip: jnp."
+                    f"{_JNP_NAMES.get(name, name)} is a similar function that does automatic "
+                    "type promotion on inputs).")
+
+
+# lax name -> its promoting jnp counterpart (for the tip in dtype errors)
+_JNP_NAMES = {"sub": "subtract", "mul": "multiply", "div": "divide", "rem": "remainder",
+              "max": "maximum", "min": "minimum", "atan2": "arctan2", "and": "bitwise_and",
+              "or": "bitwise_or", "xor": "bitwise_xor", "shift_left": "left_shift",
+              "shift_right_arithmetic": "right_shift", "shift_right_logical": "right_shift",
+              "eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
+              "gt": "greater", "ge": "greater_equal", "pow": "power"}
 
 
 # `np.errstate(all="ignore")` costs more than a small ufunc call; NumPy 2 keeps the error
@@ -579,8 +589,19 @@ class RoundingMethod(enum.IntEnum):
 
 # ---- wrappers -------------------------------------------------------------------------
 
+def _not_a_sequence(name, args):
+  """lax ops take arrays and scalars, not lists/tuples (as JAX: no implicit conversion)."""
+  for i, a in enumerate(args):
+    if isinstance(a, (list, tuple)):
+      raise TypeError(f"Error interpreting argument to {name} as a JAX value. The problematic "
+                      f"value is of type {type(a)} and was passed to {name} at position {i}. "
+                      "(Tip: convert it with jnp.asarray first.)")
+
+
 def _unop(p):
   def f(x):
+    if type(x) is not Array and isinstance(x, (list, tuple)):
+      _not_a_sequence(p.name, (x,))
     return p.bind(asarray(x))
   f.__name__ = p.name
   f.__doc__ = f"Elementwise {p.name}: lax.{p.name}(x)."
@@ -592,6 +613,7 @@ def _binop(p):
 
   def f(x, y):
     if not (isinstance(x, _arrays) and isinstance(y, _arrays)):
+      _not_a_sequence(name, (x, y))
       x, y = _promote_lax_args((x, y))
     if x.dtype != y.dtype:
       _check_same_dtypes(name, (x, y))
@@ -1200,9 +1222,10 @@ def _reshape_batch(vals, dims, *, new_sizes, dimensions, sharding=None):
 
 reshape_p.impl = _reshape_impl
 reshape_p.abstract_eval = _reshape_abstract
-# NumPy infers a -1 size and accepts negative permutation entries; JAX rejects both
+# NumPy infers a negative size and accepts negative permutation entries; JAX rejects both
 core.def_eager_checked_on_error(reshape_p, lambda x, *, new_sizes, dimensions, sharding=None:
-                                dimensions is not None or -1 in new_sizes)
+                                dimensions is not None or
+                                (bool(new_sizes) and builtins.min(new_sizes) < 0))
 reshape_p.native_template = {"kind": "index_map"}
 ad.deflinear(reshape_p, _reshape_transpose)
 batching.primitive_batchers[reshape_p] = _reshape_batch
@@ -1504,6 +1527,9 @@ def squeeze(array, dimensions):
   """lax.squeeze: drop the given unit dimensions (a reshape)."""
   array = asarray(array)
   nd = array.ndim
+  for d in dimensions:
+    if not -nd <= d < nd:
+      raise ValueError(f"axis {d} is out of bounds for array of dimension {nd}")
   dims = tuple(sorted(d % nd if nd else d for d in dimensions))
   for d in dims:
     if array.shape[d] != 1:
@@ -1517,6 +1543,9 @@ def expand_dims(array, dimensions):
   """lax.expand_dims: insert unit dimensions (a reshape)."""
   array = asarray(array)
   nd = array.ndim + len(dimensions)
+  for d in dimensions:
+    if not -nd <= d < nd:
+      raise ValueError(f"axis {d} is out of bounds for array of dimension {nd}")
   dims = sorted(d % nd for d in dimensions)
   shape = list(array.shape)
   for d in dims:

@@ -210,6 +210,9 @@ def _reduce_precision_abstract(x, *, exponent_bits, mantissa_bits):
 
 reduce_precision_p.impl = _reduce_precision_impl
 reduce_precision_p.abstract_eval = _reduce_precision_abstract
+core.def_eager_checked_on_error(  # (the bit twiddling would run on bad bit counts)
+    reduce_precision_p, lambda x, *, exponent_bits, mantissa_bits:
+    exponent_bits < 1 or mantissa_bits < 0)
 batching.defvectorized(reduce_precision_p)
 ad.deflinear(reduce_precision_p, lambda ct, x, **params: [
     Zero(x.aval) if type(ct) is Zero else reduce_precision_p.bind(ct, **params)])
