@@ -3,9 +3,7 @@ variants, jit parity, vmap against a loop at every batch position, gradients aga
 differences; result dtypes against a table recorded from JAX 0.10.2 (x64 off and on); JAX's
 errors."""
 import functools
-import json
 import math
-import os
 import re
 import warnings
 
@@ -15,6 +13,7 @@ import pytest
 import numjax
 import numjax.experimental
 import numjax.numpy as jnp
+from jnp_b_dtypes import result_dtypes_test
 from records import Rec as _Rec, assert_close, make_tests, uniform
 
 ALL = ("bool", "int8", "uint8", "int32", "float16", "bfloat16", "float32", "complex64")
@@ -315,27 +314,7 @@ test_numpy, test_jit, test_vmap, test_grad = make_tests(RECORDS)
 # ---------------------------------------------------------------------------------------
 # Result dtypes and weak types, against JAX 0.10.2 (tests/data/record_jnp_b_dtypes.py)
 
-with open(os.path.join(os.path.dirname(__file__), "data", "jnp_b_dtypes.json")) as _f:
-  GOLDEN = json.load(_f)
-
-import importlib.util as _ilu  # noqa: E402
-_spec = _ilu.spec_from_file_location(
-    "record_jnp_b_dtypes", os.path.join(os.path.dirname(__file__), "data",
-                                        "record_jnp_b_dtypes.py"))
-RECORDER = _ilu.module_from_spec(_spec)
-_spec.loader.exec_module(RECORDER)
-
-
-@pytest.mark.parametrize("mode", ["x32", "x64"])
-def test_result_dtypes_match_jax(mode):
-  ctx = numjax.experimental.enable_x64() if mode == "x64" else numjax.experimental.disable_x64()
-  with ctx, warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    ours = RECORDER.table(jnp, mode == "x64")["reductions"]
-  want = GOLDEN[mode]["reductions"]
-  diffs = [(name, dt, ours[name][dt], exp) for name, row in want.items()
-           for dt, exp in row.items() if ours[name][dt] != exp]
-  assert not diffs, diffs
+test_result_dtypes_match_jax = result_dtypes_test("reductions")
 
 
 X64_CASES = [

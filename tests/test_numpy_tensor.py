@@ -3,10 +3,7 @@ kron, cross) and the diagonal family: NumPy parity over dtypes and shapes, jit p
 against a loop at every batch position, gradients against finite differences; result dtypes
 against a table recorded from JAX 0.10.2; JAX's errors and jaxpr text (seed 003)."""
 import functools
-import json
-import os
 import re
-import warnings
 
 import numpy as np
 import pytest
@@ -14,6 +11,7 @@ import pytest
 import numjax
 import numjax.experimental
 import numjax.numpy as jnp
+from jnp_b_dtypes import result_dtypes_test
 from records import Rec as _Rec, assert_close, make_tests, uniform
 
 ALL = ("bool", "int8", "uint8", "int32", "float16", "bfloat16", "float32", "complex64")
@@ -177,27 +175,7 @@ test_numpy, test_jit, test_vmap, test_grad = make_tests(RECORDS)
 # ---------------------------------------------------------------------------------------
 # Result dtypes and weak types, against JAX 0.10.2 (tests/data/record_jnp_b_dtypes.py)
 
-with open(os.path.join(os.path.dirname(__file__), "data", "jnp_b_dtypes.json")) as _f:
-  GOLDEN = json.load(_f)
-
-import importlib.util as _ilu  # noqa: E402
-_spec_ = _ilu.spec_from_file_location(
-    "record_jnp_b_dtypes", os.path.join(os.path.dirname(__file__), "data",
-                                        "record_jnp_b_dtypes.py"))
-RECORDER = _ilu.module_from_spec(_spec_)
-_spec_.loader.exec_module(RECORDER)
-
-
-@pytest.mark.parametrize("mode", ["x32", "x64"])
-def test_result_dtypes_match_jax(mode):
-  ctx = numjax.experimental.enable_x64() if mode == "x64" else numjax.experimental.disable_x64()
-  with ctx, warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    ours = RECORDER.table(jnp, mode == "x64")["products"]
-  want = GOLDEN[mode]["products"]
-  diffs = [(name, k, ours[name][k], exp) for name, row in want.items()
-           for k, exp in row.items() if ours[name][k] != exp]
-  assert not diffs, diffs
+test_result_dtypes_match_jax = result_dtypes_test("products")
 
 
 def test_x64_products():
