@@ -263,23 +263,42 @@ _BLAS_SPLIT_MAX = 1 << 27
 
 
 def _matmul(a, b):
-  """(G, M, K) @ (G, K, N) -> (G, M, N), evaluated in row blocks small enough for OpenBLAS
-  to stay on one thread (see _BLAS_ONE_THREAD)."""
+  """(G, M, K) @ (G, K, N) -> (G, M, N), evaluated in row blocks (or, for a short, wide
+  product, contraction blocks summed afterwards) small enough for OpenBLAS to stay on one
+  thread (see _BLAS_ONE_THREAD)."""
   g, m, kk = a.shape
   nn = b.shape[2]
   work = m * kk * nn
-  rows = _BLAS_ONE_THREAD // builtin_max(kk * nn, 1)
-  if work <= _BLAS_ONE_THREAD or work > _BLAS_SPLIT_MAX or rows < 64 or \
-      a.dtype.kind not in "fc":
+  if work <= _BLAS_ONE_THREAD or work > _BLAS_SPLIT_MAX or a.dtype.kind not in "fc":
     return np.matmul(a, b)
-  nb = m // rows
-  out = np.empty((g, m, nn), np.result_type(a.dtype, b.dtype))
-  body = nb * rows
-  np.matmul(a[:, :body].reshape(g, nb, rows, kk), b[:, None],
-            out=out[:, :body].reshape(g, nb, rows, nn))
-  if body < m:
-    np.matmul(a[:, body:], b, out=out[:, body:])
-  return out
+  rows = _BLAS_ONE_THREAD // builtin_max(kk * nn, 1)
+  if rows >= 64:
+    nb = m // rows
+    out = np.empty((g, m, nn), np.result_type(a.dtype, b.dtype))
+    body = nb * rows
+    np.matmul(a[:, :body].reshape(g, nb, rows, kk), b[:, None],
+              out=out[:, :body].reshape(g, nb, rows, nn))
+    if body < m:
+      np.matmul(a[:, body:], b, out=out[:, body:])
+    return out
+  depth = _BLAS_ONE_THREAD // builtin_max(m * nn, 1)
+  if depth >= 64:
+    nb = kk // depth
+    body = nb * depth
+    parts = np.matmul(a[:, :, :body].reshape(g, m, nb, depth).transpose(0, 2, 1, 3),
+                      b[:, :body].reshape(g, nb, depth, nn))       # G, nb, M, N
+    out = parts.sum(1)
+    if body < kk:
+      out += np.matmul(a[:, :, body:], b[:, body:])
+    return out
+  return np.matmul(a, b)
+
+
+def _run_score(arr, axis):
+  """How well a copy whose innermost loop runs along `axis` of the view `arr` streams:
+  the run length, discounted when the source elements are not adjacent."""
+  n = arr.shape[axis]
+  return n if abs(arr.strides[axis]) == arr.itemsize else n / 4
 
 
 def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
@@ -299,17 +318,18 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
     parts = [_conv_canonical(x[i:i + chunk], w, strides, padding, lhs_dil, rhs_dil, groups)
              for i in range(0, n, chunk)]
     return np.concatenate(parts, 0)
-  xp = pad_and_dilate(x, padding, lhs_dil, 0, nlead=2, keep_layout=True)
-  out_sp = tuple(_stride_dim(d, _dilate_dim(kk, r), s)
-                 for d, kk, r, s in zip(xp.shape[2:], ksz, rhs_dil, strides))
+  xd_sp = [_dilate_dim(d, r) for d, r in zip(x.shape[2:], lhs_dil)]
+  out_sp = tuple(_stride_dim(d + lo + hi, _dilate_dim(kk, r), s)
+                 for d, (lo, hi), kk, r, s in zip(xd_sp, padding, ksz, rhs_dil, strides))
   p = math.prod(out_sp)
-  m_full = math.prod(xp.shape[2:])
   if n == 0 or o == 0 or p == 0:
     return np.zeros((n,) + out_sp + (o,), x.dtype)
   # Cost (elements materialised) of the two strategies: im2col copies N*P*C*K inputs;
-  # the tap-wise path writes N*M*K*O products of the whole padded input.
-  if n * m_full * k * o < n * p * c * k and c * k > 0:
-    return _conv_by_taps(xp, w, strides, rhs_dil, groups, out_sp)
+  # the tap-wise path writes N*M*K*O products of the (dilated, unpadded) input.
+  if n * math.prod(xd_sp) * k * o < n * p * c * k and c * k > 0:
+    xd = pad_and_dilate(x, ((0, 0),) * nsp, lhs_dil, 0, nlead=2, keep_layout=True)
+    return _conv_by_taps(xd, w, strides, padding, rhs_dil, groups, out_sp)
+  xp = pad_and_dilate(x, padding, lhs_dil, 0, nlead=2, keep_layout=True)
   # The contraction runs over (window taps, in features) in whichever order makes the
   # kernel matrix (G, ., Og) a free view of w (HWIO kernels: taps-major; a cotangent used
   # as the kernel of the weight gradient: features-major); the im2col copy follows suit.
@@ -327,8 +347,16 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
   win = win.reshape((n, groups, cg) + out_sp + ksz)
   outs = tuple(range(3, 3 + nsp))
   kax = tuple(range(3 + nsp, 3 + 2 * nsp))
-  perm = (1, 0) + outs + (kax + (2,) if taps_major else (2,) + kax)
-  cols = np.ascontiguousarray(win.transpose(perm)).reshape(groups, n * p, cg * k)
+  contraction = kax + (2,) if taps_major else (2,) + kax
+  # im2col as rows (G, N*P, C*K) or as columns (G, C*K, N*P) (then read transposed by
+  # the GEMM), whichever copy has the longer, denser innermost run (NHWC inputs with few
+  # channels: columns, whose runs are image rows)
+  if nsp and _run_score(win, outs[-1]) > _run_score(win, contraction[-1]):
+    cols = np.ascontiguousarray(win.transpose((1,) + contraction + (0,) + outs))
+    cols = cols.reshape(groups, cg * k, n * p).transpose(0, 2, 1)
+  else:
+    cols = np.ascontiguousarray(win.transpose((1, 0) + outs + contraction))
+    cols = cols.reshape(groups, n * p, cg * k)
   res = _matmul(cols, wm)                                          # G, N*P, Og
   if groups == 1:
     return res.reshape((n,) + out_sp + (o,))
@@ -347,18 +375,19 @@ def _scratch_per_example(sp, ksz, strides, padding, lhs_dil, rhs_dil, c, o):
   return builtin_min(math.prod(out_sp) * c * k, math.prod(padded) * k * o)
 
 
-def _conv_by_taps(xp, w, strides, rhs_dil, groups, out_sp):
-  """Output-side evaluation: Y = x_padded @ w over all taps at once, then the taps' shifted,
-  strided windows of Y are summed. Cheap when O is small next to C*(window size)."""
-  n, c = xp.shape[:2]
+def _conv_by_taps(x, w, strides, padding, rhs_dil, groups, out_sp):
+  """Output-side evaluation: Y = x @ w over all taps at once (x unpadded: the padding is
+  virtual), then each tap's shifted, strided window of Y is added to the output positions
+  it reaches. Cheap when O is small next to C*(window size), as in the input gradient."""
+  n, c = x.shape[:2]
   o, cg = w.shape[:2]
   ksz = w.shape[2:]
   nsp = len(ksz)
   og = o // groups
-  sp = xp.shape[2:]
+  sp = x.shape[2:]
   m = math.prod(sp)
   # the input as channels-last rows (free when it is stored channels-last)
-  xl = np.moveaxis(xp, 1, -1)
+  xl = np.moveaxis(x, 1, -1)
   xr = _free_reshape(xl, (n * m, groups, cg))
   if xr is None:
     xr = np.ascontiguousarray(xl).reshape(n * m, groups, cg)
@@ -367,15 +396,20 @@ def _conv_by_taps(xp, w, strides, rhs_dil, groups, out_sp):
   wk = wk.transpose((0, 2) + tuple(range(3, 3 + nsp)) + (1,)).reshape(groups, cg, -1)
   y = _matmul(xg, wk)                                      # G, N*M, K*Og
   y = y.reshape((groups, n) + sp + (-1, og))
-  out = None
+  out = np.zeros((groups, n) + out_sp + (og,), y.dtype)
   for t, tap in enumerate(np.ndindex(*ksz)):
-    idx = (slice(None), slice(None)) + tuple(
-        slice(j * r, j * r + (q - 1) * s + 1, s)
-        for j, r, q, s in zip(tap, rhs_dil, out_sp, strides)) + (t, slice(None))
-    if out is None:
-      out = y[idx].copy()
+    # output q reads input i = q*s + j*r - lo; keep the q with 0 <= i < size
+    src, dst = [slice(None)] * 2, [slice(None)] * 2
+    for j, r, s, (lo, _), d, q in zip(tap, rhs_dil, strides, padding, sp, out_sp):
+      off = j * r - lo
+      q0 = builtin_max(0, _ceil_div(-off, s))
+      q1 = builtin_min(q, (d - 1 - off) // s + 1)
+      if q1 <= q0:
+        break
+      dst.append(slice(q0, q1))
+      src.append(slice(q0 * s + off, (q1 - 1) * s + off + 1, s))
     else:
-      out += y[idx]
+      out[tuple(dst) + (slice(None),)] += y[tuple(src) + (t, slice(None))]
   if groups == 1:
     return out.reshape((n,) + out_sp + (o,))
   return np.moveaxis(out, 0, -2).reshape((n,) + out_sp + (o,))
