@@ -369,3 +369,34 @@ def test_in_place_kernels_stay_quiet_like_jax():
   ok = np.isfinite(ref)
   np.testing.assert_allclose(out[ok], ref[ok], rtol=1e-5, atol=1e-5)
   assert np.isnan(out[:BIG // 4]).all()
+
+
+# ---------------------------------------------------------------------------------------
+# division by a broadcast value: XLA (and so JAX's jit) multiplies by the reciprocal
+
+@pytest.mark.parametrize("tier", ["numpy", "native"])
+def test_division_by_broadcast_is_multiplication_by_reciprocal(tier):
+  rng = np.random.default_rng(3)
+  a = rng.standard_normal((64, 33)).astype(f32)
+  b = (rng.standard_normal(64) + 3).astype(f32)
+  one = f32(1)
+  cases = [  # (function, what XLA computes: reciprocal first, rounded to float32)
+      (lambda a, b: a / b[:, None], a * (one / b)[:, None]),
+      (lambda a, b: a / b[None, :33], a * (one / b[:33])[None, :]),
+      (lambda a, b: a / b[0], a * (one / b[0])),
+      (lambda a, b: a / 3.0, a * (one / f32(3))),
+  ]
+  with jax.config._override("numjax_tier", tier):
+    for fn, want in cases:
+      got = np.asarray(jax.jit(fn)(a, b))
+      assert got.dtype == np.float32
+      np.testing.assert_array_equal(got, want)
+      assert not np.array_equal(want, fn(a, b))   # the case does tell the two apart
+    # a full-size divisor is a true division; integers keep integer division
+    np.testing.assert_array_equal(np.asarray(jax.jit(lambda a: a / (a + 5))(a)), a / (a + 5))
+    ia = np.arange(-20, 20, dtype=np.int32).reshape(4, 10)
+    ib = np.array([3, -7, 2, 5], np.int32)
+    got = np.asarray(jax.jit(lambda x, y: lax.div(x, y[:, None] * jnp.ones((1, 10), jnp.int32)))(ia, ib))
+    np.testing.assert_array_equal(got, np.trunc(ia / ib[:, None]).astype(np.int32))
+  # eager division stays exact (as in JAX, where each op runs on its own)
+  np.testing.assert_array_equal(np.asarray(jnp.asarray(a) / jnp.asarray(b)[:, None]), a / b[:, None])

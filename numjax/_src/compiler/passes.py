@@ -231,6 +231,51 @@ def _double_negation(eqn, read, producers):
   return None
 
 
+def _real_float(dt) -> bool:
+  dt = np.dtype(dt)
+  return dt.kind == "f" or dt.name in ("bfloat16", "float8_e4m3fn", "float8_e5m2",
+                                       "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e4m3b11fnuz")
+
+
+def _reciprocal_divisor(eqn, read, producers):
+  """XLA's rewrite of a division by a broadcast value: `a / broadcast(b)` becomes
+  `a * broadcast(1 / b)` (also for a rank-0 divisor), for real floating types. JAX's jit
+  computes these quotients this way (1 / b rounded first), so jit results match JAX's
+  bit for bit, and a row of divisions becomes one reciprocal and a row of products.
+  Returns the replacement equations, or None."""
+  if eqn.primitive.name != "div" or len(eqn.invars) != 2:
+    return None
+  out = eqn.outvars[0]
+  if not _real_float(out.aval.dtype) or not out.aval.shape:
+    return None
+  a, b = eqn.invars
+  size = math.prod(out.aval.shape)
+  bcast = None
+  if b.aval.shape == ():
+    small = b
+  else:
+    bcast = producers.get(b) if type(b) is Var else None
+    if bcast is None or bcast.primitive.name != "broadcast_in_dim" or len(bcast.invars) != 1:
+      return None
+    small = read(bcast.invars[0])
+    if math.prod(small.aval.shape) >= size or small.aval.dtype != out.aval.dtype:
+      return None
+  dt = np.dtype(small.aval.dtype)
+  one = Literal(np.array(1, dt), core.ShapedArray((), dt, weak_type=True))
+  div_p = eqn.primitive
+  r = Var(core.ShapedArray(small.aval.shape, dt, weak_type=small.aval.weak_type))
+  new = [core.JaxprEqn(div_p, [one, small], {}, [r], eqn.source_info)]
+  if bcast is not None:
+    rb = Var(b.aval)
+    new.append(core.JaxprEqn(bcast.primitive, [r], dict(bcast.params), [rb],
+                             bcast.source_info))
+  else:
+    rb = r
+  from numjax._src.lax import lax as _lax
+  new.append(core.JaxprEqn(_lax.mul_p, [a, rb], {}, list(eqn.outvars), eqn.source_info))
+  return new
+
+
 class _Folder:
   """Evaluates constant equations at compile time with the primitives' eager paths."""
 
@@ -310,10 +355,16 @@ def simplify(jaxpr: Jaxpr, consts, *, fold=True, cse=True, algebra=True) -> tupl
       if type(v) is Var:
         uses[v] = uses.get(v, 0) + 1
 
-  for eqn in jaxpr.eqns:
+  work = list(reversed(jaxpr.eqns))   # a stack: rewrites push their equations back
+  while work:
+    eqn = work.pop()
     invars = [read(v) for v in eqn.invars]
     eqn = eqn._replace(invars=invars)
     if algebra:
+      repl = _reciprocal_divisor(eqn, read, producers)
+      if repl is not None:
+        work.extend(reversed(repl))
+        continue
       ident = _identity_of(eqn, read)
       if ident is None:
         ident = _double_negation(eqn, read, producers)
