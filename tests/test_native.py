@@ -574,3 +574,24 @@ def test_cache_is_bounded_lru(tmp_path, monkeypatch):
   left = sorted(n for n in os.listdir(d) if n.endswith(".so"))
   assert left == ["k3.so", "k4.so", "k5.so"] or len(left) <= 3 and "k5.so" in left
   assert cache.lookup("k5") is not None and cache.lookup("k0") is None
+
+
+def test_long_chain_compiles_natively_without_recursion():
+  """A chain of ~1,800 dependent elementwise ops is one kernel; emitting it used to follow
+  the chain recursively and hit Python's recursion limit (the program then stayed on the
+  NumPy tier with a warning)."""
+  def f(x):
+    for _ in range(600):
+      x = jnp.sin(x) * 1.0001 + 0.5
+    return x
+  x = jnp.linspace(0.0, 1.0, 257)
+  with warnings.catch_warnings():
+    warnings.simplefilter("error")         # a fallback warning fails the test
+    with numjax.config._override("numjax_tier", "native"):
+      g = numjax.jit(f)
+      out = g(x)
+      assert next(iter(g._cache.values())).exe.tier == "native"
+  ref = np.asarray(x, np.float32)
+  for _ in range(600):
+    ref = (np.sin(ref) * np.float32(1.0001) + np.float32(0.5)).astype(np.float32)
+  assert_close(out, ref, 1e-5)

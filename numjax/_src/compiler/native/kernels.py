@@ -352,16 +352,18 @@ class KernelGen:
     self.mod.funcs.append("\n".join(fn))
     calls = [c for _, c in self.params]
     if parallel and units > 1:
-      self.emit_parallel_call(code, name, calls, units)
+      # a streaming kernel is bound by memory bandwidth: one contiguous piece per thread
+      # keeps each thread's streams long (measured ~8% faster than 16 interleaved pieces)
+      self.emit_parallel_call(code, name, calls, units, 0 if self.streamed else units)
     else:
       code(f"{name}({', '.join(calls + ['0', str(units)])});")
 
-  def emit_parallel_call(self, code, name, calls, units):
+  def emit_parallel_call(self, code, name, calls, units, chunks=None):
     fields = [d for d, _ in self.params]
     self.parallel_struct(name, fields)
     code.open("")
     code(f"{name}_ctx c = {{ {self.ctx_init(fields, calls)} }};")
-    code(f"nj_parallel({name}_chunk, &c, {units}, {units});")
+    code(f"nj_parallel({name}_chunk, &c, {units}, {units if chunks is None else chunks});")
     code.close()
 
   # ---- units -------------------------------------------------------------------------------
@@ -407,6 +409,7 @@ class KernelGen:
           self.store_outer(code, v)
       return
     self.plan_scratch(code)
+    self.prefetch_next_row(code)
     for p in range(k.nphases):
       self.emit_phase(code, p)
     for v in k.outputs:
@@ -436,6 +439,34 @@ class KernelGen:
           nm = self.mod.fresh("sc")
           code(f"{ops.comp(x.aval.dtype)} {nm}[{rtotal}];")
           self.scratch[x] = nm
+
+  def prefetch_next_row(self, code):
+    """A row kernel of several sweeps reads its row from memory in the first sweep and then
+    works on it in cache; the hardware prefetcher does not run ahead across the later
+    sweeps, so each unit starts with a stall. Prefetching the next unit's rows at the start
+    of this one overlaps that fetch with this unit's work (softmax: ~15% faster)."""
+    if (self.vdim is not None or not self.rdims or self.k.nphases < 2 or
+        len(self.kdims) != 1):
+      return
+    kd = self.kdims[0]
+    rows = [self.dims[j][0] for j in self.rdims]
+    rtotal = math.prod(rows)
+    for a_i, acc in enumerate(self.accs):
+      if acc.local or acc not in self.acc_read.values():
+        continue
+      # the unit's elements must be one contiguous run, and the next unit's run follow it
+      want, ok = 1, True
+      for j in reversed(self.rdims):
+        if acc.strides[j] != want:
+          ok = False
+        want *= self.dims[j][0]
+      if not ok or acc.strides[kd] != rtotal:
+        continue
+      nbytes = rtotal * np.dtype(acc.dtype).itemsize
+      if nbytes > (16 << 10):
+        continue
+      code(f"if (u + 1 < hi) for (int64_t z = 0; z < {rtotal}; z += {max(1, 64 // np.dtype(acc.dtype).itemsize)}) "
+           f"__builtin_prefetch(&{acc.param}[b{a_i} + {rtotal} + z]);")
 
   def recompute_cost(self, v):
     k = self.k
@@ -720,9 +751,37 @@ class KernelGen:
       code(f"{ops.comp(v.aval.dtype)} {nm} = ({ops.comp(v.aval.dtype)})({e});")
       memo[v] = nm
       return nm
+    self.warm(code, op, memo, loopvars)
     args = [self.full_val(code, x, memo, loopvars) for x in op.invars]
     self.apply(code, op, args, memo)
     return memo[v]
+
+  def warm(self, code, op, memo, loopvars):
+    """Evaluate the operands of `op` that plain ops produce, deepest first, with an explicit
+    stack: full_val's recursion would otherwise follow a 2000-op chain 2000 frames deep.
+    Same order as the recursion (operands left to right, post-order)."""
+    stack = [(op, 0)]
+    seen = set()
+    while stack:
+      o, i = stack.pop()
+      if i < len(o.invars):
+        stack.append((o, i + 1))
+        x = self.resolve(o.invars[i])
+        if (type(x) is Literal or x in memo or x in seen or x in self.plan.splats or
+            x not in self.is_member or self.k.level[x] == "outer"):
+          continue
+        sc = getattr(self, "scratch", {}).get(x)
+        if sc is not None and self.k.phase[x] < self.cur_phase:
+          continue
+        seen.add(x)
+        px = self.prod[x]
+        if px.name in ("pad", "concatenate", "random_bits", "iota"):
+          self.full_val(code, x, memo, loopvars)
+        else:
+          stack.append((px, 0))
+      elif o is not op and o.outvars[0] not in memo:
+        args = [self.full_val(code, x, memo, loopvars) for x in o.invars]
+        self.apply(code, o, args, memo)
 
   def flat_index(self, loopvars):
     """Row-major flat index of the current element of the iteration space."""

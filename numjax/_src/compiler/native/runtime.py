@@ -146,6 +146,7 @@ static void nj_start(void) {
 
 NJ_EXPORT void nj_parallel(nj_chunk_fn fn, void *ctx, int64_t n, int64_t chunks) {
   int nt = nj_nthreads();
+  if (chunks <= 0) chunks = nt;   /* one contiguous piece per thread (streaming kernels) */
   if (chunks > n) chunks = n;
   if (chunks > 8 * nt) chunks = 8 * nt;
   if (nt <= 1 || chunks <= 1) { fn(ctx, 0, n); return; }
