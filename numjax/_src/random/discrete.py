@@ -18,6 +18,7 @@ from numjax._src.random.prng import UINT_DTYPES
 from numjax._src.random.samplers import (
     _gumbel, _uniform, bcast, broadcast_shapes, canonicalize_shape, check_broadcast_shapes, check_shape, const,
     convert, int_dtype, key_arg, random_bits, shape_of, split2)
+from numjax._src.random.plans import planned
 
 
 def _jnp():
@@ -43,6 +44,7 @@ def _convert_and_clip_integer(val, dtype):
   return convert(clipped, dtype)
 
 
+@planned
 def randint(key, shape, minval, maxval, dtype=None, *, out_sharding=None):
   """Uniform integers in [minval, maxval) (slightly biased when the span is not a power
   of two, as JAX's: two draws of nbits are combined modulo the span)."""
@@ -102,6 +104,7 @@ def _randint(key, minval, maxval, shape, dtype):
 # ---------------------------------------------------------------------------------------
 # bernoulli, categorical
 
+@planned
 def bernoulli(key, p=np.float32(0.5), shape=None, mode="low", *, out_sharding=None):
   """Boolean samples that are True with probability p (mode 'high' resolves small p)."""
   if shape is not None:
@@ -128,6 +131,7 @@ def bernoulli(key, p=np.float32(0.5), shape=None, mode="low", *, out_sharding=No
   return lax.lt(_uniform(key, 0., 1., shape, dtype), p)
 
 
+@planned
 def categorical(key, logits, axis=-1, shape=None, replace=True, mode=None, *,
                 out_sharding=None):
   """Samples from categorical distributions given unnormalised log-probabilities (the
@@ -186,6 +190,7 @@ def _shuffle(key, x, axis):
   return x
 
 
+@planned
 def permutation(key, x, axis=0, independent=False, *, out_sharding=None):
   """A random permutation of arange(x) (x an int) or of x along `axis`."""
   key = key_arg("permutation", key)
@@ -209,6 +214,7 @@ def permutation(key, x, axis=0, independent=False, *, out_sharding=None):
   return jnp.take(x, ind, axis, unique_indices=True)
 
 
+@planned
 def choice(key, a, shape=(), replace=True, p=None, axis=0, mode=None):
   """Random samples from `a` (or arange(a)), with or without replacement, optionally
   weighted by probabilities `p`."""
@@ -283,6 +289,7 @@ def _searchsorted_left(sorted_arr, query):
 # ---------------------------------------------------------------------------------------
 # geometric, poisson, binomial, multinomial
 
+@planned
 def geometric(key, p, shape=None, dtype=None, *, out_sharding=None):
   """Geometric(p) counts of trials to the first success (>= 1)."""
   key = key_arg("geometric", key)
@@ -556,6 +563,7 @@ def _binomial_quiet(key, count, prob, shape, dtype):
   return lax.select(keep, samples, lax.sub(convert(count, dtype), samples))
 
 
+@planned
 def multinomial(key, n, p, *, shape=None, dtype=None, unroll=1):
   """Multinomial counts over the last axis of p, by a chain of conditional binomials."""
   from numjax._src.numpy.util import promote_dtypes_inexact

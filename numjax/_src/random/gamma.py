@@ -28,6 +28,7 @@ from numjax._src.random.samplers import (
     _exponential, _normal_real, _rademacher, _uniform, bcast, canonicalize_shape,
     broadcast_shapes, check_all_safe_to_cast, check_broadcast_shapes, check_shape, const, convert, float_dtype,
     key_arg, shape_of, split2)
+from numjax._src.random.plans import planned
 
 _u32 = np.dtype(np.uint32)
 
@@ -234,6 +235,7 @@ batching.primitive_batchers[random_gamma_p] = _random_gamma_batch
 # ---------------------------------------------------------------------------------------
 # gamma, loggamma and friends
 
+@planned
 def gamma(key, a, shape=None, dtype=None, *, out_sharding=None):
   """Standard gamma(a) samples (unit scale); differentiable in `a`."""
   key = key_arg("gamma", key)
@@ -243,6 +245,7 @@ def gamma(key, a, shape=None, dtype=None, *, out_sharding=None):
   return _gamma(key, a, shape, dtype)
 
 
+@planned
 def loggamma(key, a, shape=None, dtype=None, *, out_sharding=None):
   """log of standard gamma(a) samples, accurate for small a."""
   key = key_arg("loggamma", key)
@@ -263,6 +266,7 @@ def _gamma(key, a, shape, dtype, log_space=False):
   return random_gamma_p.bind(key._base_array, a, log_space=log_space)
 
 
+@planned
 def beta(key, a, b, shape=None, dtype=None, *, out_sharding=None):
   """Beta(a, b) samples, as gamma_a / (gamma_a + gamma_b) computed in log space."""
   key = key_arg("beta", key)
@@ -280,6 +284,7 @@ def beta(key, a, b, shape=None, dtype=None, *, out_sharding=None):
   return lax.div(ga, lax.add(ga, gb))
 
 
+@planned
 def dirichlet(key, alpha, shape=None, dtype=None, *, out_sharding=None):
   """Dirichlet(alpha) samples over the last axis of alpha (softmax of log-gammas)."""
   key = key_arg("dirichlet", key)
@@ -309,6 +314,7 @@ def _softmax_last(x):
   return lax.div(unnormalized, lax.broadcast_in_dim(s, x.shape, tuple(range(ax))))
 
 
+@planned
 def t(key, df, shape=None, dtype=None, *, out_sharding=None):
   """Student's t(df) samples: normal * sqrt(df/2 / gamma(df/2))."""
   key = key_arg("t", key)
@@ -323,6 +329,7 @@ def t(key, df, shape=None, dtype=None, *, out_sharding=None):
   return lax.mul(n, lax.sqrt(lax.div(half_df, g)))
 
 
+@planned
 def chisquare(key, df, shape=None, dtype=None, *, out_sharding=None):
   """Chi-square(df) samples: 2 * gamma(df/2) (via loggamma)."""
   key = key_arg("chisquare", key)
@@ -340,6 +347,7 @@ def _chisquare(key, df, shape, dtype):
   return lax.mul(lax.exp(log_g), two)
 
 
+@planned
 def f(key, dfnum, dfden, shape=None, dtype=None, *, out_sharding=None):
   """F(dfnum, dfden) samples: a ratio of scaled chi-squares."""
   key = key_arg("f", key)
@@ -354,6 +362,7 @@ def f(key, dfnum, dfden, shape=None, dtype=None, *, out_sharding=None):
   return lax.div(lax.div(chi2_dfn, dfnum), lax.div(chi2_dfd, dfden))
 
 
+@planned
 def generalized_normal(key, p, shape=(), dtype=None, *, out_sharding=None):
   """Generalized normal samples, density proportional to exp(-|x|^p)."""
   shape = canonicalize_shape(shape)
@@ -371,6 +380,7 @@ def _generalized_normal(key, p, shape, dtype):
   return jnp.multiply(r, jnp.power(g, jnp.true_divide(1, p)))
 
 
+@planned
 def ball(key, d, p=2, shape=(), dtype=None, *, out_sharding=None):
   """Uniform samples from the unit p-norm ball in d dimensions."""
   shape = canonicalize_shape(shape)

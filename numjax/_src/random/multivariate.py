@@ -10,8 +10,10 @@ from numjax._src import dtypes as _dtypes
 from numjax._src.lax import lax
 from numjax._src.random.samplers import (
     _normal, broadcast_shapes, canonicalize_shape, check_shape, float_dtype, key_arg, shape_of)
+from numjax._src.random.plans import planned
 
 
+@planned
 def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky", *,
                         out_sharding=None):
   """Samples of N(mean, cov): mean + factor @ z, with factor from a Cholesky ('cholesky',
@@ -56,6 +58,7 @@ def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky
   return jnp.add(mean, jnp.einsum("...ij,...j->...i", factor, normal_samples))
 
 
+@planned
 def orthogonal(key, n, shape=(), dtype=None, m=None, *, out_sharding=None):
   """Random (n, m) matrices with orthonormal rows or columns (Haar measure when square):
   the Q of the QR decomposition of a Gaussian matrix, signs fixed by diag(R)."""

@@ -20,6 +20,7 @@ from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.random import keys as _keys
 from numjax._src.random.fma import fma
+from numjax._src.random.plans import planned
 from numjax._src.random.prng import UINT_DTYPES
 
 # ---------------------------------------------------------------------------------------
@@ -150,6 +151,7 @@ def _promote_inexact(*args):
 # ---------------------------------------------------------------------------------------
 # bits, uniform, normal
 
+@planned
 def bits(key, shape=(), dtype=None, *, out_sharding=None):
   """Uniform random bits as unsigned integers of `dtype` (default uint32; uint64 in x64)."""
   key = key_arg("bits", key)
@@ -163,6 +165,7 @@ def bits(key, shape=(), dtype=None, *, out_sharding=None):
   return random_bits(key, np.dtype(dtype).itemsize * 8, shape)
 
 
+@planned
 def uniform(key, shape=(), dtype=None, minval=0., maxval=1., *, out_sharding=None):
   """Uniform random values in [minval, maxval) of the given shape and float dtype."""
   key = key_arg("uniform", key)
@@ -215,6 +218,7 @@ def _static_bounds(minval, maxval, dtype):
   return vals[0], span
 
 
+@planned
 def normal(key, shape=(), dtype=None, *, out_sharding=None):
   """Standard normal values of the given shape and float (or complex) dtype."""
   key = key_arg("normal", key)
@@ -241,6 +245,7 @@ def _normal_real(key, shape, dtype):
   return lax.mul(lax.full((), np.sqrt(2), dtype), lax.erf_inv(u))
 
 
+@planned
 def truncated_normal(key, lower, upper, shape=None, dtype=None, *, out_sharding=None):
   """Standard normal values truncated to the open interval (lower, upper)."""
   if shape is not None:
@@ -267,6 +272,7 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None, *, out_sharding=
 # ---------------------------------------------------------------------------------------
 # Transforms of one uniform draw
 
+@planned
 def exponential(key, shape=(), dtype=None, *, out_sharding=None):
   """Exponential(1) values: -log1p(-u)."""
   key = key_arg("exponential", key)
@@ -280,6 +286,7 @@ def _exponential(key, shape, dtype):
   return lax.neg(lax.log1p(lax.neg(u)))
 
 
+@planned
 def laplace(key, shape=(), dtype=None, *, out_sharding=None):
   """Laplace(0, 1) values."""
   key = key_arg("laplace", key)
@@ -289,6 +296,7 @@ def laplace(key, shape=(), dtype=None, *, out_sharding=None):
   return lax.mul(lax.sign(u), lax.log1p(lax.neg(lax.abs(u))))
 
 
+@planned
 def logistic(key, shape=(), dtype=None, *, out_sharding=None):
   """Standard logistic values: log(u) - log1p(-u)."""
   key = key_arg("logistic", key)
@@ -298,6 +306,7 @@ def logistic(key, shape=(), dtype=None, *, out_sharding=None):
   return lax.sub(lax.log(x), lax.log1p(lax.neg(x)))
 
 
+@planned
 def cauchy(key, shape=(), dtype=None, *, out_sharding=None):
   """Standard Cauchy values: tan(pi * (u - 1/2))."""
   key = key_arg("cauchy", key)
@@ -307,6 +316,7 @@ def cauchy(key, shape=(), dtype=None, *, out_sharding=None):
   return lax.tan(lax.mul(const(u, np.pi), lax.sub(u, const(u, 0.5))))
 
 
+@planned
 def gumbel(key, shape=(), dtype=None, mode=None, *, out_sharding=None):
   """Standard Gumbel values (mode 'low', 'high' or 'highest' trades bits for range)."""
   key = key_arg("gumbel", key)
@@ -380,6 +390,7 @@ def _safe_int_to_float(b):
   return lax.bitcast_convert_type(lax.bitwise_or(ex, mant), np.dtype(np.float32))
 
 
+@planned
 def lognormal(key, sigma=np.float32(1), shape=None, dtype=None, *, out_sharding=None):
   """exp(sigma * N(0, 1))."""
   key = key_arg("lognormal", key)
@@ -390,6 +401,7 @@ def lognormal(key, sigma=np.float32(1), shape=None, dtype=None, *, out_sharding=
   return lax.exp(lax.mul(_normal(key, shape, dtype), sigma))
 
 
+@planned
 def pareto(key, b, shape=None, dtype=None, *, out_sharding=None):
   """Pareto(b) values on [1, inf): exp(E / b)."""
   key = key_arg("pareto", key)
@@ -401,6 +413,7 @@ def pareto(key, b, shape=None, dtype=None, *, out_sharding=None):
   return lax.exp(lax.div(e, b))
 
 
+@planned
 def rayleigh(key, scale, shape=None, dtype=None, *, out_sharding=None):
   """Rayleigh(scale) values: scale * sqrt(-2 log u)."""
   key = key_arg("rayleigh", key)
@@ -413,6 +426,7 @@ def rayleigh(key, scale, shape=None, dtype=None, *, out_sharding=None):
   return lax.mul(scale, r)
 
 
+@planned
 def wald(key, mean, shape=None, dtype=None, *, out_sharding=None):
   """Wald (inverse Gaussian) values with the given mean and unit shape."""
   key = key_arg("wald", key)
@@ -433,6 +447,7 @@ def wald(key, mean, shape=None, dtype=None, *, out_sharding=None):
   return lax.select(lax.le(z, lax.div(mean, lax.add(mean, x))), x, lax.div(mean_sq, x))
 
 
+@planned
 def triangular(key, left, mode, right, shape=None, dtype=None, *, out_sharding=None):
   """Triangular(left, mode, right) values by inversion."""
   key = key_arg("triangular", key)
@@ -450,6 +465,7 @@ def triangular(key, left, mode, right, shape=None, dtype=None, *, out_sharding=N
   return lax.select(lax.lt(u, fc), out1, out2)
 
 
+@planned
 def weibull_min(key, scale, concentration, shape=(), dtype=None):
   """Weibull values: scale * (-log1p(-u)) ** (1 / concentration)."""
   key = key_arg("weibull_min", key)
@@ -461,6 +477,7 @@ def weibull_min(key, scale, concentration, shape=(), dtype=None):
                                 jnp.true_divide(1.0, concentration)), scale)
 
 
+@planned
 def rademacher(key, shape=(), dtype=None, *, out_sharding=None):
   """Random signs: -1 or +1 with equal probability (integer dtype by default)."""
   key = key_arg("rademacher", key)
@@ -475,6 +492,7 @@ def _rademacher(key, shape, dtype):
   return lax.sub(lax.mul(const(b, 2), b), const(b, 1))
 
 
+@planned
 def maxwell(key, shape=(), dtype=None, *, out_sharding=None):
   """Maxwell values: the norm of a 3-vector of standard normals."""
   key = key_arg("maxwell", key)
@@ -489,6 +507,7 @@ def _maxwell(key, shape, dtype):
   return lax.sqrt(reductions.reduce_sum(lax.mul(x, x), (len(shape),)))
 
 
+@planned
 def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
   """Double-sided Maxwell values: a random sign times a Maxwell, scaled and shifted."""
   key = key_arg("double_sided_maxwell", key)
