@@ -207,6 +207,34 @@ def make_tests(records):
   return test_numpy, test_jit, test_vmap, test_grad
 
 
+def make_nonempty_grad_test(records, fn_of=lambda rec: rec.fn):
+  """A test_grad for records with empty (size-0) cases, in place of make_tests': check_grads
+  of fn_of(rec) (default rec.fn) on every non-empty case in float32 and float64, forward and
+  reverse, at the default tolerances."""
+  cases = {}
+  for r in records:
+    if not r.grad:
+      continue
+    for shapes, _ in r.cases():
+      if any(0 in s for s in shapes):
+        continue
+      for dt in ("float32", "float64"):
+        cases[f"{r.name}-{dt}-{shapes}"] = (r, shapes, dt)
+
+  @pytest.mark.parametrize("key", list(cases))
+  def test_grad(key):
+    import numjax.experimental
+    from numjax._src.lax.lax import asarray
+    from numjax.test_util import check_grads
+    rec, shapes, dtype = cases[key]
+    ctx = numjax.experimental.enable_x64() if dtype == "float64" else _null()
+    with ctx:
+      args = [asarray(a) for a in rec.args(shapes, dtype)]
+      tol = 2e-2 if dtype == "float32" else 1e-5
+      check_grads(fn_of(rec), args, order=rec.grad, modes=("fwd", "rev"), atol=tol, rtol=tol)
+  return test_grad
+
+
 class _null:
   def __enter__(self):
     return self
