@@ -19,6 +19,7 @@ from numjax._src.devices import Device
 from numjax._src.sharding import (NamedSharding, PartitionSpec, Sharding,
                                   SingleDeviceSharding, get_mesh)
 from numjax._src import sharding_viz
+from numjax._src import sharding_propagation as _sprop
 
 __all__ = ["device_put", "device_get", "with_sharding_constraint", "reshard",
            "make_array_from_callback", "make_array_from_single_device_arrays",
@@ -106,6 +107,7 @@ def _with_sharding(x: Array, sharding) -> Array:
   out._buf = x._value
   out.weak_type = x.weak_type
   out._sharding = sharding
+  _sprop.note_committed(out)  # results computed from it report a layout too
   return out
 
 
@@ -129,6 +131,8 @@ def _bind_placement(x, sharding, what, copy):
   """Record the placement of a traced value in the jaxpr (identity on values), as JAX's
   device_put / sharding_constraint primitives do."""
   from numjax._src.lax import parallel
+  if isinstance(sharding, Sharding):
+    _sprop.pin()  # the staged jaxpr lays its results out even on uncommitted inputs
   if what == "device_put":
     sem = parallel.ArrayCopySemantics.ALWAYS_COPY if copy else \
         parallel.ArrayCopySemantics.REUSE_INPUT
