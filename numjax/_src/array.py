@@ -108,6 +108,8 @@ class Array:
     for d, idx in s.devices_indices_map(v.shape).items():
       block = _make(v[idx], self.weak_type)
       block._sharding = _sharding_lib.SingleDeviceSharding(d)
+      from numjax._src.sharding_propagation import note_committed
+      note_committed(block)  # computing on a shard's data stays on its device
       shards.append(Shard(d, idx, rids[d], block))
     return shards
 

@@ -342,7 +342,10 @@ _eager_only = True  # True iff no transformation is active: bind may skip the tr
 
 def _update_eager_flag():
   global _eager_only
-  _eager_only = len(trace_stack) == 1 and dynamic_trace is None
+  # (the base trace is ShardingEvalTrace while committed arrays exist:
+  # sharding_propagation.py lays out eager results then, through bind_with_trace)
+  _eager_only = len(trace_stack) == 1 and dynamic_trace is None and \
+      trace_stack[0].trace_type is EvalTrace
 
 
 class new_main:

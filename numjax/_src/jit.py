@@ -28,6 +28,7 @@ from numjax._src import core
 from numjax._src import dtypes as _dtypes
 from numjax._src import traceback_util
 from numjax._src import tree_util
+from numjax._src import sharding_propagation as _sprop
 from numjax._src.array import Array
 from numjax._src.config import config
 from numjax._src.core import ClosedJaxpr, Jaxpr, Tracer
@@ -526,7 +527,8 @@ class JitWrapped:
   `.trace(*args)`, `.lower(*args)`, `.eval_shape(*args)`."""
 
   def __init__(self, fun, static_argnums=None, static_argnames=None, donate_argnums=None,
-               donate_argnames=None, keep_unused=False, inline=False):
+               donate_argnames=None, keep_unused=False, inline=False, in_shardings=None,
+               out_shardings=None):
     if not callable(fun):
       raise TypeError(f"Expected a callable value, got {fun!r}")
     try:  # name/doc/__wrapped__ only: copying fun.__dict__ could clobber our state
@@ -546,8 +548,11 @@ class JitWrapped:
     self._static_nums, self._static_names = snums, frozenset(snames)
     self._donate_nums, self._donate_names = dnums, frozenset(dnames)
     self._keep_unused, self._inline = bool(keep_unused), bool(inline)
-    self._fast = not (snums or snames or dnums or dnames)
-    self._static_only = bool(snums) and not (dnums or dnames)
+    # in/out shardings (sharding_propagation.call_with_shardings): never the fast path
+    self._shardings = None if in_shardings is None and out_shardings is None else \
+        (in_shardings, out_shardings)
+    self._fast = not (snums or snames or dnums or dnames) and self._shardings is None
+    self._static_only = bool(snums) and not (dnums or dnames) and self._shardings is None
     self._static_pos: dict = {}
     self._cache: dict = {}
     self._seen_keys: list = []   # for jax_explain_cache_misses
@@ -606,6 +611,8 @@ class JitWrapped:
           except Exception as e:
             raise traceback_util.filter_exception(e)
     try:
+      if self._shardings is not None:
+        return _sprop.call_with_shardings(self, args, kwargs)
       return self._call(args, kwargs)
     except Exception as e:
       raise traceback_util.filter_exception(e)
@@ -690,7 +697,7 @@ class JitWrapped:
     if entry is None:
       entry = self._trace_entry(key, args, kwargs, flat, in_tree, form, statics, donated)
     closed = entry.closed
-    if not core._eager_only:
+    if not core._eager_only and not _sprop.base_only():
       # Staged (inside a transformation or another jit): a `jit` equation, or inline.
       extra = entry.extra
       if self._inline:
@@ -704,8 +711,12 @@ class JitWrapped:
     if entry.exe is None:
       entry.exe = executable_for(closed, self._name, entry.donated if entry.has_donation else ())
     if entry.has_donation:
-      return entry.unflatten(_run_donated(entry, flat))
-    return entry.unflatten(entry.exe.fn(*[x._value for x in flat]))
+      outs = _run_donated(entry, flat)
+    else:
+      outs = entry.exe.fn(*[x._value for x in flat])
+    if not core._eager_only:  # committed arrays exist: lay the results out
+      outs = _sprop.jit_outputs(self, closed, flat, outs, args, kwargs)
+    return entry.unflatten(outs)
 
   def _trace_entry(self, key, args, kwargs, flat, in_tree, form, statics, donated):
     if _verbose[0] and config.jax_explain_cache_misses:
@@ -1030,9 +1041,10 @@ def jit(fun: Callable | None = None, *, static_argnums=None, static_argnames=Non
     return functools.partial(jit, static_argnums=static_argnums,
                              static_argnames=static_argnames, donate_argnums=donate_argnums,
                              donate_argnames=donate_argnames, keep_unused=keep_unused,
-                             inline=inline)
+                             inline=inline, in_shardings=in_shardings,
+                             out_shardings=out_shardings)
   return JitWrapped(fun, static_argnums, static_argnames, donate_argnums, donate_argnames,
-                    keep_unused, inline)
+                    keep_unused, inline, in_shardings, out_shardings)
 
 
 def make_jaxpr(fun, static_argnums=(), axis_env=None, return_shape=False,
