@@ -299,6 +299,17 @@ def unwrap(p, discont=None, axis=-1, period=2 * np.pi):
 # ---------------------------------------------------------------------------------------
 # Statistics
 
+def _cov_weights(w, name, n):
+  """cov's fweights/aweights as an array: one weight per sample (n of them)."""
+  util.check_arraylike("cov", w)
+  w = util._asarray(w)
+  if w.ndim > 1:
+    raise RuntimeError(f"cannot handle multidimensional {name}")
+  if w.shape[0] != n:
+    raise RuntimeError(f"incompatible numbers of samples and {name}")
+  return w
+
+
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None,
         dtype=None):
   """Implementation of numpy.cov."""
@@ -326,22 +337,12 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     ddof = 1 if bias == 0 else 0
   w = None
   if fweights is not None:
-    util.check_arraylike("cov", fweights)
-    fweights = util._asarray(fweights)
-    if fweights.ndim > 1:
-      raise RuntimeError("cannot handle multidimensional fweights")
-    if fweights.shape[0] != X.shape[1]:
-      raise RuntimeError("incompatible numbers of samples and fweights")
+    fweights = _cov_weights(fweights, "fweights", X.shape[1])
     if not dtypes.issubdtype(fweights.dtype, np.integer):
       raise TypeError("fweights must be integer.")
     w = fweights
   if aweights is not None:
-    util.check_arraylike("cov", aweights)
-    aweights = util._asarray(aweights)
-    if aweights.ndim > 1:
-      raise RuntimeError("cannot handle multidimensional aweights")
-    if aweights.shape[0] != X.shape[1]:
-      raise RuntimeError("incompatible numbers of samples and aweights")
+    aweights = _cov_weights(aweights, "aweights", X.shape[1])
     w = aweights if w is None else ufuncs.multiply(w, aweights)
   avg, w_sum = reductions.average(X, axis=1, weights=w, returned=True)
   w_sum = w_sum[0]

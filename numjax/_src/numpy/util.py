@@ -266,36 +266,31 @@ def _already_promoted(args, ok_kinds):
 _BROADCAST_ONLY = 2  # (truthy: check `is True` for "nothing to do")
 
 
-def promote_args(fun_name: str, *args):
-  """check_arraylike + promote_dtypes + promote_shapes."""
-  done = _already_promoted(args, "biufc")
+def _promote_args_with(fun_name, args, kinds, promote_dtypes_fn):
+  """check_arraylike + promote_dtypes_fn + promote_shapes, skipping what `args` (of dtype
+  kinds `kinds`) already satisfy."""
+  done = _already_promoted(args, kinds)
   if done is True:
     return list(args)
   if done:  # one dtype already: only the shapes to broadcast
     return promote_shapes(fun_name, *args)
   args = _promote_checks(fun_name, args)
-  return promote_shapes(fun_name, *promote_dtypes(*args))
+  return promote_shapes(fun_name, *promote_dtypes_fn(*args))
+
+
+def promote_args(fun_name: str, *args):
+  """check_arraylike + promote_dtypes + promote_shapes."""
+  return _promote_args_with(fun_name, args, "biufc", promote_dtypes)
 
 
 def promote_args_numeric(fun_name: str, *args):
-  done = _already_promoted(args, "iufc")
-  if done is True:
-    return list(args)
-  if done:  # one dtype already: only the shapes to broadcast
-    return promote_shapes(fun_name, *args)
-  args = _promote_checks(fun_name, args)
-  return promote_shapes(fun_name, *promote_dtypes_numeric(*args))
+  """As promote_args, with a boolean result promoted to a numeric dtype."""
+  return _promote_args_with(fun_name, args, "iufc", promote_dtypes_numeric)
 
 
 def promote_args_inexact(fun_name: str, *args):
   """As promote_args, with non-inexact results promoted to the default float/complex."""
-  done = _already_promoted(args, "fc")
-  if done is True:
-    return list(args)
-  if done:  # one dtype already: only the shapes to broadcast
-    return promote_shapes(fun_name, *args)
-  args = _promote_checks(fun_name, args)
-  return promote_shapes(fun_name, *promote_dtypes_inexact(*args))
+  return _promote_args_with(fun_name, args, "fc", promote_dtypes_inexact)
 
 
 def promote_args_complex(fun_name: str, *args):
