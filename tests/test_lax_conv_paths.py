@@ -1,6 +1,6 @@
 """conv_general_dilated's evaluation strategies, at sizes that reach them: im2col copied as
 rows or as columns, the tap-wise path with virtual (also negative) padding, GEMMs split into
-row or contraction blocks, every dimension_numbers layout, 1-D/2-D/3-D, feature and batch
+row or contraction blocks, per-tap multiply-adds for depthwise convs, every dimension_numbers layout, 1-D/2-D/3-D, feature and batch
 groups, strides and dilations; and the two transposed convolutions of the vjp.
 
 The reference is written independently of the implementation: the input is dilated and
@@ -171,6 +171,15 @@ PATH_CASES = [
      dict(window_strides=(1, 1), padding="SAME", feature_group_count=4)),
     ("taps_batch_groups", ("NCHW", "OIHW", "NCHW"), 4, 24, 2, (6, 7), (3, 3),
      dict(window_strides=(1, 1), padding="SAME", batch_group_count=2)),
+    # depthwise (one channel per group, channel multiplier 1 or 2): per-tap multiply-adds
+    ("depthwise", ("NHWC", "HWIO", "NHWC"), 2, 6, 6, (9, 8), (3, 3),
+     dict(window_strides=(2, 1), padding=((1, 2), (0, 1)), rhs_dilation=(1, 2),
+          feature_group_count=6)),
+    ("depthwise_mult2", ("NCHW", "OIHW", "NHWC"), 2, 4, 8, (6, 5), (3, 2),
+     dict(window_strides=(1, 1), padding=((2, 2), (1, -1)), lhs_dilation=(2, 1),
+          feature_group_count=4)),
+    ("depthwise_1d", ("NWC", "WIO", "NWC"), 3, 5, 5, (13,), (4,),
+     dict(window_strides=(2,), padding="SAME", feature_group_count=5)),
     # GEMMs past OpenBLAS's threading threshold: row blocks (forward) ...
     ("row_blocks", ("NHWC", "HWIO", "NHWC"), 8, 8, 16, (32, 32), (3, 3),
      dict(window_strides=(1, 1), padding="SAME")),
@@ -224,7 +233,7 @@ def test_paths_forward_and_adjoint(name):
 
 
 @pytest.mark.parametrize("name", ["taps_strided_dilated", "1d_strided_dilated", "3d_groups_dilated",
-                                  "taps_batch_groups"])
+                                  "taps_batch_groups", "depthwise", "depthwise_mult2"])
 def test_paths_vjp_elementwise(name):
   x, w, cfg = _path_arrays(name)
   f = lambda a, b: lax.conv_general_dilated(a, b, **cfg)
@@ -236,7 +245,7 @@ def test_paths_vjp_elementwise(name):
   _close(gw, rw)
 
 
-@pytest.mark.parametrize("name", ["cols_nhwc_c1", "taps", "1d_groups", "3d"])
+@pytest.mark.parametrize("name", ["cols_nhwc_c1", "taps", "1d_groups", "3d", "depthwise_1d"])
 def test_paths_check_grads(name):
   x, w, cfg = _path_arrays(name)
   x, w = x[:2], w  # keep finite differences cheap

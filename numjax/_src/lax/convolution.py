@@ -326,6 +326,11 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
     return np.zeros((n,) + out_sp + (o,), x.dtype)
   # Cost (elements materialised) of the two strategies: im2col copies N*P*C*K inputs;
   # the tap-wise path writes N*M*K*O products of the (dilated, unpadded) input.
+  if groups > 1 and cg * og <= _GROUPED_TAPS_MAX and k > 0:
+    # depthwise-like (few channels per group): one multiply-add pass per tap and channel
+    # pair beats G tiny GEMMs over a K-fold im2col copy
+    xd = pad_and_dilate(x, ((0, 0),) * nsp, lhs_dil, 0, nlead=2, keep_layout=True)
+    return _conv_grouped_taps(xd, w, strides, padding, rhs_dil, groups, out_sp)
   if n * math.prod(xd_sp) * k * o < n * p * c * k and c * k > 0:
     xd = pad_and_dilate(x, ((0, 0),) * nsp, lhs_dil, 0, nlead=2, keep_layout=True)
     return _conv_by_taps(xd, w, strides, padding, rhs_dil, groups, out_sp)
@@ -375,6 +380,56 @@ def _scratch_per_example(sp, ksz, strides, padding, lhs_dil, rhs_dil, c, o):
   return builtin_min(math.prod(out_sp) * c * k, math.prod(padded) * k * o)
 
 
+_GROUPED_TAPS_MAX = 8
+
+
+def _tap_slices(tap, rhs_dil, strides, padding, sp, out_sp):
+  """(dst, src) slices of the output positions one kernel tap reaches and the input
+  elements they read (output q reads input q*s + j*r - lo: virtual padding, negative
+  padding crops), or None when the tap reaches none."""
+  src, dst = [], []
+  for j, r, s, (lo, _), d, q in zip(tap, rhs_dil, strides, padding, sp, out_sp):
+    off = j * r - lo
+    q0 = builtin_max(0, _ceil_div(-off, s))
+    q1 = builtin_min(q, (d - 1 - off) // s + 1)
+    if q1 <= q0:
+      return None
+    dst.append(slice(q0, q1))
+    src.append(slice(q0 * s + off, (q1 - 1) * s + off + 1, s))
+  return tuple(dst), tuple(src)
+
+
+def _conv_grouped_taps(x, w, strides, padding, rhs_dil, groups, out_sp):
+  """Grouped conv with few channels per group (depthwise convs and their input gradient):
+  for each tap and (in, out) channel pair of a group, one vectorised multiply-add of the
+  tap's input window (all groups at once, channels-last) into the output."""
+  n = x.shape[0]
+  o, cg = w.shape[:2]
+  ksz = w.shape[2:]
+  og = o // groups
+  sp = x.shape[2:]
+  xl = np.moveaxis(x, 1, -1)
+  xl = xl.reshape(xl.shape[:-1] + (groups, cg))            # N, *S, G, Cg (a view)
+  wt = np.moveaxis(w.reshape((groups, og, cg, -1)), -1, 0)   # K, G, Og, Cg
+  dt = np.result_type(x.dtype, w.dtype)
+  out = np.zeros((n,) + out_sp + (groups, og), dt)
+  tmp = np.empty((n,) + out_sp + (groups,), dt)
+  lead = (slice(None),)
+  for t, tap in enumerate(np.ndindex(*ksz)):
+    sl = _tap_slices(tap, rhs_dil, strides, padding, sp, out_sp)
+    if sl is None:
+      continue
+    dst, src = sl
+    tv = tmp[lead + dst]
+    for ci in range(cg):
+      xs = xl[lead + src + (slice(None), ci)]
+      for oi in range(og):
+        np.multiply(xs, wt[t, :, oi, ci], out=tv)
+        ov = out[lead + dst + (slice(None), oi)]
+        np.add(ov, tv, out=ov)
+  return out.reshape((n,) + out_sp + (o,))
+
+
 def _conv_by_taps(x, w, strides, padding, rhs_dil, groups, out_sp):
   """Output-side evaluation: Y = x @ w over all taps at once (x unpadded: the padding is
   virtual), then each tap's shifted, strided window of Y is added to the output positions
@@ -397,19 +452,11 @@ def _conv_by_taps(x, w, strides, padding, rhs_dil, groups, out_sp):
   y = _matmul(xg, wk)                                      # G, N*M, K*Og
   y = y.reshape((groups, n) + sp + (-1, og))
   out = np.zeros((groups, n) + out_sp + (og,), y.dtype)
+  both = (slice(None), slice(None))
   for t, tap in enumerate(np.ndindex(*ksz)):
-    # output q reads input i = q*s + j*r - lo; keep the q with 0 <= i < size
-    src, dst = [slice(None)] * 2, [slice(None)] * 2
-    for j, r, s, (lo, _), d, q in zip(tap, rhs_dil, strides, padding, sp, out_sp):
-      off = j * r - lo
-      q0 = builtin_max(0, _ceil_div(-off, s))
-      q1 = builtin_min(q, (d - 1 - off) // s + 1)
-      if q1 <= q0:
-        break
-      dst.append(slice(q0, q1))
-      src.append(slice(q0 * s + off, (q1 - 1) * s + off + 1, s))
-    else:
-      out[tuple(dst) + (slice(None),)] += y[tuple(src) + (t, slice(None))]
+    sl = _tap_slices(tap, rhs_dil, strides, padding, sp, out_sp)
+    if sl is not None:
+      out[both + sl[0] + (slice(None),)] += y[both + sl[1] + (t, slice(None))]
   if groups == 1:
     return out.reshape((n,) + out_sp + (o,))
   return np.moveaxis(out, 0, -2).reshape((n,) + out_sp + (o,))
