@@ -595,3 +595,59 @@ def test_long_chain_compiles_natively_without_recursion():
   for _ in range(600):
     ref = (np.sin(ref) * np.float32(1.0001) + np.float32(0.5)).astype(np.float32)
   assert_close(out, ref, 1e-5)
+
+
+def test_large_programs_compile_as_parallel_units(tmp_path, monkeypatch):
+  """A long program is compiled as several translation units (one compiler process each)
+  and linked; the library behaves exactly like the one-unit build."""
+  from numjax._src.compiler.native import cc, loader
+  monkeypatch.setenv("NUMJAX_CACHE_DIR", str(tmp_path))
+  monkeypatch.setattr(loader, "SPLIT_MIN_LINES", 0)
+  monkeypatch.setattr(loader, "_jobs", lambda: 3)
+  calls = []
+  orig = cc.Toolchain.compile_parts
+
+  def spy(self, paths, so):
+    calls.append(len(paths))
+    return orig(self, paths, so)
+  monkeypatch.setattr(cc.Toolchain, "compile_parts", spy)
+
+  def f(x, y):
+    a = jnp.sum(jnp.exp(x) * y, axis=1)
+    b = jax_softmax(x + y[:1]) * 2.0
+    return a, b, jnp.max(b, axis=0) - jnp.min(x)
+
+  def jax_softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    e = jnp.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+  rng = np.random.default_rng(0)
+  x = rng.standard_normal((300, 400)).astype(np.float32)
+  y = rng.standard_normal((300, 400)).astype(np.float32)
+  loader.clear_memory()
+  with numjax.config._override("numjax_tier", "native"):
+    g = numjax.jit(f)
+    got = g(x, y)
+    assert next(iter(g._cache.values())).exe.tier == "native"
+  assert calls and calls[0] >= 2
+  with numjax.config._override("numjax_tier", "numpy"):
+    want = numjax.jit(f)(x, y)
+  for a, b in zip(got, want):
+    assert_close(a, b, 1e-5)
+
+
+def test_split_units_keeps_unknown_forms_in_one_unit():
+  from numjax._src.compiler.native import loader
+  body = ("static void NJP_k1(float *p) {\n  p[0] = 1;\n}\n\n"
+          "static const float NJP_tab[2] = {1, 2};\n\n"
+          "NJ_EXPORT void NJP_seg0(void *a) {\n  NJP_k1(a);\n}\n") * 1
+  assert loader.split_units("", body * 50, 2) is None
+  ok = ("static void NJP_k1(float *p) {\n  p[0] = 1;\n}\n\n"
+        "NJ_EXPORT void NJP_seg0(void *a) {\n  NJP_k1(a);\n}\n")
+  parts = loader.split_units("/*prelude*/", ok + "\n" * 700, 2)
+  assert parts is not None and len(parts) == 2
+  for p in parts:
+    assert p.startswith("/*prelude*/")
+    assert 'visibility("hidden"))) void NJP_k1(float *p);' in p   # every unit declares all
+  assert sum('visibility("hidden"))) void NJP_k1(float *p) {' in p for p in parts) == 1

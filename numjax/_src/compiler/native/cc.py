@@ -84,6 +84,28 @@ class Toolchain:
     if p.returncode != 0:
       raise CompileError(f"{' '.join(shlex.quote(c) for c in cmd)} failed:\n{p.stderr[:1500]}")
 
+  def compile_parts(self, c_paths: list, so_path: str):
+    """Compile several translation units in parallel (one compiler process each) and link
+    them into the shared library so_path (raises CompileError)."""
+    cflags = [f for f in self.cflags if f != "-shared"]
+    procs = []
+    for c in c_paths:
+      cmd = self.cmd + cflags + ["-c", c, "-o", c[:-2] + ".o"]
+      procs.append((cmd, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True)))
+    err = None
+    for cmd, p in procs:
+      _, e = p.communicate()
+      if p.returncode != 0 and err is None:
+        err = f"{' '.join(shlex.quote(c) for c in cmd)} failed:\n{e[:1500]}"
+    if err is not None:
+      raise CompileError(err)
+    cmd = self.cmd + ["-shared", "-fPIC"] + [c[:-2] + ".o" for c in c_paths] + \
+        ["-o", so_path] + self.ldflags
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+      raise CompileError(f"{' '.join(shlex.quote(c) for c in cmd)} failed:\n{p.stderr[:1500]}")
+
   def __repr__(self):
     return (f"Toolchain({' '.join(self.cmd)!r}, {self.version!r}, "
             f"mvec={self.mvec}, float16={self.float16}, simd={self.simd})")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import re
 import tempfile
 import threading
 
@@ -84,18 +85,81 @@ def program_source(prelude, body, key) -> str:
   return prelude + "\n" + body.replace(PLACEHOLDER, prefix_of(key))
 
 
-def _build(source, tc, tmp_so):
-  d = os.path.dirname(tmp_so)
-  fd, c_path = tempfile.mkstemp(prefix="tmp-", suffix=".c", dir=d)
+SPLIT_MIN_LINES = 600      # a body this long compiles as several units in parallel (below it
+                           # the per-unit overhead, ~30 ms of compiler start-up and headers,
+                           # eats the gain: measured 1.45x faster at 3,300 lines on 2 cores)
+_VIS = '__attribute__((visibility("hidden"))) '
+_DEF_HEAD = re.compile(r"(?:static |NJ_EXPORT )void (\w+)\(")
+
+
+def split_units(prelude: str, body: str, n: int):
+  """The program as n translation units that compile in parallel, or None. The body is the
+  generator's sequence of top-level items separated by blank lines: kernel, chunk and
+  segment functions and the chunk functions' context typedefs. Every unit gets the prelude,
+  all typedefs and a prototype of every function (hidden visibility instead of static, so
+  they link across units); the definitions are dealt out by size. Anything else at top
+  level (a form this does not know) keeps the program in one unit."""
+  if n < 2 or body.count("\n") < SPLIT_MIN_LINES:
+    return None
+  typedefs, protos, defs = [], [], []
+  for item in body.strip("\n").split("\n\n"):
+    lines = item.split("\n")
+    while lines and lines[0].startswith("typedef struct {") and lines[0].endswith(";"):
+      typedefs.append(lines.pop(0))
+    if not lines:
+      continue
+    text = "\n".join(lines)
+    m = _DEF_HEAD.match(text)
+    brace = text.find("{")
+    if m is None or brace < 0 or text.count("{") != text.count("}"):
+      return None
+    head = text[:brace].rstrip()
+    if text.startswith("static "):
+      head = _VIS + head[len("static "):]
+      text = _VIS + text[len("static "):]
+    protos.append(head + ";")
+    defs.append(text)
+  if len(defs) < 2:
+    return None
+  n = min(n, len(defs))
+  bins = [[] for _ in range(n)]
+  sizes = [0] * n
+  for d in sorted(defs, key=len, reverse=True):   # largest first into the lightest unit
+    i = sizes.index(min(sizes))
+    bins[i].append(d)
+    sizes[i] += len(d)
+  common = prelude + "\n" + "\n".join(typedefs) + "\n" + "\n".join(protos) + "\n"
+  return [common + "\n\n".join(b) + "\n" for b in bins]
+
+
+def _jobs():
   try:
-    with os.fdopen(fd, "w") as f:
-      f.write(source)
-    tc.compile(c_path, tmp_so)
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+  except (AttributeError, OSError):
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _build(source, tc, tmp_so, parts=None):
+  d = os.path.dirname(tmp_so)
+  sources = parts or [source]
+  paths = []
+  try:
+    for src in sources:
+      fd, c_path = tempfile.mkstemp(prefix="tmp-", suffix=".c", dir=d)
+      paths.append(c_path)
+      with os.fdopen(fd, "w") as f:
+        f.write(src)
+    if len(paths) == 1:
+      tc.compile(paths[0], tmp_so)
+    else:
+      tc.compile_parts(paths, tmp_so)
   finally:
-    try:
-      os.unlink(c_path)
-    except OSError:
-      pass
+    for c_path in paths:
+      for q in (c_path, c_path[:-2] + ".o"):
+        try:
+          os.unlink(q)
+        except OSError:
+          pass
 
 
 def _ensure_runtime(tc, mode):
@@ -106,7 +170,7 @@ def _ensure_runtime(tc, mode):
   return mode
 
 
-def _open(key, make_source, tc, mode):
+def _open(key, make_source, tc, mode, make_parts=None):
   """The loaded library for `key`: memory, disk (its own or a bundle's), else compiled."""
   lib = _mem.get(key)
   if lib is not None:
@@ -131,7 +195,8 @@ def _open(key, make_source, tc, mode):
       stats["rebuilt_corrupt"] += 1
     if lib is None:
       src = make_source()
-      path = _cache.store(key, lambda tmp: _build(src, tc, tmp))
+      parts = make_parts() if make_parts is not None else None
+      path = _cache.store(key, lambda tmp: _build(src, tc, tmp, parts))
       stats["compiles"] += 1
       lib = ctypes.CDLL(path, mode=mode)
     _mem[key] = lib
@@ -148,7 +213,8 @@ def load_program(prelude: str, body: str, tc):
   """(library, symbol prefix) of a program."""
   mode = _ensure_runtime(tc, None)
   key = program_key(prelude, body, tc)
-  lib = _open(key, lambda: program_source(prelude, body, key), tc, mode)
+  lib = _open(key, lambda: program_source(prelude, body, key), tc, mode,
+              lambda: split_units(prelude, body.replace(PLACEHOLDER, prefix_of(key)), _jobs()))
   return lib, prefix_of(key)
 
 
