@@ -4,22 +4,10 @@ when importable. Target: numjax eager grad within 1.5x of hand-written NumPy.
 
 Run: PYTHONPATH=. python benchmarks/bench_autodiff.py
 """
-import timeit
-
 import numpy as np
 
-SIZES = [784, 512, 512, 10]
-BATCH = 128
-
-
-def init(rng):
-  params = []
-  for m, n in zip(SIZES[:-1], SIZES[1:]):
-    params.append(((rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32),
-                   np.zeros(n, np.float32)))
-  x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
-  y = rng.standard_normal((BATCH, SIZES[-1])).astype(np.float32)
-  return params, x, y
+from _mlp import BATCH, SIZES, mlp_data, mlp_loss
+from _timing import best_ms, paired_ms
 
 
 def numpy_grad(params, x, y):
@@ -43,37 +31,13 @@ def numpy_grad(params, x, y):
   return loss, grads
 
 
-def best_ms(fn, number=3, repeat=10):
-  return float(np.min(timeit.repeat(fn, number=number, repeat=repeat))) / number * 1e3
-
-
-def paired_ms(fa, fb, number=3, repeat=15):
-  """Best times of A and B, timed in alternation (fair on a machine with a varying load)."""
-  ta, tb = [], []
-  for _ in range(repeat):
-    ta.append(timeit.timeit(fa, number=number) / number)
-    tb.append(timeit.timeit(fb, number=number) / number)
-  return float(np.min(ta)) * 1e3, float(np.min(tb)) * 1e3
-
-
-def loss_fn(jnp):
-  def loss(params, x, y):
-    h = x
-    for i, (w, b) in enumerate(params):
-      h = jnp.dot(h, w) + b
-      if i < len(params) - 1:
-        h = jnp.tanh(h)
-    return jnp.mean((h - y) ** 2)
-  return loss
-
-
 def main():
   import numjax
   import numjax.numpy as jnp
-  params, x, y = init(np.random.default_rng(0))
+  params, x, y = mlp_data(np.asarray)
   nj_params = [(jnp.asarray(w), jnp.asarray(b)) for w, b in params]
   nj_x, nj_y = jnp.asarray(x), jnp.asarray(y)
-  vg = numjax.value_and_grad(loss_fn(jnp))
+  vg = numjax.value_and_grad(mlp_loss(jnp))
 
   # Same numbers first.
   l_nj, g_nj = vg(nj_params, nj_x, nj_y)
@@ -99,7 +63,7 @@ def main():
     import jax.numpy as jjnp
     jp = [(jjnp.asarray(w), jjnp.asarray(b)) for w, b in params]
     jx, jy = jjnp.asarray(x), jjnp.asarray(y)
-    jvg_eager = jax.value_and_grad(loss_fn(jjnp))
+    jvg_eager = jax.value_and_grad(mlp_loss(jjnp))
     jax.block_until_ready(jvg_eager(jp, jx, jy))
     rows.append(("JAX eager value_and_grad",
                  best_ms(lambda: jax.block_until_ready(jvg_eager(jp, jx, jy)))))

@@ -5,20 +5,9 @@ dispatch overhead, not arithmetic.
 Run: PYTHONPATH=. python benchmarks/bench_eager_ops.py
 (With JAX: PYTHONPATH=. /work/jaxenv/bin/python benchmarks/bench_eager_ops.py)
 """
-import timeit
-
 import numpy as np
 
-
-def median_us(fn, repeat=7, budget=0.05):
-  """Median over `repeat` runs of the mean time of one call (µs); each run ~`budget` s."""
-  fn()
-  n, t = 1, 0.0
-  while t < budget / 4:  # calibrate the number of calls per run
-    n *= 4
-    t = timeit.timeit(fn, number=n)
-  number = max(1, int(n * budget / max(t, 1e-9) / 4))
-  return float(np.median(timeit.repeat(fn, number=number, repeat=repeat))) / number * 1e6
+from _timing import median_us
 
 
 def cases(jax, jnp, lax, random, host):

@@ -8,7 +8,6 @@ Figures are medians (and minima) over repeated runs, in microseconds or millisec
 """
 from __future__ import annotations
 
-import gc
 import statistics
 import sys
 import time
@@ -18,6 +17,9 @@ import numpy as np
 import numjax
 import numjax.numpy as njnp
 from numjax import lax as nlax
+
+from _mlp import mlp_data, mlp_step
+from _timing import block, drain_native, tier_of, timed
 
 try:  # JAX is optional: only benchmarks import it
   import jax
@@ -29,15 +31,7 @@ except ImportError:  # pragma: no cover
 
 def _repeat(fn, number, repeat=7):
   """Per-call times (seconds) of `repeat` rounds of `number` calls."""
-  out = []
-  for _ in range(repeat):
-    gc.disable()
-    t0 = time.perf_counter()
-    for _ in range(number):
-      fn()
-    out.append((time.perf_counter() - t0) / number)
-    gc.enable()
-  return out
+  return [timed(fn, number) for _ in range(repeat)]
 
 
 def _fmt(ts, unit):
@@ -50,25 +44,6 @@ def _row(name, nj, jx, unit):
   if jx is not None:
     line += f"   JAX {_fmt(jx, unit)}"
   print(line, flush=True)
-
-
-def _drain_native():
-  """Wait until background native compiles (numjax_tier='auto') are done, so that one
-  measurement does not run beside the compiler started by the previous one."""
-  from numjax._src import compiler
-  if compiler._pool is not None:
-    compiler._pool.submit(lambda: None).result()
-
-
-def _tier_of(jitted):
-  entries = list(jitted._cache.values())
-  return entries[0].exe.tier if entries and entries[0].exe is not None else "?"
-
-
-def _block(x):
-  if jax is not None and hasattr(x, "block_until_ready"):
-    x.block_until_ready()
-  return x
 
 
 # ---------------------------------------------------------------------------------------
@@ -93,7 +68,7 @@ def bench_dispatch():
     jx = None
     if jax is not None:
       g, y = jax.jit(make_f(jjnp)), make_x(jjnp)
-      _block(g(y))
+      block(g(y))
       jx = _repeat(lambda: g(y), 3000)
     _row(name, nj, jx, "us")
 
@@ -101,52 +76,25 @@ def bench_dispatch():
 # ---------------------------------------------------------------------------------------
 # MLP train step: 784-512-512-10, batch 128, grad + SGD over a list of (W, b)
 
-def _mlp(m, tree_map, grad, jit):
-  def predict(params, x):
-    h = x
-    for w, b in params[:-1]:
-      h = m.tanh(m.dot(h, w) + b)
-    w, b = params[-1]
-    return m.dot(h, w) + b
-
-  def loss(params, x, y):
-    return m.mean((predict(params, x) - y) ** 2)
-
-  def step(params, x, y):
-    g = grad(loss)(params, x, y)
-    return tree_map(lambda p, gp: p - 0.01 * gp, params, g)
-  return step
-
-
-def _mlp_data(asarray):
-  rng = np.random.default_rng(0)
-  sizes = [784, 512, 512, 10]
-  params = [(asarray((rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32)),
-             asarray(np.zeros(b, np.float32))) for a, b in zip(sizes[:-1], sizes[1:])]
-  x = asarray(rng.standard_normal((128, 784)).astype(np.float32))
-  y = asarray(rng.standard_normal((128, 10)).astype(np.float32))
-  return params, x, y
-
-
 def bench_mlp():
   print("== MLP train step (784-512-512-10, batch 128, grad + SGD) ==")
-  params, x, y = _mlp_data(njnp.asarray)
+  params, x, y = mlp_data(njnp.asarray)
   firsts = []
   for _ in range(3):
-    _drain_native()
+    drain_native()
     numjax.clear_caches()
-    step = numjax.jit(_mlp(njnp, numjax.tree.map, numjax.grad, numjax.jit))
+    step = numjax.jit(mlp_step(njnp, numjax.tree.map, numjax.grad))
     t0 = time.perf_counter()
     out = step(params, x, y)
     np.asarray(out[0][0])
     firsts.append(time.perf_counter() - t0)
   jfirst = None
   if jax is not None:
-    jparams, jx_, jy = _mlp_data(jjnp.asarray)
+    jparams, jx_, jy = mlp_data(jjnp.asarray)
     jfirst = []
     for _ in range(3):
       jax.clear_caches()
-      jstep = jax.jit(_mlp(jjnp, jax.tree.map, jax.grad, jax.jit))
+      jstep = jax.jit(mlp_step(jjnp, jax.tree.map, jax.grad))
       t0 = time.perf_counter()
       jout = jstep(jparams, jx_, jy)
       jax.block_until_ready(jout)
@@ -155,15 +103,15 @@ def bench_mlp():
   # the same without running it: what the first call adds to a steady-state step
   aot, jaot = [], ([] if jax is not None else None)
   for _ in range(3):
-    _drain_native()
+    drain_native()
     numjax.clear_caches()
-    f = numjax.jit(_mlp(njnp, numjax.tree.map, numjax.grad, numjax.jit))
+    f = numjax.jit(mlp_step(njnp, numjax.tree.map, numjax.grad))
     t0 = time.perf_counter()
     f.lower(params, x, y).compile()
     aot.append(time.perf_counter() - t0)
     if jax is not None:
       jax.clear_caches()
-      g = jax.jit(_mlp(jjnp, jax.tree.map, jax.grad, jax.jit))
+      g = jax.jit(mlp_step(jjnp, jax.tree.map, jax.grad))
       t0 = time.perf_counter()
       g.lower(jparams, jx_, jy).compile()
       jaot.append(time.perf_counter() - t0)
@@ -172,7 +120,7 @@ def bench_mlp():
   p = params
   for _ in range(3):
     p = step(p, x, y)
-  _drain_native()
+  drain_native()
   # per-call times; numjax first, then JAX (XLA's worker threads spin for a while after
   # each call, which would slow NumPy's BLAS threads if the two were interleaved)
   nj = _repeat(lambda: step(params, x, y), 1, repeat=60)
@@ -181,7 +129,7 @@ def bench_mlp():
     for _ in range(3):
       jax.block_until_ready(jstep(jparams, jx_, jy))
     jx = _repeat(lambda: jax.block_until_ready(jstep(jparams, jx_, jy)), 1, repeat=60)
-  _row(f"steady-state step (per call, {_tier_of(step)} tier)", nj, jx, "ms")
+  _row(f"steady-state step (per call, {tier_of(step)} tier)", nj, jx, "ms")
   if jx is not None:
     print(f"   steady-state ratio numjax/JAX = "
           f"{statistics.median(nj) / statistics.median(jx):.2f}")
@@ -208,7 +156,7 @@ def bench_compile_scaling():
     ts_nj = []
     neqn = None
     for _ in range(3):
-      _drain_native()
+      drain_native()
       t0 = time.perf_counter()
       jf = numjax.jit(f)
       np.asarray(jf(x))

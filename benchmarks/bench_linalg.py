@@ -4,22 +4,14 @@ beside JAX (jit) when importable. Sizes: one 256x256 matrix, a batch of 1000 4x4
 
 Run: PYTHONPATH=. python benchmarks/bench_linalg.py
 """
-import timeit
+import functools
 
 import numpy as np
 
+import _timing
+from _timing import block
 
-def best_ms(fn, number=3, repeat=7):
-  fn()  # warm up (tracing, compilation, caches)
-  return float(np.min(timeit.repeat(fn, number=number, repeat=repeat))) / number * 1e3
-
-
-def block(x):
-  leaves = x if isinstance(x, (tuple, list)) else (x,)
-  for leaf in leaves:
-    if hasattr(leaf, "block_until_ready"):
-      leaf.block_until_ready()
-  return x
+best_ms = functools.partial(_timing.best_ms, repeat=7, warmup=True)
 
 
 def cases(linalg, fft):

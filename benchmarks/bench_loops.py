@@ -12,24 +12,13 @@ plus a while_loop, a scan over xs, and reverse-mode through while_loop.
 """
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 
 import numpy as np
 
+from _timing import median_ms as bench
+
 N = 100_000
-
-
-def bench(fn, repeat=5, number=1):
-  fn()  # warm up (trace / compile)
-  ts = []
-  for _ in range(repeat):
-    t0 = time.perf_counter()
-    for _ in range(number):
-      fn()
-    ts.append((time.perf_counter() - t0) / number)
-  return statistics.median(ts) * 1e3
 
 
 def body(i, x):

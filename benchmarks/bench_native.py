@@ -18,7 +18,6 @@ machine load; ratio = numjax / JAX; target in brackets):
 """
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 import statistics
@@ -35,6 +34,9 @@ os.environ["NUMJAX_CACHE_DIR"] = _CACHE
 import numjax  # noqa: E402
 import numjax.numpy as njnp  # noqa: E402
 from numjax import lax as nlax  # noqa: E402
+
+from _mlp import mlp_data, mlp_step  # noqa: E402
+from _timing import timed  # noqa: E402
 
 try:
   import jax
@@ -54,11 +56,7 @@ def _times(fn, repeat=15, min_time=0.3):
   out = []
   t_end = time.perf_counter() + min_time
   while len(out) < repeat or time.perf_counter() < t_end:
-    gc.disable()
-    t0 = time.perf_counter()
-    fn()
-    out.append(time.perf_counter() - t0)
-    gc.enable()
+    out.append(timed(fn))
     if len(out) > 200:
       break
   return out
@@ -79,11 +77,7 @@ def _pair(nj_fn, jx_fn, repeat=21, min_time=0.5, block=6, skip=2):
       for _ in range(skip):
         f()
       for _ in range(block - skip):
-        gc.disable()
-        t0 = time.perf_counter()
-        f()
-        out.append(time.perf_counter() - t0)
-        gc.enable()
+        out.append(timed(f))
     if len(a) > 300:
       break
   return a, b
@@ -186,42 +180,15 @@ def bench_fori():
   _row("fori", nj, jx, 1.0)
 
 
-def _mlp(m, tree_map, grad):
-  def predict(params, x):
-    h = x
-    for w, b in params[:-1]:
-      h = m.tanh(m.dot(h, w) + b)
-    w, b = params[-1]
-    return m.dot(h, w) + b
-
-  def loss(params, x, y):
-    return m.mean((predict(params, x) - y) ** 2)
-
-  def step(params, x, y):
-    g = grad(loss)(params, x, y)
-    return tree_map(lambda p, gp: p - 0.01 * gp, params, g)
-  return step
-
-
-def _mlp_data(asarray):
-  rng = np.random.default_rng(0)
-  sizes = [784, 512, 512, 10]
-  params = [(asarray((rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32)),
-             asarray(np.zeros(b, np.float32))) for a, b in zip(sizes[:-1], sizes[1:])]
-  x = asarray(rng.standard_normal((128, 784)).astype(np.float32))
-  y = asarray(rng.standard_normal((128, 10)).astype(np.float32))
-  return params, x, y
-
-
 def bench_mlp():
-  params, x, y = _mlp_data(njnp.asarray)
-  step = numjax.jit(_mlp(njnp, numjax.tree.map, numjax.grad))
+  params, x, y = mlp_data(njnp.asarray)
+  step = numjax.jit(mlp_step(njnp, numjax.tree.map, numjax.grad))
   step(params, x, y)
   _native(step)
   jrun = None
   if jax is not None:
-    jp, jx_, jy = _mlp_data(jjnp.asarray)
-    jstep = jax.jit(_mlp(jjnp, jax.tree.map, jax.grad))
+    jp, jx_, jy = mlp_data(jjnp.asarray)
+    jstep = jax.jit(mlp_step(jjnp, jax.tree.map, jax.grad))
     jrun = lambda: _jblock(jstep(jp, jx_, jy))
   nj, jx = _pair(lambda: step(params, x, y), jrun, repeat=41)
   _row("mlp", nj, jx, 1.0)
@@ -266,7 +233,7 @@ def bench_compile():
   disk cache and from a warm one (in-memory caches cleared), beside JAX's compile of the
   same lowered step (its persistent cache is off)."""
   from numjax._src.compiler.native import cc, loader, runtime
-  params, x, y = _mlp_data(njnp.asarray)
+  params, x, y = mlp_data(njnp.asarray)
   # the run-time library (thread pool, GEMM) is compiled once per machine and compiler;
   # load it first, and time its compile separately
   numjax.jit(lambda a: a + 1)(njnp.ones(3))
@@ -284,7 +251,7 @@ def bench_compile():
   def nj_compile():
     numjax.clear_caches()
     loader.clear_memory()
-    step = numjax.jit(_mlp(njnp, numjax.tree.map, numjax.grad))
+    step = numjax.jit(mlp_step(njnp, numjax.tree.map, numjax.grad))
     t0 = time.perf_counter()
     c = step.lower(params, x, y).compile()
     t = time.perf_counter() - t0
@@ -297,11 +264,11 @@ def bench_compile():
   warm = [nj_compile() for _ in range(5)]
   jx = None
   if jax is not None:
-    jp, jx_, jy = _mlp_data(jjnp.asarray)
+    jp, jx_, jy = mlp_data(jjnp.asarray)
     jx = []
     for _ in range(3):
       jax.clear_caches()
-      jstep = jax.jit(_mlp(jjnp, jax.tree.map, jax.grad))
+      jstep = jax.jit(mlp_step(jjnp, jax.tree.map, jax.grad))
       t0 = time.perf_counter()
       jstep.lower(jp, jx_, jy).compile()
       jx.append(time.perf_counter() - t0)

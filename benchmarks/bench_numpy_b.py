@@ -3,9 +3,9 @@ and medium (1000x1000) arrays, numjax beside NumPy and beside JAX (eager) when i
 
 Run: PYTHONPATH=. python benchmarks/bench_numpy_b.py
 """
-import timeit
-
 import numpy as np
+
+from _timing import min_s
 
 
 def cases(xp, x, y, m):
@@ -28,13 +28,6 @@ def cases(xp, x, y, m):
       "dot": lambda: xp.dot(x, y),
       "einsum ij,jk": lambda: xp.einsum("ij,jk->ik", x, y),
   }
-
-
-def bench(fn, budget=0.2):
-  fn()
-  n = max(1, int(budget / max(timeit.timeit(fn, number=1), 1e-7)))
-  n = min(n, 5000)
-  return min(timeit.repeat(fn, number=n, repeat=3)) / n
 
 
 def main():
@@ -60,7 +53,7 @@ def main():
         fn = rows[k][name]
         if k == "jax":
           fn = (lambda f: lambda: f().block_until_ready())(fn) if name not in () else fn
-        times.append(bench(fn) * 1e6)
+        times.append(min_s(fn) * 1e6)
       print(f"{name:16s}" + "".join(f"{t:12.1f}" for t in times))
 
 

@@ -4,9 +4,9 @@ batched by hand in NumPy, and beside JAX when importable. Target: within 1.5x of
 Cases: a shared matrix (in_axes=(None, 0)) and one matrix per example (in_axes=0).
 Run: PYTHONPATH=. python benchmarks/bench_vmap.py
 """
-import timeit
-
 import numpy as np
+
+from _timing import best_ms, paired_ms
 
 N = 1000
 
@@ -15,19 +15,6 @@ def layer(jnp):
   def f(m, v, b):
     return jnp.tanh(jnp.dot(m, v) + b)
   return f
-
-
-def paired_ms(fa, fb, number=5, repeat=15):
-  """Best times of A and B, timed in alternation (fair on a machine with a varying load)."""
-  ta, tb = [], []
-  for _ in range(repeat):
-    ta.append(timeit.timeit(fa, number=number) / number)
-    tb.append(timeit.timeit(fb, number=number) / number)
-  return float(np.min(ta)) * 1e3, float(np.min(tb)) * 1e3
-
-
-def best_ms(fn, number=5, repeat=10):
-  return float(np.min(timeit.repeat(fn, number=number, repeat=repeat))) / number * 1e3
 
 
 def main():
@@ -58,14 +45,14 @@ def main():
     nj_args = [jnp.asarray(a) for a in args]
     f = numjax.vmap(layer(jnp), in_axes=in_axes)
     np.testing.assert_allclose(np.asarray(f(*nj_args)), by_hand(*args), rtol=1e-4, atol=1e-4)
-    t_nj, t_np = paired_ms(lambda: f(*nj_args), lambda: by_hand(*args))
+    t_nj, t_np = paired_ms(lambda: f(*nj_args), lambda: by_hand(*args), number=5)
     print(f"  {name}")
     print(f"    numjax eager vmap        {t_nj:8.3f}")
     print(f"    NumPy batched by hand    {t_np:8.3f}")
     try:
       fj = numjax.jit(f)
       fj(*nj_args)
-      print(f"    numjax jit(vmap)         {best_ms(lambda: fj(*nj_args)):8.3f}")
+      print(f"    numjax jit(vmap)         {best_ms(lambda: fj(*nj_args), number=5):8.3f}")
     except Exception as e:  # jit tiers are still landing: report, don't fail
       print(f"    numjax jit(vmap)         unavailable ({type(e).__name__})")
     if jax is not None:
@@ -73,11 +60,11 @@ def main():
       g = jax.vmap(layer(jjnp), in_axes=in_axes)
       jax.block_until_ready(g(*ja))
       print(f"    JAX eager vmap           "
-            f"{best_ms(lambda: jax.block_until_ready(g(*ja))):8.3f}")
+            f"{best_ms(lambda: jax.block_until_ready(g(*ja)), number=5):8.3f}")
       gj = jax.jit(g)
       jax.block_until_ready(gj(*ja))
       print(f"    JAX jit(vmap)            "
-            f"{best_ms(lambda: jax.block_until_ready(gj(*ja))):8.3f}")
+            f"{best_ms(lambda: jax.block_until_ready(gj(*ja)), number=5):8.3f}")
     print(f"    numjax eager / NumPy: {t_nj / t_np:.2f}x (target <= 1.5x)")
 
 
