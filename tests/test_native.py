@@ -651,3 +651,25 @@ def test_split_units_keeps_unknown_forms_in_one_unit():
     assert p.startswith("/*prelude*/")
     assert 'visibility("hidden"))) void NJP_k1(float *p);' in p   # every unit declares all
   assert sum('visibility("hidden"))) void NJP_k1(float *p) {' in p for p in parts) == 1
+
+
+def test_runtime_library_builds_from_parallel_units(tmp_path):
+  """The run-time library's two-unit build (pool + float32 GEMM | float64 GEMM) links into a
+  library whose GEMMs compute A @ B."""
+  import ctypes
+  from numjax._src.compiler.native import cc, loader, runtime
+  tc = cc.toolchain()
+  so = str(tmp_path / "rt.so")
+  loader._build(runtime.SOURCE, tc, so, runtime._parts())
+  lib = ctypes.CDLL(so)
+  rng = np.random.default_rng(1)
+  for dt, fn in ((np.float32, lib.nj_gemm_f32), (np.float64, lib.nj_gemm_f64)):
+    a = rng.standard_normal((37, 53)).astype(dt)
+    b = rng.standard_normal((53, 29)).astype(dt)
+    c = np.zeros((37, 29), dt)
+    p = ctypes.c_void_p
+    i64 = ctypes.c_int64
+    fn.argtypes = (i64, i64, i64, p, i64, i64, p, i64, i64, p, i64)
+    fn(37, 29, 53, a.ctypes.data, 53, 1, b.ctypes.data, 29, 1, c.ctypes.data, 29)
+    np.testing.assert_allclose(c, a.astype(np.float64) @ b, rtol=1e-4 if dt == np.float32 else 1e-12,
+                               atol=1e-4 if dt == np.float32 else 1e-12)

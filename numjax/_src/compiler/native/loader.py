@@ -203,10 +203,12 @@ def _open(key, make_source, tc, mode, make_parts=None):
     return lib
 
 
-def load(source: str, tc, mode=None) -> ctypes.CDLL:
-  """The loaded library for a whole C source (the run-time library uses this)."""
+def load(source: str, tc, mode=None, parts=None) -> ctypes.CDLL:
+  """The loaded library for a whole C source (the run-time library uses this); `parts`:
+  the same code as translation units to compile in parallel (keyed by `source`)."""
   mode = _ensure_runtime(tc, mode)
-  return _open(key_of(source, tc), lambda: source, tc, mode)
+  return _open(key_of(source, tc), lambda: source, tc, mode,
+               (lambda: parts) if parts and _jobs() > 1 else None)
 
 
 def load_program(prelude: str, body: str, tc):
