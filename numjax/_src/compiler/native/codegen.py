@@ -154,6 +154,12 @@ def emit_step(mod: Module, plan, step, env: Env, code: Code, alloc):
         env.st[ov] = alloc(ov)
     from numjax._src.compiler.native import loops
     loops.emit_control(mod, code, step, env)
+  elif getattr(step, "indexing", False):    # gather, scatters, cumulatives: indexing.py
+    ov = step.eqn.outvars[0]
+    if ov not in env.st:
+      env.st[ov] = alloc(ov)
+    from numjax._src.compiler.native import indexing
+    indexing.emit(mod, plan, step, env, code)
   else:
     raise fu.Unsupported(f"{step!r} in native code")
 

@@ -364,6 +364,10 @@ class Partitioner:
                          else Host(len(self.plan.steps), eqn))
       self.mark_made(eqn, st)
       return
+    if name == "gather" or name in ops.SCATTER_COMBINE or name.startswith("cum"):
+      from numjax._src.compiler.native import indexing   # Gather | Scatter | Cumulative
+      if indexing.handles(name) and indexing.place(self, eqn):
+        return
     if self.in_loop and ((name == "dynamic_update_slice" and ops.dus_supported(eqn)) or
                          ops.scatter_supported(eqn)):
       self.host_operands(eqn)
