@@ -84,6 +84,26 @@ def test_random_bits_counters_are_the_flat_index():
     assert b.reshape(-1)[i] == y0 ^ y1
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 8, 9])  # the one-key small path (<= 8) and past it
+def test_key_primitives_small_and_general_paths_match_reference(n):
+  key = np.array([0x12345678, 0xDEADBEEF], np.uint32)
+  kd = jnp.asarray(key)
+  ref = [threefry_reference(int(key[0]), int(key[1]), 0, i) for i in range(n)]
+  shape = (n,) if n % 3 else (n // 3, 3)
+  for width, dt in ((8, np.uint8), (16, np.uint16), (32, np.uint32), (64, np.uint64)):
+    got = np.asarray(prng._random_bits_impl(key, bit_width=width, shape=shape)).reshape(-1)
+    assert got.dtype == dt
+    want = [((y0 << 32) | y1) if width == 64 else (y0 ^ y1) & ((1 << width) - 1)
+            for y0, y1 in ref]
+    assert [int(v) for v in got] == want
+  split = np.asarray(prng.random_split_p.bind(kd, shape=shape)).reshape(-1, 2)
+  assert [tuple(int(v) for v in row) for row in split] == ref
+  for m in (0, 7, 0xFFFFFFFF):
+    folded = prng.random_fold_in_p.bind(kd, jnp.asarray(np.uint32(m)))
+    assert tuple(int(v) for v in np.asarray(folded)) == threefry_reference(
+        int(key[0]), int(key[1]), 0, m)
+
+
 # ---------------------------------------------------------------------------------------
 # keys
 

@@ -96,7 +96,7 @@ _LANES = [sum(_M32 << (64 * i) for i in range(n)) for n in range(_SMALL + 1)]
 _ONES = [sum(1 << (64 * i) for i in range(n)) for n in range(_SMALL + 1)]
 
 
-def _threefry_lanes(k0, k1, x0, x1, n):
+def _threefry_lanes_loop(k0, k1, x0, x1, n):
   """_threefry_scalar on n words at once (all operands packed, see above)."""
   m, ones = _LANES[n], _ONES[n]
   k2 = k0 ^ k1 ^ (_PARITY * ones)
@@ -111,6 +111,27 @@ def _threefry_lanes(k0, k1, x0, x1, n):
     x0 = (x0 + ks[(g + 1) % 3]) & m
     x1 = (x1 + ks[(g + 2) % 3] + (g + 1) * ones) & m
   return x0, x1
+
+
+def _unrolled_lanes_source():
+  """_threefry_lanes_loop as straight-line code (no loop, slicing or tuple indexing: the
+  big-int operations are all that is left, which halves the cost for a few words)."""
+  ks = ("k0", "k1", "k2")
+  lines = ["def _threefry_lanes(k0, k1, x0, x1, n, _L=_LANES, _O=_ONES):",
+           "  m = _L[n]; o = _O[n]",
+           f"  k2 = k0 ^ k1 ^ ({_PARITY} * o)",
+           "  x0 = (x0 + k0) & m", "  x1 = (x1 + k1) & m"]
+  for g in range(5):
+    for r, rr in _ROUND_PLAN[4 * g:4 * g + 4]:
+      lines.append("  x0 = (x0 + x1) & m")
+      lines.append(f"  x1 = (((x1 << {r}) | (x1 >> {rr})) & m) ^ x0")
+    lines.append(f"  x0 = (x0 + {ks[(g + 1) % 3]}) & m")
+    lines.append(f"  x1 = (x1 + {ks[(g + 2) % 3]} + {g + 1} * o) & m")
+  lines.append("  return x0, x1")
+  return "\n".join(lines) + "\n"
+
+
+exec(_unrolled_lanes_source())  # defines _threefry_lanes
 
 
 def _pack(v, shape, n):
@@ -139,6 +160,26 @@ def _threefry_small(k0, k1, x0, x1, shape, n, combine):
   if combine is not None:
     return _unpack(y0 ^ y1, shape, n)
   return _unpack(y0, shape, n), _unpack(y1, shape, n)
+
+
+def _scalar_key_counters(keys, n):
+  """The packed (y0, y1) of one key (uint32[2]) hashing the counters 0..n-1 (n <= _SMALL):
+  the common eager case, without the general path's broadcasting and packing."""
+  k0, k1 = keys.tolist()
+  o = _ONES[n]
+  return _threefry_lanes(k0 * o, k1 * o, 0, _COUNTERS[n], n)
+
+
+def _words(x, n, shape, dtype=_u32):
+  """Packed 64-bit lanes -> an array of `shape` (uint64 lanes narrowed to `dtype`)."""
+  w = np.frombuffer(x.to_bytes(8 * n, "little"), np.uint64)
+  return (w if dtype == np.uint64 else w.astype(dtype)).reshape(shape)
+
+
+def _pairs(y0, y1, n, shape):
+  """Packed y0, y1 -> uint32[*shape, 2] of (y0_i, y1_i): y1 goes in each lane's high half."""
+  return np.frombuffer((y0 | (y1 << 32)).to_bytes(8 * n, "little"), _u32).reshape(
+      shape + (2,)).copy()
 
 
 def _as_flat(x, shape, n):
@@ -379,6 +420,9 @@ random_split_p = Primitive("random_split")
 
 def _random_split_impl(keys, *, shape):
   ks = keys.shape[:-1]
+  n = math.prod(shape)
+  if not ks and 0 < n <= _SMALL:
+    return _pairs(*_scalar_key_counters(keys, n), n, tuple(shape))
   k0, k1 = _key_words(keys)
   nd = len(shape)
   full = ks + tuple(shape)
@@ -412,6 +456,10 @@ random_fold_in_p = Primitive("random_fold_in")
 
 
 def _random_fold_in_impl(keys, msgs):
+  if keys.shape == (2,) and msgs.shape == ():  # one key, one message: one hash of (0, m)
+    k0, k1 = keys.tolist()
+    y0, y1 = _threefry_lanes(k0, k1, 0, int(msgs) & _M32, 1)
+    return np.array([y0, y1], _u32)
   k0, k1 = _key_words(keys)
   shape = np.broadcast_shapes(k0.shape, msgs.shape)
   # fold_in(key, m) = threefry_2x32(key, seed(m)) with seed(m) = (0, m): one hash of (0, m)
@@ -467,6 +515,12 @@ def _combine_for(bit_width):
 def _random_bits_impl(keys, *, bit_width, shape):
   ks = keys.shape[:-1]
   shape = tuple(shape)
+  n = math.prod(shape)
+  if not ks and 0 < n <= _SMALL:
+    y0, y1 = _scalar_key_counters(keys, n)
+    if bit_width == 64:
+      return _words(y1 | (y0 << 32), n, shape, np.uint64)
+    return _words(y0 ^ y1, n, shape, UINT_DTYPES[bit_width])
   full = ks + shape
   if math.prod(shape) > 2 ** 64:
     raise NotImplementedError("random bits array of size exceeding 2 ** 64")
