@@ -5,6 +5,7 @@ and jit) when importable, and beside the same computation written by hand in Num
 
 Run: PYTHONPATH=. python benchmarks/bench_conv.py
 """
+import os
 import timeit
 
 import numpy as np
@@ -122,6 +123,7 @@ def main():
     jax.block_until_ready(jconv(wj, xj)), jax.block_until_ready(jvjp(wj, xj, ct))
     conv_rows.append(("JAX jit", best_ms(lambda: jax.block_until_ready(jconv(wj, xj))),
                       best_ms(lambda: jax.block_until_ready(jvjp(wj, xj, ct)))))
+  impl_rows = _impl_times(numjax, ws, xs, ct)
   print(f"conv2d {N}x{H}x{W}x{C} * {K}x{K}x{C}x{O} 'SAME' (median-free best of 15, ms)")
   print(f"{'':16s} {'forward':>10s} {'fwd+grad(w,b)':>14s} {'fwd+grad(w,b,x)':>16s}")
   for name, a, g, gx in rows:
@@ -129,6 +131,33 @@ def main():
   print("the convolutions alone (no relu/mean): forward, and vjp (d/dw and d/dx)")
   for name, a, g in conv_rows:
     print(f"{name:16s} {a:10.3f} {g:14.3f}")
+  print("numjax's conv_general_dilated impl (NumPy kernels) on each conv of that vjp:")
+  for name, t in impl_rows:
+    print(f"  {name:44s} {t:8.3f}")
+  print("load average (1, 5, 15 min): %.1f %.1f %.1f  (2 cores; timings above are only "
+        "comparable within one run)" % os.getloadavg())
+
+
+def _impl_times(numjax, ws, xs, ct):
+  """Time the primitive's impl on the forward conv and the two transposed convs of its vjp
+  (the calls the jit tiers make between their kernels)."""
+  from numjax._src import core
+  from numjax._src.lax.convolution import conv_general_dilated_p
+
+  def f(w, x):
+    return numjax.lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=DN)
+  jaxpr = numjax.make_jaxpr(lambda w, x, c: numjax.vjp(f, w, x)[1](c))(ws, xs, ct).jaxpr
+  env = dict(zip(jaxpr.invars, (np.asarray(ws), np.asarray(xs), ct)))
+  rows, names = [], iter(("forward", "rhs transpose (d/dw)", "lhs transpose (d/dx)"))
+  for e in jaxpr.eqns:
+    args = [v.val if isinstance(v, core.Literal) else env[v] for v in e.invars]
+    out = e.primitive.impl(*args, **e.params)
+    env[e.outvars[0]] = out
+    if e.primitive is conv_general_dilated_p:
+      shapes = " x ".join(str(tuple(a.shape)) for a in args)
+      rows.append((f"{next(names)}: {shapes}",
+                   best_ms(lambda: e.primitive.impl(*args, **e.params))))
+  return rows
 
 
 if __name__ == "__main__":
