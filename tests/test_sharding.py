@@ -6,6 +6,7 @@ verbatim in a subprocess with XLA_FLAGS set. References: NumPy (per-device loops
 blocks), and reprs / layouts / tables recorded from JAX 0.10.2 (with `rich` for the
 tables), written here as literals.
 """
+import gc
 import os
 import pickle
 import subprocess
@@ -19,6 +20,7 @@ import numjax as jax
 import numjax.numpy as jnp
 from numjax import lax
 from numjax._src import devices as _devices
+from numjax._src import sharding_propagation as sprop
 from numjax._src.sharding import DuplicateSpecError
 from numjax.sharding import (AbstractMesh, AxisType, Mesh, NamedSharding, PartitionSpec as P,
                              SingleDeviceSharding)
@@ -31,6 +33,17 @@ AUTO = AxisType.Auto
 def eight_devices():
   with _devices._device_count_override(8):
     yield
+
+
+@pytest.fixture(autouse=True)
+def propagation_off_afterwards():
+  # A staged sharding constraint keeps propagation on for the process, and committed
+  # arrays keep it on while alive: leave other test files the plain eager paths.
+  pinned = sprop._pinned[0]
+  yield
+  sprop._pinned[0] = pinned
+  gc.collect()
+  sprop._maybe_off()
 
 
 def mesh(shape, names, types=AUTO):

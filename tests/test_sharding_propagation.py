@@ -29,6 +29,17 @@ def eight_devices():
     yield
 
 
+@pytest.fixture(autouse=True)
+def propagation_off_afterwards():
+  # A staged sharding constraint keeps propagation on for the process, and committed
+  # arrays keep it on while alive: leave other test files the plain eager paths.
+  pinned = sprop._pinned[0]
+  yield
+  sprop._pinned[0] = pinned
+  gc.collect()
+  sprop._maybe_off()
+
+
 # ---- cases (begin): shared verbatim with the generator that ran them on JAX 0.10.2 -------
 # Inputs (built by make_inputs): v f32[8] split P('x'); y f32[8,4] P('x', None);
 # yc f32[8,4] P(None, 'x'); y2 f32[8,4] over the 2x2 mesh P('x', 'y'); w f32[4,3] and
