@@ -326,14 +326,23 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
     return np.zeros((n,) + out_sp + (o,), x.dtype)
   # Cost (elements materialised) of the two strategies: im2col copies N*P*C*K inputs;
   # the tap-wise path writes N*M*K*O products of the (dilated, unpadded) input.
+  # The tap-wise paths read the input undilated when every lhs-dilated dim has stride 1
+  # (transposed convs, the input gradient of a strided conv): the zeros are skipped.
+  if all(ld == 1 or st == 1 for ld, st in zip(lhs_dil, strides)):
+    xt, tap_dil, m_taps = x, lhs_dil, math.prod(x.shape[2:])
+  else:
+    xt, tap_dil, m_taps = None, (1,) * nsp, math.prod(xd_sp)
+  tap_path = None
   if groups > 1 and cg * og <= _GROUPED_TAPS_MAX and k > 0:
     # depthwise-like (few channels per group): one multiply-add pass per tap and channel
     # pair beats G tiny GEMMs over a K-fold im2col copy
-    xd = pad_and_dilate(x, ((0, 0),) * nsp, lhs_dil, 0, nlead=2, keep_layout=True)
-    return _conv_grouped_taps(xd, w, strides, padding, rhs_dil, groups, out_sp)
-  if n * math.prod(xd_sp) * k * o < n * p * c * k and c * k > 0:
-    xd = pad_and_dilate(x, ((0, 0),) * nsp, lhs_dil, 0, nlead=2, keep_layout=True)
-    return _conv_by_taps(xd, w, strides, padding, rhs_dil, groups, out_sp)
+    tap_path = _conv_grouped_taps
+  elif n * m_taps * k * o < n * p * c * k and c * k > 0:
+    tap_path = _conv_by_taps
+  if tap_path is not None:
+    if xt is None:
+      xt = pad_and_dilate(x, ((0, 0),) * nsp, lhs_dil, 0, nlead=2, keep_layout=True)
+    return tap_path(xt, w, strides, padding, rhs_dil, tap_dil, groups, out_sp)
   xp = pad_and_dilate(x, padding, lhs_dil, 0, nlead=2, keep_layout=True)
   # The contraction runs over (window taps, in features) in whichever order makes the
   # kernel matrix (G, ., Og) a free view of w (HWIO kernels: taps-major; a cotangent used
@@ -383,23 +392,32 @@ def _scratch_per_example(sp, ksz, strides, padding, lhs_dil, rhs_dil, c, o):
 _GROUPED_TAPS_MAX = 8
 
 
-def _tap_slices(tap, rhs_dil, strides, padding, sp, out_sp):
+def _tap_slices(tap, rhs_dil, strides, padding, lhs_dil, sp, out_sp):
   """(dst, src) slices of the output positions one kernel tap reaches and the input
-  elements they read (output q reads input q*s + j*r - lo: virtual padding, negative
-  padding crops), or None when the tap reaches none."""
+  elements they read, or None when the tap reaches none. Output q reads position
+  q*s + j*r - lo of the dilated input (virtual padding; negative padding crops); with lhs
+  dilation ld (then s == 1) only the positions i*ld hold input element i."""
   src, dst = [], []
-  for j, r, s, (lo, _), d, q in zip(tap, rhs_dil, strides, padding, sp, out_sp):
+  for j, r, s, (lo, _), ld, d, q in zip(tap, rhs_dil, strides, padding, lhs_dil, sp, out_sp):
     off = j * r - lo
-    q0 = builtin_max(0, _ceil_div(-off, s))
-    q1 = builtin_min(q, (d - 1 - off) // s + 1)
-    if q1 <= q0:
-      return None
-    dst.append(slice(q0, q1))
-    src.append(slice(q0 * s + off, (q1 - 1) * s + off + 1, s))
+    if ld == 1:
+      q0 = builtin_max(0, _ceil_div(-off, s))
+      q1 = builtin_min(q, (d - 1 - off) // s + 1)
+      if q1 <= q0:
+        return None
+      dst.append(slice(q0, q1))
+      src.append(slice(q0 * s + off, (q1 - 1) * s + off + 1, s))
+    else:  # s == 1: q = i*ld - off for the input elements i with 0 <= q < Q
+      i0 = builtin_max(0, _ceil_div(off, ld))
+      i1 = builtin_min(d, (q - 1 + off) // ld + 1)
+      if i1 <= i0:
+        return None
+      dst.append(slice(i0 * ld - off, (i1 - 1) * ld - off + 1, ld))
+      src.append(slice(i0, i1))
   return tuple(dst), tuple(src)
 
 
-def _conv_grouped_taps(x, w, strides, padding, rhs_dil, groups, out_sp):
+def _conv_grouped_taps(x, w, strides, padding, rhs_dil, lhs_dil, groups, out_sp):
   """Grouped conv with few channels per group (depthwise convs and their input gradient):
   for each tap and (in, out) channel pair of a group, one vectorised multiply-add of the
   tap's input window (all groups at once, channels-last) into the output."""
@@ -416,7 +434,7 @@ def _conv_grouped_taps(x, w, strides, padding, rhs_dil, groups, out_sp):
   tmp = np.empty((n,) + out_sp + (groups,), dt)
   lead = (slice(None),)
   for t, tap in enumerate(np.ndindex(*ksz)):
-    sl = _tap_slices(tap, rhs_dil, strides, padding, sp, out_sp)
+    sl = _tap_slices(tap, rhs_dil, strides, padding, lhs_dil, sp, out_sp)
     if sl is None:
       continue
     dst, src = sl
@@ -430,7 +448,7 @@ def _conv_grouped_taps(x, w, strides, padding, rhs_dil, groups, out_sp):
   return out.reshape((n,) + out_sp + (o,))
 
 
-def _conv_by_taps(x, w, strides, padding, rhs_dil, groups, out_sp):
+def _conv_by_taps(x, w, strides, padding, rhs_dil, lhs_dil, groups, out_sp):
   """Output-side evaluation: Y = x @ w over all taps at once (x unpadded: the padding is
   virtual), then each tap's shifted, strided window of Y is added to the output positions
   it reaches. Cheap when O is small next to C*(window size), as in the input gradient."""
@@ -454,7 +472,7 @@ def _conv_by_taps(x, w, strides, padding, rhs_dil, groups, out_sp):
   out = np.zeros((groups, n) + out_sp + (og,), y.dtype)
   both = (slice(None), slice(None))
   for t, tap in enumerate(np.ndindex(*ksz)):
-    sl = _tap_slices(tap, rhs_dil, strides, padding, sp, out_sp)
+    sl = _tap_slices(tap, rhs_dil, strides, padding, lhs_dil, sp, out_sp)
     if sl is not None:
       out[both + sl[0] + (slice(None),)] += y[both + sl[1] + (t, slice(None))]
   if groups == 1:
