@@ -19,6 +19,7 @@ partial results are combined in order (also thread-count independent).
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -42,6 +43,15 @@ _COST = {"exp": 8, "log": 8, "sin": 10, "cos": 10, "tan": 12, "tanh": 10, "pow":
 
 # ---------------------------------------------------------------------------------------
 # Kernels
+
+_LOCAL = re.compile(r"\b(?:NJP_k|x|a|sc|sb|o|P)\d+\b")
+
+
+def _canonical(text):
+  """A kernel's text with its generated names renumbered by first appearance."""
+  ids = {}
+  return _LOCAL.sub(lambda m: ids.setdefault(m.group(0), f"@{len(ids)}"), text)
+
 
 class _Access:
   __slots__ = ("param", "strides", "dtype", "local")
@@ -349,7 +359,16 @@ class KernelGen:
     sig = ", ".join([d for d, _ in self.params] + ["int64_t lo", "int64_t hi"])
     fn = [f"static void {name}({sig}) {{", "  for (int64_t u = lo; u < hi; u++) {"]
     fn += body.lines + ["  }"] + (["  nj_sfence();"] if self.streamed else []) + ["}"]
-    self.mod.funcs.append("\n".join(fn))
+    text = "\n".join(fn)
+    # identical kernels (the layers of an MLP, forward and backward twins) are emitted once:
+    # same text up to the names of locals means the same function
+    seen = self.mod.__dict__.setdefault("kernel_texts", {})
+    canon = _canonical(text)
+    if canon in seen:
+      name = seen[canon]
+    else:
+      seen[canon] = name
+      self.mod.funcs.append(text)
     calls = [c for _, c in self.params]
     if parallel and units > 1:
       # a streaming kernel is bound by memory bandwidth: one contiguous piece per thread
@@ -1048,6 +1067,10 @@ class KernelGen:
   def parallel_struct(self, name, fields):
     names = [f.split()[-1].lstrip("*") for f in fields]
     ctx = f"{name}_ctx"
+    done = self.mod.__dict__.setdefault("ctx_structs", set())
+    if ctx in done:         # a deduplicated kernel's context and chunk already exist
+      return
+    done.add(ctx)
     struct = "typedef struct { " + " ".join(f.replace("restrict ", "") + ";" for f in fields) + \
         f" }} {ctx};"
     chunk = (f"static void {name}_chunk(void *c, int64_t lo, int64_t hi) {{ {ctx} *x = ({ctx} *)c; "
