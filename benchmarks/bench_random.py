@@ -1,10 +1,13 @@
 """random.normal(key, (10_000_000,)) under jit: numjax beside JAX (when importable) and beside
 NumPy's default_rng().standard_normal (float32). Also the pieces: raw 32-bit random bits,
-uniform floats, and eager (un-jitted) normal. Times are the best of several runs, taken in
-alternation so that a varying machine load hits every contender alike.
+uniform floats, and eager (un-jitted) normal; then eager calls on small shapes (per-call
+overhead: the samplers' cached plans, the key primitives' one-key paths), numjax beside
+JAX. Times are the best of several runs, taken in alternation so that a varying machine
+load hits every contender alike.
 
 Run: PYTHONPATH=. python benchmarks/bench_random.py
 """
+import time
 import timeit
 
 import numpy as np
@@ -68,5 +71,53 @@ def main():
         f"{res['numjax jit normal'] / res['numpy default_rng normal f32']:.2f}x")
 
 
+def best_us(fns, number=200, repeat=15):
+  """Best time (µs) per call of each function, timed round-robin in process CPU time (all
+  threads of the process): on a shared, loaded machine wall time mostly measures the
+  neighbours, CPU time what each call costs."""
+  times = {name: [] for name in fns}
+  for fn in fns.values():
+    fn()  # trace / compile / fill caches
+  for _ in range(repeat):
+    for name, fn in fns.items():
+      times[name].append(timeit.timeit(fn, number=number, timer=time.process_time) / number)
+  return {name: min(t) * 1e6 for name, t in times.items()}
+
+
+def eager_small():
+  from numjax import random as R
+  k, rk = R.key(0), R.PRNGKey(0)
+  cases = {
+      "normal(key, (3,))": lambda R, k, rk: R.normal(k, (3,)),
+      "normal(raw key, (3,))": lambda R, k, rk: R.normal(rk, (3,)),
+      "normal(key, (100,))": lambda R, k, rk: R.normal(k, (100,)),
+      "uniform(key, (3,), -1, 2)": lambda R, k, rk: R.uniform(k, (3,), minval=-1., maxval=2.),
+      "bits(key, (3,))": lambda R, k, rk: R.bits(k, (3,)),
+      "randint(key, (3,), 0, 10)": lambda R, k, rk: R.randint(k, (3,), 0, 10),
+      "split(key)": lambda R, k, rk: R.split(k),
+      "fold_in(key, 3)": lambda R, k, rk: R.fold_in(k, 3),
+  }
+  fns = {}
+  for name, f in cases.items():
+    fns["numjax " + name] = (lambda f=f: f(R, k, rk).block_until_ready())
+  try:
+    from jax import random as JR
+    jk, jrk = JR.key(0), JR.PRNGKey(0)
+    for name, f in cases.items():
+      fns["jax    " + name] = (lambda f=f: f(JR, jk, jrk).block_until_ready())
+  except ImportError:
+    pass
+  res = best_us(fns)
+  print("eager calls on small shapes, best of 15 (µs of process CPU time per call):")
+  for name in cases:
+    nj = res["numjax " + name]
+    jx = res.get("jax    " + name)
+    tail = f"   jax {jx:7.1f}   ratio {nj / jx:5.2f}x" if jx is not None else ""
+    print(f"  {name:28s} numjax {nj:7.1f}{tail}")
+
+
 if __name__ == "__main__":
-  main()
+  import sys
+  if "--eager-only" not in sys.argv:
+    main()
+  eager_small()
