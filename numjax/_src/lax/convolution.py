@@ -262,19 +262,20 @@ _BLAS_ONE_THREAD = 4 * 65536
 _BLAS_SPLIT_MAX = 1 << 27
 
 
-def _matmul(a, b):
-  """(G, M, K) @ (G, K, N) -> (G, M, N), evaluated in row blocks (or, for a short, wide
-  product, contraction blocks summed afterwards) small enough for OpenBLAS to stay on one
-  thread (see _BLAS_ONE_THREAD)."""
+def _matmul(a, b, out=None):
+  """(G, M, K) @ (G, K, N) -> (G, M, N) (into `out` if given), evaluated in row blocks (or,
+  for a short, wide product, contraction blocks summed afterwards) small enough for
+  OpenBLAS to stay on one thread (see _BLAS_ONE_THREAD)."""
   g, m, kk = a.shape
   nn = b.shape[2]
   work = m * kk * nn
   if work <= _BLAS_ONE_THREAD or work > _BLAS_SPLIT_MAX or a.dtype.kind not in "fc":
-    return np.matmul(a, b)
+    return np.matmul(a, b, out=out)
   rows = _BLAS_ONE_THREAD // builtin_max(kk * nn, 1)
   if rows >= 64:
     nb = m // rows
-    out = np.empty((g, m, nn), np.result_type(a.dtype, b.dtype))
+    if out is None:
+      out = np.empty((g, m, nn), np.result_type(a.dtype, b.dtype))
     body = nb * rows
     np.matmul(a[:, :body].reshape(g, nb, rows, kk), b[:, None],
               out=out[:, :body].reshape(g, nb, rows, nn))
@@ -287,11 +288,11 @@ def _matmul(a, b):
     body = nb * depth
     parts = np.matmul(a[:, :, :body].reshape(g, m, nb, depth).transpose(0, 2, 1, 3),
                       b[:, :body].reshape(g, nb, depth, nn))       # G, nb, M, N
-    out = parts.sum(1)
+    out = parts.sum(1, out=out)
     if body < kk:
       out += np.matmul(a[:, :, body:], b[:, body:])
     return out
-  return np.matmul(a, b)
+  return np.matmul(a, b, out=out)
 
 
 def _run_score(arr, axis):
@@ -343,7 +344,11 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
     if xt is None:
       xt = pad_and_dilate(x, ((0, 0),) * nsp, lhs_dil, 0, nlead=2, keep_layout=True)
     return tap_path(xt, w, strides, padding, rhs_dil, tap_dil, groups, out_sp)
-  xp = pad_and_dilate(x, padding, lhs_dil, 0, nlead=2, keep_layout=True)
+  # the padded copy keeps the input's layout (channels-last stays channels-last, so the
+  # columns copy reads runs of channels), unless the batch axis is the dense one (the
+  # weight gradient of an NHWC conv has C as its batch): then C order reads spatial runs
+  keep = not (n > 1 and abs(x.strides[0]) == x.itemsize)
+  xp = pad_and_dilate(x, padding, lhs_dil, 0, nlead=2, keep_layout=keep)
   # The contraction runs over (window taps, in features) in whichever order makes the
   # kernel matrix (G, ., Og) a free view of w (HWIO kernels: taps-major; a cotangent used
   # as the kernel of the weight gradient: features-major); the im2col copy follows suit.
@@ -365,16 +370,25 @@ def _conv_canonical(x, w, strides, padding, lhs_dil, rhs_dil, groups):
   # im2col as rows (G, N*P, C*K) or as columns (G, C*K, N*P) (then read transposed by
   # the GEMM), whichever copy has the longer, denser innermost run (NHWC inputs with few
   # channels: columns, whose runs are image rows)
-  if nsp and _run_score(win, outs[-1]) > _run_score(win, contraction[-1]):
-    cols = np.ascontiguousarray(win.transpose((1,) + contraction + (0,) + outs))
-    cols = cols.reshape(groups, cg * k, n * p).transpose(0, 2, 1)
-  else:
-    cols = np.ascontiguousarray(win.transpose((1, 0) + outs + contraction))
-    cols = cols.reshape(groups, n * p, cg * k)
-  res = _matmul(cols, wm)                                          # G, N*P, Og
+  as_columns = nsp and _run_score(win, outs[-1]) > _run_score(win, contraction[-1])
+  res = _matmul(_im2col(win, as_columns, contraction, outs), wm)     # G, N*P, Og
   if groups == 1:
     return res.reshape((n,) + out_sp + (o,))
   return res.transpose(1, 0, 2).reshape((n,) + out_sp + (o,))
+
+
+def _im2col(win, as_columns, contraction, outs):
+  """The window view (N, G, Cg, *out, *K) copied as rows (G, N*P, Cg*K), or as columns
+  (G, Cg*K, N*P) returned transposed (the GEMM reads either)."""
+  n, groups = win.shape[:2]
+  if as_columns:
+    src = win.transpose((1,) + contraction + (0,) + outs)
+  else:
+    src = win.transpose((1, 0) + outs + contraction)
+  cols = np.ascontiguousarray(src)
+  if as_columns:
+    return cols.reshape(groups, -1, n * math.prod(src.shape[-len(outs):])).transpose(0, 2, 1)
+  return cols.reshape(groups, n * math.prod(src.shape[2:2 + len(outs)]), -1)
 
 
 _SCRATCH_ELEMS = 1 << 23  # 32 MB of float32 scratch per batch chunk
