@@ -88,6 +88,17 @@ class Rec:
     return t.get(str(dtype), 0)
 
 
+def wide(x):
+  """x for a NumPy reference that computes in 64 bits (JAX accumulates narrow floats in
+  float32): floating (and bfloat16) to float64, complex to complex128."""
+  x = np.asarray(x)
+  if x.dtype.kind == "c":
+    return x.astype(np.complex128)
+  if x.dtype.kind == "f" or str(x.dtype) == "bfloat16":
+    return x.astype(np.float64)
+  return x
+
+
 def _ids(rec, shapes, dt):
   return f"{rec.name}-{dt}-{'x'.join(str(s) for s in shapes)}"
 

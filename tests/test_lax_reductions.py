@@ -9,7 +9,7 @@ import numjax
 import numjax.experimental
 import numjax.lax as lax
 from numjax._src.lax.lax import asarray
-from records import INT, Rec, assert_close, make_nonempty_grad_test, make_tests, uniform
+from records import INT, Rec, assert_close, make_nonempty_grad_test, make_tests, uniform, wide
 
 FLOATS = ("float16", "bfloat16", "float32")
 NUMBER = FLOATS + INT + ("complex64",)
@@ -19,14 +19,6 @@ LOGICAL = ("bool",) + INT
 # (shape, axes): scalars, axes=(), unsorted axes, 0-size reductions
 AXES_CASES = [((), ()), ((5,), ()), ((5,), (0,)), ((3, 4), (1,)), ((3, 4), (1, 0)),
               ((0, 3), (0,)), ((2, 0), (1,)), ((2, 3, 4), (0, 2))]
-
-
-def _wide(x):
-  if x.dtype.kind == "c":
-    return x.astype(np.complex128)
-  if x.dtype.kind == "f" or str(x.dtype) == "bfloat16":
-    return x.astype(np.float64)
-  return x
 
 
 def _identity(name, dt):
@@ -44,14 +36,14 @@ def np_reduce(name, axes):
   def ref(x):
     dt = x.dtype
     if name == "sum":
-      out = np.sum(_wide(x), axis=axes, dtype=None if dt.kind in "iu" else _wide(x).dtype)
+      out = np.sum(wide(x), axis=axes, dtype=None if dt.kind in "iu" else wide(x).dtype)
       return np.asarray(out).astype(dt)
     if name == "prod":
-      return np.asarray(np.prod(_wide(x), axis=axes)).astype(dt)
+      return np.asarray(np.prod(wide(x), axis=axes)).astype(dt)
     if name in ("max", "min"):
       uf = np.maximum if name == "max" else np.minimum
       init = _identity(name, dt)
-      xw = _wide(x) if dt.kind == "f" or str(dt) == "bfloat16" else x
+      xw = wide(x) if dt.kind == "f" or str(dt) == "bfloat16" else x
       return np.asarray(uf.reduce(xw, axis=axes, initial=init)).astype(dt)
     uf = {"and": (np.logical_and, np.bitwise_and), "or": (np.logical_or, np.bitwise_or),
           "xor": (np.logical_xor, np.bitwise_xor)}[name][dt != bool]
@@ -87,7 +79,7 @@ def _reduction_records():
 
 
 def _np_argminmax(np_fn, axis):
-  return lambda x: np.asarray(np_fn(_wide(x), axis=axis)).astype(np.int32)
+  return lambda x: np.asarray(np_fn(wide(x), axis=axis)).astype(np.int32)
 
 
 ARG_RECORDS = [
@@ -100,7 +92,7 @@ ARG_RECORDS = [
 def np_cum(name, axis, reverse):
   def ref(x):
     dt = x.dtype
-    xw = _wide(x)
+    xw = wide(x)
     if reverse:
       xw = np.flip(xw, axis)
     if name == "cumsum":
@@ -160,9 +152,9 @@ def _scaled_prod(x):
 REDUCE_RECORDS = [
     Rec("reduce_argmax", _generic_argmax, lambda x: (np.max(x, 0), np.argmax(x, 0)),
         shapes=[(5,), (6, 3), (7, 2, 2)], check_dtype=False),
-    Rec("reduce_affine_sum", _affine_sum, lambda x: np.sum(_wide(x), 1) + 1.5,
+    Rec("reduce_affine_sum", _affine_sum, lambda x: np.sum(wide(x), 1) + 1.5,
         shapes=[(3, 5), (2, 7, 3), (2, 0)], grad=2, check_dtype=False),
-    Rec("reduce_scaled_prod", _scaled_prod, lambda x: 2 * np.prod(_wide(x), (0, 2)),
+    Rec("reduce_scaled_prod", _scaled_prod, lambda x: 2 * np.prod(wide(x), (0, 2)),
         shapes=[(3, 2, 3), (2, 5, 1)], grad=2, domain=uniform(0.5, 1.5), check_dtype=False),
 ]
 

@@ -14,7 +14,7 @@ import numjax
 import numjax.experimental
 import numjax.numpy as jnp
 from jnp_b_dtypes import result_dtypes_test
-from records import Rec as _Rec, assert_close, make_tests, uniform
+from records import Rec as _Rec, assert_close, make_tests, uniform, wide
 
 ALL = ("bool", "int8", "uint8", "int32", "float16", "bfloat16", "float32", "complex64")
 NUM = ("int8", "uint8", "int32", "float16", "bfloat16", "float32", "complex64")
@@ -30,22 +30,12 @@ def Rec(*args, **kw):
   return _Rec(*args, **kw)
 
 
-def _wide(x):
-  """NumPy references compute in 64 bits (JAX accumulates narrow floats in float32)."""
-  x = np.asarray(x)
-  if x.dtype.kind == "c":
-    return x.astype(np.complex128)
-  if x.dtype.kind == "f" or str(x.dtype) == "bfloat16":
-    return x.astype(np.float64)
-  return x
-
-
 def ref(fn, **kw):
   """A NumPy reference run on widened inputs, warnings silenced (NaN results expected)."""
   def f(*args):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
       warnings.simplefilter("ignore")
-      return fn(*[_wide(a) for a in args], **kw)
+      return fn(*[wide(a) for a in args], **kw)
   return f
 
 

@@ -12,7 +12,7 @@ import numjax
 import numjax.experimental
 import numjax.numpy as jnp
 from jnp_b_dtypes import result_dtypes_test
-from records import Rec as _Rec, assert_close, make_tests, uniform
+from records import Rec as _Rec, assert_close, make_tests, uniform, wide
 
 ALL = ("bool", "int8", "uint8", "int32", "float16", "bfloat16", "float32", "complex64")
 SOME = ("int32", "float16", "float32", "complex64")
@@ -25,18 +25,9 @@ def Rec(*args, **kw):
   return _Rec(*args, **kw)
 
 
-def _wide(x):
-  x = np.asarray(x)
-  if x.dtype.kind == "c":
-    return x.astype(np.complex128)
-  if x.dtype.kind == "f" or str(x.dtype) == "bfloat16":
-    return x.astype(np.float64)
-  return x
-
-
 def ref(fn, **kw):
   def f(*args):
-    return fn(*[_wide(a) for a in args], **kw)
+    return fn(*[wide(a) for a in args], **kw)
   return f
 
 
