@@ -407,18 +407,26 @@ def linspace(start, stop, num: int = 50, endpoint: builtins.bool = True,
   return (result, delta) if retstep else result
 
 
+def _log_range_args(name, start, stop, num, axis, dtype):
+  """logspace's and geomspace's arguments checked: start and stop as arrays, static num
+  and axis, the result dtype (inexact unless given) and the inexact dtype computed in."""
+  num = core.concrete_or_error(operator.index, num, f"'num' argument of jnp.{name}")
+  axis = core.concrete_or_error(operator.index, axis, f"'axis' argument of jnp.{name}")
+  if dtype is None:
+    dtype = dtypes.to_inexact_dtype(dtypes.result_type(start, stop))
+  else:
+    dtype = dtypes.check_and_canonicalize_user_dtype(dtype, name)
+  cdt = dtypes.to_inexact_dtype(dtype)
+  start, stop = util.ensure_arraylike(name, start, stop)
+  return start, stop, num, axis, dtype, cdt
+
+
 def logspace(start, stop, num: int = 50, endpoint: builtins.bool = True, base=10.0,
              dtype=None, axis: int = 0) -> Array:
   """Implementation of numpy.logspace: base ** linspace(start, stop)."""
   from numjax._src.numpy.ufuncs import power
-  num = core.concrete_or_error(operator.index, num, "'num' argument of jnp.logspace")
-  axis = core.concrete_or_error(operator.index, axis, "'axis' argument of jnp.logspace")
-  if dtype is None:
-    dtype = dtypes.to_inexact_dtype(dtypes.result_type(start, stop))
-  else:
-    dtype = dtypes.check_and_canonicalize_user_dtype(dtype, "logspace")
-  cdt = dtypes.to_inexact_dtype(dtype)
-  start, stop = util.ensure_arraylike("logspace", start, stop)
+  start, stop, num, axis, dtype, cdt = _log_range_args("logspace", start, stop, num, axis,
+                                                       dtype)
   lin = linspace(lax.convert_element_type(start, cdt), lax.convert_element_type(stop, cdt),
                  num, endpoint=endpoint, axis=axis)
   return lax.convert_element_type(power(base, lin), dtype)
@@ -428,14 +436,8 @@ def geomspace(start, stop, num: int = 50, endpoint: builtins.bool = True, dtype=
               axis: int = 0) -> Array:
   """Implementation of numpy.geomspace (negative ranges keep their sign)."""
   from numjax._src.numpy import ufuncs
-  num = core.concrete_or_error(operator.index, num, "'num' argument of jnp.geomspace")
-  axis = core.concrete_or_error(operator.index, axis, "'axis' argument of jnp.geomspace")
-  if dtype is None:
-    dtype = dtypes.to_inexact_dtype(dtypes.result_type(start, stop))
-  else:
-    dtype = dtypes.check_and_canonicalize_user_dtype(dtype, "geomspace")
-  cdt = dtypes.to_inexact_dtype(dtype)
-  start, stop = util.ensure_arraylike("geomspace", start, stop)
+  start, stop, num, axis, dtype, cdt = _log_range_args("geomspace", start, stop, num, axis,
+                                                       dtype)
   start = lax.convert_element_type(start, cdt)
   stop = lax.convert_element_type(stop, cdt)
   sign = ufuncs.sign(start)

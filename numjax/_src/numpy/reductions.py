@@ -562,26 +562,25 @@ def argmin(a, axis=None, out=None, keepdims=None):
   return _arg_reduction("argmin", lax_red.argmin, a, axis, out, keepdims)
 
 
+def _nan_arg_reduction(name, arg_fn, nan_fill, a, axis, out, keepdims):
+  """arg_fn with NaNs replaced by nan_fill (never chosen); an all-NaN slice gives -1."""
+  _check_out(name, out)
+  a = _to_array(name, a)
+  if not dtypes.issubdtype(a.dtype, np.inexact):
+    return arg_fn(a, axis=axis, keepdims=keepdims)
+  nan_mask = _isnan(a)
+  res = arg_fn(_where(nan_mask, nan_fill, a), axis=axis, keepdims=keepdims)
+  return _where(all(nan_mask, axis=axis, keepdims=keepdims), -1, res)
+
+
 def nanargmax(a, axis=None, out=None, keepdims=None):
   """Implementation of numpy.nanargmax; an all-NaN slice gives -1 (NumPy raises)."""
-  _check_out("nanargmax", out)
-  a = _to_array("nanargmax", a)
-  if not dtypes.issubdtype(a.dtype, np.inexact):
-    return argmax(a, axis=axis, keepdims=keepdims)
-  nan_mask = _isnan(a)
-  res = argmax(_where(nan_mask, -np.inf, a), axis=axis, keepdims=keepdims)
-  return _where(all(nan_mask, axis=axis, keepdims=keepdims), -1, res)
+  return _nan_arg_reduction("nanargmax", argmax, -np.inf, a, axis, out, keepdims)
 
 
 def nanargmin(a, axis=None, out=None, keepdims=None):
   """Implementation of numpy.nanargmin; an all-NaN slice gives -1 (NumPy raises)."""
-  _check_out("nanargmin", out)
-  a = _to_array("nanargmin", a)
-  if not dtypes.issubdtype(a.dtype, np.inexact):
-    return argmin(a, axis=axis, keepdims=keepdims)
-  nan_mask = _isnan(a)
-  res = argmin(_where(nan_mask, np.inf, a), axis=axis, keepdims=keepdims)
-  return _where(all(nan_mask, axis=axis, keepdims=keepdims), -1, res)
+  return _nan_arg_reduction("nanargmin", argmin, np.inf, a, axis, out, keepdims)
 
 
 # ---------------------------------------------------------------------------------------

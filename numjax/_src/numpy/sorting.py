@@ -99,15 +99,20 @@ def _bottom_k(arr, k):
   return lax.neg(vals), idx
 
 
+def _partition_args(name, a, kth, axis):
+  """(a with `axis` swapped last, kth and axis made static and non-negative)."""
+  arr = util.ensure_arraylike(name, a)
+  if dtypes.issubdtype(arr.dtype, np.complexfloating):
+    raise NotImplementedError(f"jnp.{name} for complex dtype is not implemented.")
+  axis = util.canonicalize_axis(axis, arr.ndim)
+  kth = _kth(kth, arr.shape[axis])
+  return _swap_last(arr, axis), kth, axis
+
+
 def partition(a, kth, axis=-1):
   """Implementation of numpy.partition (static kth): entries before position kth are no
   larger than the kth smallest, those after no smaller (in the order JAX returns them)."""
-  arr = util.ensure_arraylike("partition", a)
-  if dtypes.issubdtype(arr.dtype, np.complexfloating):
-    raise NotImplementedError("jnp.partition for complex dtype is not implemented.")
-  axis = util.canonicalize_axis(axis, arr.ndim)
-  kth = _kth(kth, arr.shape[axis])
-  x = _swap_last(arr, axis)
+  x, kth, axis = _partition_args("partition", a, kth, axis)
   bottom, _ = _bottom_k(x, kth + 1)
   top, _ = lax_sorting.top_k(x, x.shape[-1] - kth - 1)
   return _swap_last(lax_slicing.concatenate([bottom, top], x.ndim - 1), axis)
@@ -115,12 +120,7 @@ def partition(a, kth, axis=-1):
 
 def argpartition(a, kth, axis=-1):
   """Implementation of numpy.argpartition (static kth)."""
-  arr = util.ensure_arraylike("argpartition", a)
-  if dtypes.issubdtype(arr.dtype, np.complexfloating):
-    raise NotImplementedError("jnp.argpartition for complex dtype is not implemented.")
-  axis = util.canonicalize_axis(axis, arr.ndim)
-  kth = _kth(kth, arr.shape[axis])
-  x = _swap_last(arr, axis)
+  x, kth, axis = _partition_args("argpartition", a, kth, axis)
   _, bottom_idx = _bottom_k(x, kth + 1)
   # The rest: the positions not taken by the bottom part, found by the top_k of a 0/1
   # mask (ties prefer the lower index, so duplicates of the pivot are never taken twice).
