@@ -296,7 +296,10 @@ class Mesh(_MeshBase):
     return isinstance(other, Mesh) and self._key() == other._key()
 
   def __hash__(self):
-    return hash(self._key())
+    h = self.__dict__.get("_hash")
+    if h is None:  # (devices, names and types never change: hash once)
+      h = self._hash = hash(self._key())
+    return h
 
   def __repr__(self):
     if not self.axis_names:

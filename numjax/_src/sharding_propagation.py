@@ -22,8 +22,9 @@ by the rules below. A result that depends on no committed operand stays uncommit
 Rules (per primitive, on per-dimension tuples of mesh axis names):
 - elementwise, and any primitive not named below whose result has an operand's shape
   (cumsum, sort, select_n, scatter, dynamic_update_slice, ...): the operands' specs of
-  that shape merged dimension by dimension, the first operand that splits a dimension
-  winning; a mesh axis already used by an earlier dimension is dropped;
+  that shape (size-1 dimensions broadcasting, unsplit) merged dimension by dimension,
+  the first operand that splits a dimension winning; a mesh axis already used by an
+  earlier dimension is dropped;
 - reductions (reduce_*, argmax/argmin): the reduced dimensions are dropped;
 - transpose: dimensions permuted; broadcast_in_dim: operand dimensions move to their
   broadcast positions (new and size-1 broadcast dimensions are not split); squeeze: dropped;
@@ -249,7 +250,10 @@ def _merge(cands, ndim):
 def _generic(in_dims, in_shapes, out_shapes, params):
   res = []
   for shp in out_shapes:
-    cands = [d for d, s in zip(in_dims, in_shapes) if s == shp and len(s)]
+    # operands of the result's shape (size-1 dimensions broadcasting, unsplit)
+    cands = [tuple(e if a == b else () for e, a, b in zip(d, s, shp))
+             for d, s in zip(in_dims, in_shapes)
+             if len(s) == len(shp) and s and all(a == b or a == 1 for a, b in zip(s, shp))]
     res.append(_merge(cands, len(shp)) if cands else ((),) * len(shp))
   return res
 
@@ -530,31 +534,50 @@ class ShardingEvalTrace(core.EvalTrace):
       out = primitive.bind(*tracers, **params)
     finally:
       core._update_eager_flag()
-    shardings = [getattr(a, "_sharding", None) for a in tracers]
+    shardings = tuple([getattr(a, "_sharding", None) for a in tracers])
     for s in shardings:
       if s is not None:
         break
     else:
       _maybe_off()
       return out
-    name = primitive.name
-    nargs = len(tracers)
-    ctx = make_context(shardings, lambda i: (
-        f"{_ARG_NAMES[i] if nargs <= 2 else f'args[{i}]'} of {name} with shape "
-        f"{core.get_aval(tracers[i]).str_short(False)}"),
-        [len(getattr(a, "shape", ())) for a in tracers])
     outs = out if primitive.multiple_results else [out]
     need = [type(o) is _Array and not hasattr(o, "_sharding") for o in outs]
     if not any(need):
       return out  # laid out already (an inner evaluation committed them), or identities
-    in_shapes = [tuple(core.get_aval(a).shape) for a in tracers]
-    in_dims = [None if s is None else ctx.dims_of(s, len(sh))
-               for s, sh in zip(shardings, in_shapes)]
-    out_shapes = [tuple(getattr(o, "shape", ())) for o in outs]
-    dims = propagate_eqn(name, in_dims, in_shapes, out_shapes, params)
-    res = [_commit(o, ctx.render(d, shp), tracers) if n and d is not None else o
-           for o, d, shp, n in zip(outs, dims, out_shapes, need)]
+    in_shapes = tuple([a.shape if type(a) is _Array else tuple(core.get_aval(a).shape)
+                       for a in tracers])
+    try:  # the layout depends on (primitive, operand shardings and shapes, params) only
+      key = (primitive, shardings, in_shapes, tuple(params.items()))
+      layout = _layouts.get(key)
+    except TypeError:  # an unhashable parameter
+      key = layout = None
+    if layout is None:
+      layout = _eager_layout(primitive, tracers, shardings, in_shapes, outs, params)
+      if key is not None:
+        if len(_layouts) >= 4096:
+          _layouts.clear()
+        _layouts[key] = layout
+    res = [_commit(o, s, tracers) if n and s is not None else o
+           for o, s, n in zip(outs, layout, need)]
     return res if primitive.multiple_results else res[0]
+
+
+_layouts: dict = {}   # (primitive, shardings, shapes, params) -> output shardings
+
+
+def _eager_layout(primitive, tracers, shardings, in_shapes, outs, params):
+  """The Sharding (or None: uncommitted) of each output of one eager primitive."""
+  name = primitive.name
+  nargs = len(tracers)
+  ctx = make_context(shardings, lambda i: (
+      f"{_ARG_NAMES[i] if nargs <= 2 else f'args[{i}]'} of {name} with shape "
+      f"{core.get_aval(tracers[i]).str_short(False)}"), [len(sh) for sh in in_shapes])
+  in_dims = [None if s is None else ctx.dims_of(s, len(sh))
+             for s, sh in zip(shardings, in_shapes)]
+  out_shapes = [tuple(getattr(o, "shape", ())) for o in outs]
+  dims = propagate_eqn(name, in_dims, in_shapes, out_shapes, params)
+  return [None if d is None else ctx.render(d, shp) for d, shp in zip(dims, out_shapes)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -579,30 +602,45 @@ def _jit_arg_namer(wrapped, args, kwargs, closed, flat):
   return name
 
 
+_jit_layouts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def jit_outputs(wrapped, closed, flat, outs, args, kwargs):
   """Lay out the results of an eagerly run jit (propagation is on)."""
-  shardings = [getattr(x, "_sharding", None) for x in flat]
-  ctx = make_context(shardings, _jit_arg_namer(wrapped, args, kwargs, closed, flat),
-                     [len(v.aval.shape) for v in closed.jaxpr.invars])
-  if ctx is None and not _pinned[0]:
+  shardings = tuple([getattr(x, "_sharding", None) for x in flat])
+  if not _pinned[0] and all(s is None for s in shardings):
     return outs
+  try:
+    per = _jit_layouts.get(closed)
+    if per is None:
+      per = _jit_layouts[closed] = {}
+    layout = per.get(shardings)
+  except TypeError:
+    per = layout = None
+  if layout is None:
+    namer = _jit_arg_namer(wrapped, args, kwargs, closed, flat)
+    layout = _jit_layout(closed, shardings, namer)
+    if per is not None:
+      if len(per) >= 256:
+        per.clear()
+      per[shardings] = layout
+  return [_commit(o, s, flat) if s is not None and type(o) is _Array and
+          getattr(o, "_sharding", None) != s else o for o, s in zip(outs, layout)]
+
+
+def _jit_layout(closed, shardings, namer):
+  """The Sharding (or None: uncommitted) of each output of a jaxpr run eagerly."""
   invars = closed.jaxpr.invars
+  ctx = make_context(shardings, namer, [len(v.aval.shape) for v in invars])
   in_dims = [None if s is None else ctx.dims_of(s, len(v.aval.shape))
              for s, v in zip(shardings, invars)]
   dims = propagate_jaxpr(closed, in_dims)
-  res = []
-  for o, d, v in zip(outs, dims, closed.jaxpr.outvars):
-    if d is not None and type(o) is _Array:
-      if ctx is None:   # uncommitted inputs, a staged sharding constraint: its mesh
-        ctx = _constraint_ctx(closed)
-        if ctx is None:
-          res.append(o)
-          continue
-      s = ctx.render(d, tuple(v.aval.shape))
-      if getattr(o, "_sharding", None) != s:
-        o = _commit(o, s, flat)
-    res.append(o)
-  return res
+  if ctx is None and any(d is not None for d in dims):
+    ctx = _constraint_ctx(closed)  # uncommitted inputs, a staged constraint: its mesh
+  if ctx is None:
+    return [None] * len(dims)
+  return [None if d is None else ctx.render(d, tuple(v.aval.shape))
+          for d, v in zip(dims, closed.jaxpr.outvars)]
 
 
 def _constraint_ctx(closed):
