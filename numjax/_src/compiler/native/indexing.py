@@ -335,9 +335,9 @@ def emit_scatter(mod, code, eqn, env):
   name = eqn.primitive.name
   dn = p["dimension_numbers"]
   so = env.out_storage(ov)
-  cg.emit_copy(code, env, x, so)
   xs, ish, ush = x.aval.shape, ind.aval.shape, upd.aval.shape
   if math.prod(ush) == 0 or math.prod(xs) == 0:
+    cg.emit_copy(code, env, x, so)
     return
   ctx = []
   O, I, U = _Acc(env, ov, ctx, out=True), _Acc(env, ind, ctx), _Acc(env, upd, ctx)
@@ -360,6 +360,19 @@ def emit_scatter(mod, code, eqn, env):
   parallel = (pd is not None and xs[pd] >= 2 and wsize >= SCATTER_PAR_WINDOW and
               units * wsize >= PAR_MIN_WORK)
   b = cg.Code(1)
+  X = _Acc(env, x, ctx) if parallel and pd == 0 else None
+  contig = fu.contiguous_strides(xs)
+  if X is not None and O.strides == contig and (X.const is not None or X.strides == contig):
+    # each thread first copies the operand rows it owns (a parallel, cache-warm copy)
+    row = math.prod(xs[1:])
+    if X.const is not None:
+      b(f"for (int64_t z = lo * {row}; z < hi * {row}; z++) {O.name}[z] = "
+        f"{ops.store(X.dtype, X.const)};")
+    else:
+      b(f"memcpy({O.name} + lo * {row}, {X.name} + lo * {row}, "
+        f"(size_t)(hi - lo) * {row * X.dtype.itemsize});")
+  else:
+    cg.emit_copy(code, env, x, so)
   b.open(f"for (int64_t u = 0; u < {units}; u++)")
   _decompose(b, "u", bshape, "q")
   ioff = _sum(f"q{i} * {I.strides[i]}" for i in range(nb) if I.strides[i])
@@ -393,9 +406,9 @@ def emit_scatter(mod, code, eqn, env):
     b.close()
   b.close()
   if parallel:
-    _function(mod, code, [O, I, U], ctx, b, xs[pd], True, chunks=0)
+    _function(mod, code, [O, I, U] + ([X] if X else []), ctx, b, xs[pd], True, chunks=0)
   else:
-    _function(mod, code, [O, I, U], ctx, b, 1, False)
+    _function(mod, code, [O, I, U] + ([X] if X else []), ctx, b, 1, False)
 
 
 # ---------------------------------------------------------------------------------------
