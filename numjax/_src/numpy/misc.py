@@ -901,33 +901,43 @@ def _float_dtype():
   return dtypes.canonicalize_dtype(dtypes.float_)
 
 
-def _cos_window(M, name, coeffs):
-  """sum_k c_k cos(k pi n / (M-1)), n = 1-M, 3-M, ..., M-1 (NumPy's symmetric windows)."""
+def _window(M, name, body):
+  """A window of M points in the default float dtype dt: empty for M < 1, [1] for M == 1,
+  else body(M, dt)."""
   M = _window_n(M, name)
   dt = _float_dtype()
   if M < 1:
     return lax.full((0,), 0, dt)
   if M == 1:
     return lax.full((1,), 1, dt)
-  n = creation.arange(1 - M, M, 2, dtype=dt)
-  out = None
-  for k, c in enumerate(coeffs):
-    term = c if k == 0 else ufuncs.multiply(c, ufuncs.cos(ufuncs.multiply(n, k * np.pi / (M - 1))))
-    out = term if out is None else ufuncs.add(out, term)
-  return util._asarray(out)
+  return body(M, dt)
+
+
+def _symmetric_points(M, dt):
+  """n = 1-M, 3-M, ..., M-1: where NumPy's symmetric windows are evaluated."""
+  return creation.arange(1 - M, M, 2, dtype=dt)
+
+
+def _cos_window(M, name, coeffs):
+  """sum_k c_k cos(k pi n / (M-1)), n = 1-M, 3-M, ..., M-1 (NumPy's symmetric windows)."""
+  def body(M, dt):
+    n = _symmetric_points(M, dt)
+    out = None
+    for k, c in enumerate(coeffs):
+      term = c if k == 0 else ufuncs.multiply(c, ufuncs.cos(ufuncs.multiply(n, k * np.pi /
+                                                                             (M - 1))))
+      out = term if out is None else ufuncs.add(out, term)
+    return util._asarray(out)
+  return _window(M, name, body)
 
 
 def bartlett(M):
   """Implementation of numpy.bartlett (the triangular window)."""
-  M = _window_n(M, "bartlett")
-  dt = _float_dtype()
-  if M < 1:
-    return lax.full((0,), 0, dt)
-  if M == 1:
-    return lax.full((1,), 1, dt)
-  n = creation.arange(1 - M, M, 2, dtype=dt)
-  return lax_numpy.where(ufuncs.less_equal(n, 0), ufuncs.add(1, ufuncs.divide(n, M - 1)),
-                         ufuncs.subtract(1, ufuncs.divide(n, M - 1)))
+  def body(M, dt):
+    n = _symmetric_points(M, dt)
+    return lax_numpy.where(ufuncs.less_equal(n, 0), ufuncs.add(1, ufuncs.divide(n, M - 1)),
+                           ufuncs.subtract(1, ufuncs.divide(n, M - 1)))
+  return _window(M, "bartlett", body)
 
 
 def blackman(M):
@@ -947,16 +957,12 @@ def hanning(M):
 
 def kaiser(M, beta):
   """Implementation of numpy.kaiser."""
-  M = _window_n(M, "kaiser")
-  dt = _float_dtype()
-  if M < 1:
-    return lax.full((0,), 0, dt)
-  if M == 1:
-    return lax.full((1,), 1, dt)
-  n = creation.arange(0, M, dtype=dt)
-  alpha = 0.5 * (M - 1)
-  r = ufuncs.divide(ufuncs.subtract(n, alpha), alpha)
-  arg = ufuncs.multiply(beta, ufuncs.sqrt(ufuncs.subtract(1, ufuncs.square(r))))
-  return ufuncs.divide(ufuncs.i0(arg), ufuncs.i0(util._asarray(beta).astype(dt)
-                                                 if not isinstance(beta, (int, float))
-                                                 else creation.asarray(beta, dtype=dt)))
+  def body(M, dt):
+    n = creation.arange(0, M, dtype=dt)
+    alpha = 0.5 * (M - 1)
+    r = ufuncs.divide(ufuncs.subtract(n, alpha), alpha)
+    arg = ufuncs.multiply(beta, ufuncs.sqrt(ufuncs.subtract(1, ufuncs.square(r))))
+    return ufuncs.divide(ufuncs.i0(arg), ufuncs.i0(util._asarray(beta).astype(dt)
+                                                   if not isinstance(beta, (int, float))
+                                                   else creation.asarray(beta, dtype=dt)))
+  return _window(M, "kaiser", body)
