@@ -4,7 +4,7 @@
     outs = prog.fn(*numpy_buffers)          # list of NumPy results
 
 The plan's steps are cut at its Host steps (primitives that stay on NumPy: sort, fft,
-linalg, gather, top-level dot_general on BLAS, ...) into native segments. Each segment is
+linalg, top-level dot_general on BLAS, ...) into native segments. Each segment is
 one exported C function taking a tuple of NumPy arrays (its inputs, and the output buffers
 the driver allocated for it). Rank-0 temporaries that never leave a segment are C locals.
 The driver is generated Python, like the NumPy tier's:

@@ -20,9 +20,10 @@ the reduced axes (the `keepdims` pattern) stays inside the kernel. Everything el
 materialised and read through a view.
 
 `Host` steps run a primitive's NumPy implementation between native segments (sort, fft,
-linalg, conv, gather, top-level scatters, ...). `Dot` is dot_general on the runtime's GEMM
-(float32/float64; generated loops for other dtypes inside loop bodies). `Dus` is
-dynamic_update_slice or a one-window scatter in a loop body. `Loop`/`Cond` are
+linalg, conv, ...). Gather, scatters and the cumulative reductions are native steps of
+their own (indexing.py: Gather | Scatter | Cumulative), top level and in loop bodies.
+`Dot` is dot_general on the runtime's GEMM (float32/float64; generated loops for other
+dtypes inside loop bodies). `Dus` is dynamic_update_slice in a loop body. `Loop`/`Cond` are
 while/scan/fori/cond whose bodies (after the compiler's passes) plan fully native: they
 compile to C loops and switches.
 
