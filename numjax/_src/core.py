@@ -158,6 +158,8 @@ class Primitive:
   hidden_if_default: dict = {}
   # Sub-jaxprs in params printed with fresh variable names (as JAX prints `jit`).
   fresh_names_in_params = False
+  # param name -> fn(value) -> its text in printed jaxprs, where JAX's differs from str().
+  param_printers: dict = {}
   # NumPy implementation on raw buffers: impl(*np_arrays, **params) -> np array(s).
   impl: Callable | None = None
   # Shape/dtype rule: abstract_eval(*avals, **params) -> aval (or list of avals).
@@ -870,7 +872,9 @@ def _pp_eqn(eqn, names, indent, used=None):
   head = f"{outs} = {eqn.primitive.name}" if eqn.outvars else eqn.primitive.name
   if not params:
     return f"{head} {ins}"
-  rendered = [(k, _pp_param(v, names_p, indent + 2, len(k) + 1)) for k, v in params]
+  printers = eqn.primitive.param_printers
+  rendered = [(k, printers[k](v) if k in printers else _pp_param(v, names_p, indent + 2,
+                                                                len(k) + 1)) for k, v in params]
   group = f"[{' '.join(f'{k}={r}' for k, r in rendered)}]"
   # JAX's printer keeps the [params] group flat when the group itself fits in the line;
   # the operands after it don't count.

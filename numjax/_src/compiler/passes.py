@@ -1,6 +1,6 @@
 """Jaxpr-to-jaxpr optimisation passes run before any tier generates code.
 
-    inline  -> simplify (substitution, bounded constant folding, algebraic rules, CSE) -> DCE
+    inline  -> explicit broadcasts -> simplify (substitution, bounded constant folding, algebraic rules, CSE) -> DCE
 
 Every pass is linear in the number of equations (dict lookups only), so that a
 1000-equation function compiles in milliseconds. Passes never mutate their input: jaxprs
@@ -415,6 +415,47 @@ def simplify(jaxpr: Jaxpr, consts, *, fold=True, cse=True, algebra=True) -> tupl
 
 
 # ---------------------------------------------------------------------------------------
+# explicit broadcasts: lax's binary elementwise ops broadcast equal-rank operands' size-1
+# dims implicitly (as JAX's); code generators (the native tier above all) see only equal
+# shapes (or rank 0): each such operand goes through an explicit broadcast_in_dim first.
+
+def explicit_broadcasts(jaxpr: Jaxpr, consts) -> tuple[Jaxpr, list]:
+  eqns = None
+  for i, eqn in enumerate(jaxpr.eqns):
+    if (len(eqn.invars) < 2 or len(eqn.outvars) != 1
+        or not getattr(eqn.primitive, "elementwise", False)):
+      if eqns is not None:
+        eqns.append(eqn)
+      continue
+    shape = eqn.outvars[0].aval.shape
+    if all(not v.aval.shape or v.aval.shape == shape for v in eqn.invars):
+      if eqns is not None:
+        eqns.append(eqn)
+      continue
+    if eqns is None:
+      eqns = list(jaxpr.eqns[:i])
+    bid = _broadcast_in_dim_p()
+    ins = []
+    for v in eqn.invars:
+      if v.aval.shape and v.aval.shape != shape:
+        nv = Var(v.aval.update(shape=shape))
+        eqns.append(core.JaxprEqn(bid, [v], dict(shape=shape, broadcast_dimensions=tuple(
+            range(len(shape))), sharding=None), [nv], eqn.source_info))
+        v = nv
+      ins.append(v)
+    eqns.append(eqn._replace(invars=ins))
+  if eqns is None:
+    return jaxpr, consts
+  return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, eqns, jaxpr.effects,
+               jaxpr.debug_info), consts
+
+
+def _broadcast_in_dim_p():
+  from numjax._src.lax.lax import broadcast_in_dim_p  # lazy: lax imports the compiler
+  return broadcast_in_dim_p
+
+
+# ---------------------------------------------------------------------------------------
 # DCE
 
 def dce(jaxpr: Jaxpr, consts) -> tuple[Jaxpr, list]:
@@ -436,7 +477,7 @@ def dce(jaxpr: Jaxpr, consts) -> tuple[Jaxpr, list]:
 
 # ---------------------------------------------------------------------------------------
 
-PIPELINE = ("inline", "simplify", "dce")
+PIPELINE = ("inline", "broadcasts", "simplify", "dce")
 
 
 def optimize(closed: ClosedJaxpr, passes=PIPELINE) -> tuple[Jaxpr, list]:
@@ -445,6 +486,8 @@ def optimize(closed: ClosedJaxpr, passes=PIPELINE) -> tuple[Jaxpr, list]:
   for name in passes:
     if name == "inline":
       jaxpr, consts = inline_calls(jaxpr, consts)
+    elif name == "broadcasts":
+      jaxpr, consts = explicit_broadcasts(jaxpr, consts)
     elif name == "simplify":
       jaxpr, consts = simplify(jaxpr, consts)
     elif name == "dce":

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numpy as np
+
 from numjax._src import core
 from numjax._src.core import Primitive, Tracer
 
@@ -103,8 +105,13 @@ def broadcast(x, size, axis):
   aval = core.get_aval(x)
   shape = list(aval.shape)
   shape.insert(axis, size)
-  dims = tuple(i for i in range(len(shape)) if i != axis)
-  return _lax().broadcast_in_dim(x, tuple(shape), dims)
+  # NumPy integers, as JAX's (its jaxprs print `broadcast_dimensions=(np.int64(1),)`)
+  dims = tuple(np.delete(np.arange(len(shape)), axis))
+  lax = _lax()
+  if not isinstance(x, Tracer):
+    x = lax.asarray(x)
+  return lax.broadcast_in_dim_p.bind(x, shape=tuple(shape), broadcast_dimensions=dims,
+                                     sharding=None)
 
 
 def bdim_at_front(x, bdim, size):
@@ -182,11 +189,32 @@ def batched_aval(aval, d, size):
 # ---------------------------------------------------------------------------------------
 # Rule helpers
 
-def broadcast_batcher(prim):
+def broadcast_batcher(prim, implicit=False):
   """Elementwise n-ary rule. Operands have equal shapes or rank 0 (as lax allows). The
   batch axis stays where a full-rank batched operand has it (no transpose of the big
   operand); other batched operands are moved there and unbatched ones broadcast into that
-  layout, unless they are rank 0."""
+  layout, unless they are rank 0. With `implicit` (the primitive broadcasts size-1 dims
+  itself, as JAX's binary lax ops) the rule is JAX's: batch axes to the front, unbatched
+  operands get a size-1 leading axis, batched rank-0 elements get trailing size-1 axes."""
+  if implicit:
+    def implicit_rule(vals, dims, **params):
+      avals = [core.get_aval(v) for v in vals]
+      shape, dim = next((a.shape, d) for a, d in zip(avals, dims) if d is not not_mapped)
+      if all(a.shape == shape and d == dim for a, d in zip(avals, dims) if a.ndim):
+        out = prim.bind(*vals, **params)
+        return out, ([dim] * len(out) if prim.multiple_results else dim)
+      new = [bdim_at_front(v, d, 1) if a.ndim else v for v, a, d in zip(vals, avals, dims)]
+      nd = max(core.get_aval(v).ndim for v in new)
+      lax = _lax()
+      for i, (v, d) in enumerate(zip(new, dims)):
+        r = core.get_aval(v).ndim
+        if d is not not_mapped and r != nd:
+          new[i] = lax.expand_dims(v, tuple(range(r, nd)))
+      out = prim.bind(*new, **params)
+      return out, ([0] * len(out) if prim.multiple_results else 0)
+    primitive_batchers[prim] = implicit_rule
+    return implicit_rule
+
   def rule(vals, dims, **params):
     avals = [core.get_aval(v) for v in vals]
     if all(d == dims[0] for d in dims) and all(a.shape == avals[0].shape for a in avals):

@@ -185,7 +185,9 @@ def _out_dtype(kind, dt):
   raise ValueError(kind)
 
 
-def _broadcasting_shape(name, shapes):
+def _broadcasting_shape(name, shapes, implicit=False):
+  """The result shape of an elementwise op: rank-0 operands broadcast; with `implicit`
+  (JAX's binary lax ops) equal-rank operands also broadcast their size-1 dims."""
   nonscalar = [s for s in shapes if s]
   if not nonscalar:
     return ()
@@ -196,9 +198,20 @@ def _broadcasting_shape(name, shapes):
                     "lax.broadcast_in_dim to broadcast explicitly.)")
   for s in nonscalar[1:]:
     if s != first:
-      raise TypeError(f"{name} got incompatible shapes for broadcasting: "
-                      f"{', '.join(str(tuple(s)) for s in shapes)}.")
-  return first
+      break
+  else:
+    return first
+  if implicit:
+    out = []
+    for ds in zip(*nonscalar):
+      big = {d for d in ds if d != 1}
+      if len(big) > 1:
+        break
+      out.append(big.pop() if big else 1)
+    else:
+      return tuple(out)
+  raise TypeError(f"{name} got incompatible shapes for broadcasting: "
+                  f"{', '.join(str(tuple(s)) for s in shapes)}.")
 
 
 def _make_elementwise(name, np_fn, nargs, kind, out_kind, c_template):
@@ -219,7 +232,8 @@ def _make_elementwise(name, np_fn, nargs, kind, out_kind, c_template):
   def abstract_eval(*avals, **params):
     dts = [a.dtype for a in avals]
     dtype_rule(*dts)
-    shape = avals[0].shape if nargs == 1 else _broadcasting_shape(name, [a.shape for a in avals])
+    shape = (avals[0].shape if nargs == 1 else
+             _broadcasting_shape(name, [a.shape for a in avals], implicit=True))
     out_dt = _out_dtype(out_kind, dts[0])
     weak = all(a.weak_type for a in avals)  # as JAX: even a bool result (weak < weak)
     return ShapedArray(shape, out_dt, weak)
@@ -228,7 +242,7 @@ def _make_elementwise(name, np_fn, nargs, kind, out_kind, c_template):
   if nargs == 1:
     batching.defvectorized(p)
   else:
-    batching.broadcast_batcher(p)
+    batching.broadcast_batcher(p, implicit=True)
   return p
 
 
@@ -747,21 +761,30 @@ def _shape_of(x):
 
 
 def _unbroadcast(aval, ct):
-  """Sum ct down to aval's shape (a rank-0 operand met a higher-rank one)."""
+  """Sum ct down to aval's shape: a rank-0 operand met a higher-rank one, or an operand's
+  size-1 dims were broadcast implicitly (summed, then reshaped back, as JAX)."""
   if type(ct) is Zero:
     return ct
   ct_shape = _shape_of(ct)
   if ct_shape == aval.shape:
     return ct
   from numjax._src.lax.reductions import reduce_sum  # noqa: sibling family
-  return reduce_sum(ct, tuple(range(len(ct_shape))))
+  if not aval.shape:
+    return reduce_sum(ct, tuple(range(len(ct_shape))))
+  dims = tuple(i for i, (a, b) in enumerate(zip(ct_shape, aval.shape)) if a != b)
+  return reshape(reduce_sum(ct, dims), aval.shape)
 
 
 def _bcast_tangent(g, out_aval):
-  """A tangent of a rank-0 operand broadcast to the output's shape."""
-  if _shape_of(g) == out_aval.shape:
+  """A tangent of a rank-0 (or size-1-dims) operand broadcast to the output's shape."""
+  g_shape = _shape_of(g)
+  if g_shape == out_aval.shape:
     return g
-  return broadcast_in_dim(g, out_aval.shape, ())
+  if not g_shape:
+    return broadcast_in_dim(g, out_aval.shape, ())
+  # as JAX: drop the broadcast size-1 dims, then broadcast back along the kept ones
+  keep = tuple(i for i, (a, b) in enumerate(zip(g_shape, out_aval.shape)) if a == b)
+  return broadcast_in_dim(reshape(g, tuple(g_shape[i] for i in keep)), out_aval.shape, keep)
 
 
 def _add_jvp(primals, tangents):
@@ -775,7 +798,7 @@ def _add_jvp(primals, tangents):
     return out, _bcast_tangent(ty, oa)
   if type(ty) is Zero:
     return out, _bcast_tangent(tx, oa)
-  return out, add_p.bind(_bcast_tangent(tx, oa), _bcast_tangent(ty, oa))
+  return out, add_p.bind(tx, ty)  # (add broadcasts, as JAX's rule relies on)
 
 
 def _sub_jvp(primals, tangents):
@@ -788,8 +811,8 @@ def _sub_jvp(primals, tangents):
   if type(ty) is Zero:
     return out, _bcast_tangent(tx, oa)
   if type(tx) is Zero:
-    return out, neg(_bcast_tangent(ty, oa))
-  return out, sub_p.bind(_bcast_tangent(tx, oa), _bcast_tangent(ty, oa))
+    return out, _bcast_tangent(neg(ty), oa)
+  return out, sub_p.bind(tx, ty)
 
 
 def _add_transpose(ct, x, y):
@@ -871,7 +894,12 @@ ad.defjvp(max_p, *_minmax_jvp(gt))
 ad.defjvp(min_p, *_minmax_jvp(lt))
 ad.defjvp(atan2_p, lambda g, x, y: mul(g, div(y, add(mul(x, x), mul(y, y)))),
           lambda g, x, y: mul(g, div(neg(x), add(mul(x, x), mul(y, y)))))
-ad.deflinear(complex_p, lambda ct, x, y: [real(ct), imag(neg(ct))])  # as JAX: ct_y = -imag(ct)
+ad.deflinear(complex_p, lambda ct, x, y: [_unbroadcast(_aval_of(x), real(ct)),  # as JAX:
+                                           _unbroadcast(_aval_of(y), imag(neg(ct)))])  # -imag
+
+
+def _aval_of(x):
+  return x.aval if ad.is_undefined_primal(x) else core.get_aval(x)
 ad.defnondiff(round_p)  # piecewise constant: zero derivative
 
 
@@ -1449,6 +1477,15 @@ from numjax._src.lax.dot import (  # noqa: E402,F401
     DotDimensionNumbers, Precision, dot, dot_general, dot_general_p)
 
 
+def _pp_dot_dimension_numbers(dn):
+  """JAX prints dot_general's dimension numbers with lists: (([1], [0]), ([], []))."""
+  (lc, rc), (lb, rb) = dn
+  return f"(({list(lc)}, {list(rc)}), ({list(lb)}, {list(rb)}))"
+
+
+dot_general_p.param_printers = {"dimension_numbers": _pp_dot_dimension_numbers}
+
+
 # ---------------------------------------------------------------------------------------
 # Constants and helpers used across lax and numpy
 
@@ -1540,17 +1577,20 @@ def squeeze(array, dimensions):
 
 
 def expand_dims(array, dimensions):
-  """lax.expand_dims: insert unit dimensions (a reshape)."""
+  """lax.expand_dims: insert unit dimensions (a broadcast_in_dim, as JAX)."""
   array = asarray(array)
   nd = array.ndim + len(dimensions)
   for d in dimensions:
     if not -nd <= d < nd:
       raise ValueError(f"axis {d} is out of bounds for array of dimension {nd}")
-  dims = sorted(d % nd for d in dimensions)
+  dims = tuple(d % nd for d in dimensions)
+  if len(set(dims)) != len(dims):
+    raise ValueError(f"repeated axis in lax.expand_dims: {dims}")
   shape = list(array.shape)
-  for d in dims:
+  for d in sorted(dims):
     shape.insert(d, 1)
-  return reshape(array, tuple(shape))
+  kept = tuple(i for i in range(nd) if i not in dims)
+  return broadcast_in_dim(array, tuple(shape), kept)
 
 
 def clamp(min, x, max):

@@ -225,14 +225,17 @@ def _mode_allows_slicing(mode):
 
 
 def _static_slice_plan(shape, entries, normalize):
-  """(start, limit, strides, rev_axes, new_shape) for x[idx] by lax.slice/rev/reshape when
-  idx has only static ints, slices, None and Ellipsis; None if it does not apply."""
+  """(window, rev_axes, new_shape, squeeze_axes, newaxis_dims) for x[idx] by lax.slice /
+  rev / squeeze / expand_dims (JAX's sequence and window numbers) when idx has only static
+  ints, slices, None and Ellipsis; None if it does not apply."""
   if any(e.kind not in (_NONE, _ELLIPSIS, _INT, _SLICE) for e in entries):
     return None
   starts, limits, strides, rev_axes, new_shape = [], [], [], [], []
+  squeeze_axes, newaxis_dims = [], []
   for pos, e in enumerate(_ellipsis_expanded(entries, len(shape))):
     if e.kind == _NONE:
       new_shape.append(1)
+      newaxis_dims.append(len(starts) - len(squeeze_axes) + len(newaxis_dims))
       continue
     a, = e.axes
     n = shape[a]
@@ -246,39 +249,40 @@ def _static_slice_plan(shape, entries, normalize):
       starts.append(i)
       limits.append(i + 1)
       strides.append(1)
+      squeeze_axes.append(a)
       continue
     s = _static_slice_or_raise(e.value, pos)
     start, step, size = _slice_range(s, n)
+    stop = s.indices(n)[1]
     new_shape.append(size)
-    if size == 0:
-      starts.append(0)
-      limits.append(0)
-      strides.append(1)
-    elif step > 0:
+    if step > 0:
       starts.append(start)
-      limits.append(start + (size - 1) * step + 1)
+      limits.append(max(start, stop))
       strides.append(step)
-    else:  # read the same elements in increasing order, then reverse
-      starts.append(start + (size - 1) * step)
-      limits.append(start + 1)
+    else:  # read the same elements in increasing order, then reverse (JAX's window)
+      first = min(n, stop + 1 + (abs(start - stop - 1) % -step))
+      starts.append(first)
+      limits.append(max(first, start + 1))
       strides.append(-step)
       rev_axes.append(a)
-  trivial = starts == [0] * len(shape) and limits == list(shape) and all(k == 1 for k in strides)
-  return (None if trivial else (tuple(starts), tuple(limits),
-                                None if all(k == 1 for k in strides) else tuple(strides)),
-          tuple(rev_axes), tuple(new_shape))
+  unit = all(k == 1 for k in strides)
+  trivial = unit and starts == [0] * len(shape) and limits == list(shape)
+  return (None if trivial else (tuple(starts), tuple(limits), None if unit else tuple(strides)),
+          tuple(rev_axes), tuple(new_shape), tuple(squeeze_axes), tuple(newaxis_dims))
 
 
 def _apply_static_plan(arr, plan):
-  window, rev_axes, new_shape = plan
+  window, rev_axes, new_shape, squeeze_axes, newaxis_dims = plan
   out = arr
   if window is not None:
     start, limit, strides = window
     out = slicing.slice_p.bind(out, start_indices=start, limit_indices=limit, strides=strides)
   if rev_axes:
     out = slicing.rev_p.bind(out, dimensions=rev_axes)
-  if new_shape != core.get_aval(out).shape:
-    out = lax.reshape(out, new_shape)
+  if squeeze_axes:
+    out = lax.squeeze(out, squeeze_axes)
+  if newaxis_dims:
+    out = lax.expand_dims(out, newaxis_dims)
   return out
 
 
@@ -555,7 +559,7 @@ def _cache_plan(key, plan):
 def _np_index_of(plan):
   """The NumPy basic index (and final reshape) doing what `_apply_static_plan` does with
   slice/rev/reshape primitives, for the eager path: (window index, reversing index, shape)."""
-  window, rev_axes, new_shape = plan
+  window, rev_axes, new_shape = plan[:3]
   win = None
   if window is not None:
     start, limit, strides = window

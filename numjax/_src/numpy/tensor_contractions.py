@@ -209,11 +209,12 @@ def outer(a, b, out=None):
   a, b = util.promote_dtypes(a, b)
   a = lax.reshape(a, (a.size,))
   b = lax.reshape(b, (b.size,))
-  shape = (a.shape[0], b.shape[0])
+  # a column times a row (lax broadcasts the unit dims), as JAX's jaxpr shows
+  col = lax.broadcast_in_dim(a, (a.shape[0], 1), (0,))
+  row = lax.broadcast_in_dim(b, (1, b.shape[0]), (1,))
   if a.dtype == np.bool_:
-    return lax.bitwise_and(lax.broadcast_in_dim(a, shape, (0,)),
-                           lax.broadcast_in_dim(b, shape, (1,)))
-  return lax.mul(lax.broadcast_in_dim(a, shape, (0,)), lax.broadcast_in_dim(b, shape, (1,)))
+    return lax.bitwise_and(col, row)
+  return lax.mul(col, row)
 
 
 def inner(a, b, *, precision=None, preferred_element_type=None):

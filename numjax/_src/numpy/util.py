@@ -192,18 +192,25 @@ _broadcast_cache: dict = {}  # operand shapes -> their broadcast shape
 
 
 def promote_shapes(fun_name: str, *args):
-  """NumPy broadcasting for elementwise lax ops.
+  """NumPy broadcasting for elementwise lax ops, as JAX does it: ranks only.
 
-  Rank-0 operands are left alone (lax elementwise ops accept them beside arrays, as in
-  JAX); other operands are broadcast to the common shape.
+  lax's binary ops broadcast rank-0 operands and equal-rank operands' size-1 dims
+  themselves, so operands of one rank (or rank 0 beside one rank) are left alone; when
+  ranks differ, every operand of lower rank (rank 0 too) gets leading size-1 dims
+  (`broadcast_in_dim`, as JAX's jaxprs show: `f32[1,4] = broadcast_in_dim b`).
   """
   if len(args) < 2:
     return [_asarray(a) for a in args]
   shapes = [_shape(a) for a in args]
-  nonscalar = [s for s in shapes if s]
-  if all(s == nonscalar[0] for s in nonscalar[1:]) if nonscalar else True:
+  r0 = len(shapes[0])
+  for s in shapes:
+    if len(s) != r0:
+      break
+  else:
     return [_asarray(a) for a in args]
-  if config.jax_numpy_rank_promotion != "allow" and len({len(s) for s in nonscalar}) > 1:
+  if len({len(s) for s in shapes if s}) < 2:
+    return [_asarray(a) for a in args]
+  if config.jax_numpy_rank_promotion != "allow":
     _rank_promotion_warning_or_error(fun_name, shapes)
   key = tuple(shapes)
   result = _broadcast_cache.get(key)
@@ -216,8 +223,8 @@ def promote_shapes(fun_name: str, *args):
   out = []
   for a, s in zip(args, shapes):
     a = _asarray(a)
-    if s and s != result:
-      a = lax.broadcast_in_dim(a, result, tuple(range(nd - len(s), nd)))
+    if len(s) != nd:
+      a = lax.broadcast_in_dim(a, (1,) * (nd - len(s)) + s, tuple(range(nd - len(s), nd)))
     out.append(a)
   return out
 
