@@ -673,3 +673,60 @@ def test_runtime_library_builds_from_parallel_units(tmp_path):
     fn(37, 29, 53, a.ctypes.data, 53, 1, b.ctypes.data, 29, 1, c.ctypes.data, 29)
     np.testing.assert_allclose(c, a.astype(np.float64) @ b, rtol=1e-4 if dt == np.float32 else 1e-12,
                                atol=1e-4 if dt == np.float32 else 1e-12)
+
+
+def test_row_exp_kernel_accuracy_and_special_values(tmp_path):
+  """nj_vexpf (softmax's exp sweep) against exp in float64: within 1.5 ulp over the float32
+  range, exact at the special values, gradual underflow kept."""
+  import ctypes
+  from numjax._src.compiler.native import cc, codegen_ops, loader
+  tc = cc.toolchain()
+  src = codegen_ops.prelude(tc, loader.abi_defines()) + (
+      "\nNJ_EXPORT void t_vexp(float *p, int64_t n) { nj_vexpf(p, n); }\n")
+  c, so = tmp_path / "t.c", tmp_path / "t.so"
+  c.write_text(src)
+  tc.compile(str(c), str(so))
+  lib = ctypes.CDLL(str(so))
+  x = np.concatenate([np.linspace(-110, 95, 400_003, dtype=np.float32),
+                      np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -87.5, 88.72, 89.0,
+                                -104.0, -150.0], np.float32)])
+  y = x.copy()
+  lib.t_vexp(ctypes.c_void_p(y.ctypes.data), ctypes.c_int64(y.size))
+  ref = np.exp(x.astype(np.float64))
+  with np.errstate(over="ignore"):
+    ref32 = ref.astype(np.float32)
+  normal = np.isfinite(ref32) & (ref32 >= np.finfo(np.float32).tiny)
+  ulp = np.abs(y[normal] - ref[normal]) / np.spacing(ref32[normal]).astype(np.float64)
+  assert ulp.max() <= 1.5
+  sub = (ref32 > 0) & (ref32 < np.finfo(np.float32).tiny)
+  assert np.all(np.abs(y[sub] - ref[sub]) <= 1.5 * 2.0 ** -149)
+  assert np.isnan(y[-11]) and y[-10] == np.inf and y[-9] == 0.0 and y[-8] == 1.0 and y[-7] == 1.0
+  assert y[-3] == np.inf or y[-3] == ref32[-3]      # exp(89) overflows float32
+  assert y[-2] == 0.0 and y[-1] == 0.0
+
+
+def test_softmax_exp_sweep_matches_float64():
+  rng = np.random.default_rng(5)
+  x = (rng.standard_normal((64, 300)) * 20).astype(np.float32)
+  x[3, 7] = -np.inf
+  x[5, :] = -np.inf
+  x[5, 2] = 1.0
+  x[9, 4] = np.nan
+
+  def sm(a):
+    z = a - a.max(axis=-1, keepdims=True)
+    e = jnp.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+  with numjax.config._override("numjax_tier", "native"):
+    f = numjax.jit(sm)
+    c = f.lower(x).compile()
+    assert "nj_vexpf(" in c.as_text()
+    got = np.asarray(f(x))
+  with np.errstate(invalid="ignore"):
+    z = (x - x.max(-1, keepdims=True)).astype(np.float64)   # float32 subtraction, as computed
+    e = np.exp(z)
+    want = e / e.sum(-1, keepdims=True)
+  ok = ~np.isnan(want)
+  assert np.all(np.isnan(got[~ok]))
+  np.testing.assert_allclose(got[ok], want[ok], rtol=2e-6, atol=1e-37)
+  assert got[3, 7] == 0.0 and got[5, 2] == 1.0
