@@ -400,3 +400,20 @@ def test_division_by_broadcast_is_multiplication_by_reciprocal(tier):
     np.testing.assert_array_equal(got, np.trunc(ia / ib[:, None]).astype(np.int32))
   # eager division stays exact (as in JAX, where each op runs on its own)
   np.testing.assert_array_equal(np.asarray(jnp.asarray(a) / jnp.asarray(b)[:, None]), a / b[:, None])
+
+
+def test_multiplying_by_broadcast_ones_and_adding_broadcast_zeros_is_dropped():
+  """A gradient's seed (sum's cotangent: ones) multiplies the next cotangent; a scatter-add's
+  operand is zeros. x * ones and x + zeros are x, whether the ones/zeros are a broadcast
+  literal or a folded constant array."""
+  big = 1 << 17    # past constant folding: a broadcast
+  for n in (64, big):
+    x = jnp.asarray(np.random.default_rng(0).standard_normal(n).astype(f32))
+    f = jax.jit(lambda x: jax.grad(lambda x: jnp.sum(x * 3.0))(x) + x * jnp.ones_like(x))
+    low = f.lower(x)
+    prims = _prims(low)
+    assert prims.count("mul") <= 1, prims          # only 3.0 * ..., no * ones
+    np.testing.assert_allclose(np.asarray(f(x)), 3.0 + np.asarray(x), rtol=1e-6)
+  g = jax.jit(lambda x: x * jnp.full_like(x, 2.0) + jnp.zeros_like(x))
+  assert "mul" in _prims(g.lower(jnp.ones(8)))     # a splat that is not 1 stays
+  np.testing.assert_array_equal(np.asarray(g(jnp.arange(8.0))), 2 * np.arange(8.0, dtype=f32))

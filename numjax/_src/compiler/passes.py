@@ -276,6 +276,49 @@ def _reciprocal_divisor(eqn, read, producers):
   return new
 
 
+def _splat_value(v, producers, folder):
+  """The scalar every element of v equals, when v is a broadcast of a literal or a folded
+  constant with one distinct value; else None."""
+  if type(v) is Literal:
+    return _literal_value(v)
+  prod = producers.get(v)
+  if prod is not None and prod.primitive.name == "broadcast_in_dim" and \
+      type(prod.invars[0]) is Literal:
+    return _literal_value(prod.invars[0])
+  if folder is not None:
+    val = folder.values.get(v)
+    if val is not None:
+      arr = np.asarray(val._value if hasattr(val, "_value") else val)
+      if arr.size and arr.dtype.kind in "biufc":
+        first = arr.reshape(-1)[0]
+        if np.all(arr == first):
+          return first
+  return None
+
+
+def _splat_identity(eqn, producers, folder):
+  """x * ones -> x and x + zeros -> x, where the ones/zeros are a broadcast literal or a
+  folded constant array (a gradient's seed: sum's cotangent is a broadcast 1.0; a scatter's
+  zero operand) and x already has the result's shape and type."""
+  name = eqn.primitive.name
+  if name not in ("mul", "add", "sub") or len(eqn.invars) != 2:
+    return None
+  out = eqn.outvars[0].aval
+  a, b = eqn.invars
+  unit = 1 if name == "mul" else 0
+  for x, other in ((a, b), (b, a)) if name != "sub" else ((a, b),):
+    if not _same_aval(x.aval, out) or type(other) is Literal:
+      continue   # rank-0 literals are _identity_of's
+    val = _splat_value(other, producers, folder)
+    if val is not None:
+      try:
+        if bool(val == unit):
+          return x
+      except Exception:
+        pass
+  return None
+
+
 class _Folder:
   """Evaluates constant equations at compile time with the primitives' eager paths."""
 
@@ -368,6 +411,8 @@ def simplify(jaxpr: Jaxpr, consts, *, fold=True, cse=True, algebra=True) -> tupl
       ident = _identity_of(eqn, read)
       if ident is None:
         ident = _double_negation(eqn, read, producers)
+      if ident is None:
+        ident = _splat_identity(eqn, producers, folder)
       if ident is not None:
         subst[eqn.outvars[0]] = ident
         continue
