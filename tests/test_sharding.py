@@ -37,11 +37,9 @@ def eight_devices():
 
 @pytest.fixture(autouse=True)
 def propagation_off_afterwards():
-  # A staged sharding constraint keeps propagation on for the process, and committed
-  # arrays keep it on while alive: leave other test files the plain eager paths.
-  pinned = sprop._pinned[0]
+  # committed arrays keep propagation on while alive: leave other test files the plain
+  # eager paths
   yield
-  sprop._pinned[0] = pinned
   gc.collect()
   sprop._maybe_off()
 

@@ -31,11 +31,9 @@ def eight_devices():
 
 @pytest.fixture(autouse=True)
 def propagation_off_afterwards():
-  # A staged sharding constraint keeps propagation on for the process, and committed
-  # arrays keep it on while alive: leave other test files the plain eager paths.
-  pinned = sprop._pinned[0]
+  # committed arrays keep propagation on while alive: leave other test files the plain
+  # eager paths
   yield
-  sprop._pinned[0] = pinned
   gc.collect()
   sprop._maybe_off()
 
@@ -478,8 +476,7 @@ def test_sharding_constraint_and_device_put_of_results():
 # ---- propagation is off while nothing is committed --------------------------------------
 
 def test_propagation_switches_off_when_committed_arrays_die(monkeypatch):
-  # (as in a fresh process: nothing pinned, no committed array from other tests)
-  monkeypatch.setattr(sprop, "_pinned", [False])
+  # (as in a fresh process: no committed array from other tests)
   monkeypatch.setattr(sprop, "_live", {})
   mesh = jax.make_mesh((4,), ("x",))
   y = jax.device_put(jnp.arange(8.0), NamedSharding(mesh, P("x")))

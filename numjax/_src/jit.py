@@ -714,7 +714,7 @@ class JitWrapped:
       outs = _run_donated(entry, flat)
     else:
       outs = entry.exe.fn(*[x._value for x in flat])
-    if not core._eager_only:  # committed arrays exist: lay the results out
+    if not core._eager_only or self._shardings is not None:  # lay the results out
       outs = _sprop.jit_outputs(self, closed, flat, outs, args, kwargs)
     return entry.unflatten(outs)
 
@@ -725,6 +725,10 @@ class JitWrapped:
       self._explain_miss(key, flat, in_tree, statics, names)
     t0 = time.perf_counter()
     closed, out_tree = self._trace(args, kwargs, flat, in_tree, form)
+    if self._shardings is None and _sprop.has_placement(closed):
+      # a staged sharding constraint: results are laid out on every call (slow path)
+      self._shardings = (None, None)
+      self._fast = self._static_only = False
     if config.jax_log_compiles:
       logger.warning("Finished tracing + transforming %s for jit in %.6f sec", self._name,
                      time.perf_counter() - t0)

@@ -131,8 +131,6 @@ def _bind_placement(x, sharding, what, copy):
   """Record the placement of a traced value in the jaxpr (identity on values), as JAX's
   device_put / sharding_constraint primitives do."""
   from numjax._src.lax import parallel
-  if isinstance(sharding, Sharding):
-    _sprop.pin()  # the staged jaxpr lays its results out even on uncommitted inputs
   if what == "device_put":
     sem = parallel.ArrayCopySemantics.ALWAYS_COPY if copy else \
         parallel.ArrayCopySemantics.REUSE_INPUT

@@ -8,7 +8,8 @@ split over the same mesh; a reduction over a split axis replicated; ...).
 When it runs. While no committed array exists, nothing here runs: the base trace is the
 plain `EvalTrace` and eager ops and cached jit calls take their usual fast paths. The first
 time an array is committed (`device_put` to a device or sharding, pmap/shard_map results,
-a `with_sharding_constraint` staged into a jaxpr), the base trace becomes
+the result of a jitted function with a staged `with_sharding_constraint`), the base trace
+becomes
 `ShardingEvalTrace`, which runs each primitive eagerly and then gives its outputs a layout;
 `jit` calls made then run their executable and lay out the outputs by propagating the
 layouts through the jaxpr. When the last committed array dies, the plain trace is back.
@@ -60,7 +61,7 @@ from numjax._src import core
 from numjax._src.array import Array as _Array
 from numjax._src.sharding import NamedSharding, SingleDeviceSharding, Sharding
 
-__all__ = ["ShardingEvalTrace", "note_committed", "pin", "jit_outputs",
+__all__ = ["ShardingEvalTrace", "note_committed", "has_placement", "jit_outputs",
            "call_with_shardings", "propagate_jaxpr"]
 
 
@@ -78,7 +79,6 @@ def _dead(ref):
 def _track(arr):
   r = weakref.ref(arr, _dead)
   _live[id(r)] = r
-_pinned = [False]   # a placement staged into a jaxpr: stay on for the process
 
 
 def _set_base(on):
@@ -100,15 +100,8 @@ def note_committed(arr):
     _set_base(True)
 
 
-def pin():
-  """Keep propagation on for good (a sharding was staged into a jaxpr, which may run on
-  uncommitted inputs later)."""
-  _pinned[0] = True
-  _set_base(True)
-
-
 def _maybe_off():
-  if not _pinned[0] and not _live:
+  if not _live:
     _set_base(False)
 
 
@@ -508,13 +501,14 @@ def propagate_jaxpr(closed, in_dims):
 # The eager trace
 
 def _commit(out, s, args):
-  """`out` reporting sharding `s` (a new Array object if `out` is one of the inputs)."""
+  """`out` reporting sharding `s` (a new Array object if `out` is one of the inputs);
+  propagation is on while it lives."""
   if any(out is a for a in args):
     new = object.__new__(_Array)
     new._buf, new.weak_type = out._buf, out.weak_type
     out = new
   out._sharding = s
-  _track(out)
+  note_committed(out)
   return out
 
 
@@ -608,7 +602,7 @@ _jit_layouts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def jit_outputs(wrapped, closed, flat, outs, args, kwargs):
   """Lay out the results of an eagerly run jit (propagation is on)."""
   shardings = tuple([getattr(x, "_sharding", None) for x in flat])
-  if not _pinned[0] and all(s is None for s in shardings):
+  if all(s is None for s in shardings) and not has_placement(closed):
     return outs
   try:
     per = _jit_layouts.get(closed)
@@ -641,6 +635,21 @@ def _jit_layout(closed, shardings, namer):
     return [None] * len(dims)
   return [None if d is None else ctx.render(d, tuple(v.aval.shape))
           for d, v in zip(dims, closed.jaxpr.outvars)]
+
+
+_placements: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def has_placement(closed):
+  """Whether a sharding constraint / device_put to a sharding is staged in `closed` (its
+  jit then lays results out even when no input is committed)."""
+  try:
+    r = _placements.get(closed)
+    if r is None:
+      r = _placements[closed] = _constraint_ctx(closed) is not None
+    return r
+  except TypeError:
+    return _constraint_ctx(closed) is not None
 
 
 def _constraint_ctx(closed):
