@@ -730,3 +730,22 @@ def test_softmax_exp_sweep_matches_float64():
   assert np.all(np.isnan(got[~ok]))
   np.testing.assert_allclose(got[ok], want[ok], rtol=2e-6, atol=1e-37)
   assert got[3, 7] == 0.0 and got[5, 2] == 1.0
+
+
+def test_numpy_steps_quiesce_the_pool_first():
+  """Before a NumPy step (here a sort), the driver tells idle pool workers to stop spinning,
+  so that the step's own threads (BLAS) get the cores."""
+  from numjax._src.compiler.native import runtime
+  def f(a):
+    b = jnp.sin(a) * 2.0
+    return jnp.sort(b) + 1.0
+  x = np.random.default_rng(2).standard_normal(5000).astype(np.float32)
+  with numjax.config._override("numjax_tier", "native"):
+    c = numjax.jit(f).lower(x).compile()
+    txt = c.as_text()
+    got = np.asarray(numjax.jit(f)(x))
+  driver = txt[txt.index("driver:"):]
+  assert "_Q()" in driver and driver.index("_Q()") < driver.index("F", driver.index("_Q()"))
+  assert runtime.quiesce_fn() is not None
+  runtime.quiesce_fn()()            # callable any time, with or without workers
+  np.testing.assert_allclose(got, np.sort(np.sin(x) * np.float32(2)) + 1, rtol=1e-6, atol=1e-6)

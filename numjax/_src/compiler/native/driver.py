@@ -136,6 +136,14 @@ def _step_inputs(st):
     yield from st.eqn.invars
 
 
+def _quiesce():
+  """Idle pool workers stop spinning (before a NumPy step whose BLAS wants the cores)."""
+  from numjax._src.compiler.native import runtime
+  fn = runtime.quiesce_fn()
+  if fn is not None:
+    fn()
+
+
 class _Seg:
   def __init__(self, idx):
     self.idx = idx
@@ -298,6 +306,9 @@ class Builder:
         n = f"h{len(self.pyname)}"
         self.pyname[o] = n
         names.append(n)
+    # kernels (of this call or the last) may have left pool workers spinning
+    self.g["_Q"] = _quiesce
+    self.py.append("  _Q()")
     if eqn.primitive.multiple_results:
       self.py.append(f"  {', '.join(names)}{',' if len(names) == 1 else ''} = {call}")
     else:

@@ -87,6 +87,12 @@ static int nj_claim(uint32_t gen, int64_t chunks) {
   }
 }
 
+/* nj_quiesce(): idle workers stop spinning and sleep now. The driver calls it before a
+   NumPy step (BLAS, conv, sort, ...): OpenBLAS's own threads need the cores, and a worker
+   spinning beside them on a 2-core machine halves their speed. */
+static _Atomic uint32_t nj_quiet;
+NJ_EXPORT void nj_quiesce(void) { atomic_fetch_add_explicit(&nj_quiet, 1, memory_order_acq_rel); }
+
 static void *nj_worker(void *arg) {
   (void)arg;
   uint32_t seen = atomic_load_explicit(&nj_gen, memory_order_acquire);
@@ -97,10 +103,12 @@ static void *nj_worker(void *arg) {
          within microseconds), then sleep */
       int found = 0;
       double t0 = nj_now();
+      uint32_t q = atomic_load_explicit(&nj_quiet, memory_order_acquire);
       for (int i = 1;; i++) {
         nj_relax();
         if (atomic_load_explicit(&nj_gen, memory_order_acquire) != seen) { found = 1; break; }
-        if ((i & 63) == 0 && nj_now() - t0 > nj_spin_s) break;
+        if ((i & 63) == 0 && (nj_now() - t0 > nj_spin_s ||
+                              atomic_load_explicit(&nj_quiet, memory_order_acquire) != q)) break;
       }
       if (!found) {
         pthread_mutex_lock(&nj_mu);
@@ -393,6 +401,20 @@ def _parts():
   b = (head + "extern void nj_parallel(nj_chunk_fn fn, void *ctx, int64_t n, int64_t chunks);\n"
        "extern int nj_nthreads(void);\n" + gemm.replace("NJ_GEMM(float, f32)\n", ""))
   return [a, b]
+
+
+_quiesce = None
+
+
+def quiesce_fn():
+  """The run-time library's nj_quiesce (a ctypes function), once it is loaded."""
+  global _quiesce
+  if _quiesce is None and _lib is not None:
+    import ctypes
+    f = _lib.nj_quiesce
+    f.argtypes, f.restype = (), None
+    _quiesce = f
+  return _quiesce
 
 
 def ensure(tc):
