@@ -34,6 +34,11 @@ def main():
   nj_bits = numjax.jit(lambda k: R.bits(k, (N,)))
   for f in (nj_normal, nj_uniform, nj_bits):
     f(k).block_until_ready()  # trace (and compile) once
+  from numjax._src import compiler
+  if compiler._pool is not None:  # numjax_tier='auto': time the native code, not the switch
+    compiler._pool.submit(lambda: None).result()
+  tiers = {n: list(f._cache.values())[0].exe.tier
+           for n, f in (("normal", nj_normal), ("uniform", nj_uniform), ("bits", nj_bits))}
   rng = np.random.default_rng(0)
 
   fns = {
@@ -61,7 +66,7 @@ def main():
     same = None
 
   res = best_ms(fns)
-  print(f"random.normal(key, ({N:_},)) and friends, best of 5 (ms):")
+  print(f"random.normal(key, ({N:_},)) and friends, best of 5 (ms); numjax jit tiers: {tiers}")
   for name, ms in res.items():
     print(f"  {name:32s} {ms:9.1f}")
   if "jax jit normal" in res:
