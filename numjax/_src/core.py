@@ -674,7 +674,10 @@ class Literal:
 
   def pp(self):
     v = np.asarray(self.val._value if hasattr(self.val, "_value") else self.val)
-    s = str(v[()]) if v.dtype.kind in "biuf" else repr(complex(v))
+    if v.dtype.kind == "f" or (v.dtype.kind == "V" and "float" in v.dtype.name):
+      s = repr(float(v[()]))  # JAX prints the rounded value as a Python float: 0.10000000149011612
+    else:
+      s = str(v[()]) if v.dtype.kind in "biu" else repr(complex(v))
     return f"{s}:{self.aval.str_short()}"
 
 
@@ -854,6 +857,10 @@ def _pp_param(v, names, indent, key_len=6):
 def _pp_eqn(eqn, names, indent, used=None):
   """One equation starting at column `indent` (the caller adds the indentation).
   Outputs not in `used` print as `_`, as JAX does."""
+  if used is not None:  # unused top-level results print as `_` (and so do the inner
+    for v in eqn.outvars:  # jit binders named after them, as JAX)
+      if v not in used and type(v) is Var and v not in names.names:
+        names.names[v] = "_"
   rule = getattr(eqn.primitive, "pp_params", None)  # may pre-name binders (jit)
   custom = rule(eqn, names) if rule is not None else None
   outs = " ".join(
@@ -865,6 +872,8 @@ def _pp_eqn(eqn, names, indent, used=None):
     params = [(k, eqn.params[k]) for k in sorted(eqn.params)
               if not k.startswith("_") and k not in hidden
               and not (k in defaults and _same(eqn.params[k], defaults[k]))]
+    if prim.name in ("custom_jvp_call", "custom_vjp_call"):  # JAX prints `name` first
+      params.sort(key=lambda kv: kv[0] != "name")
   else:
     params = custom
   names_p = _Names() if eqn.primitive.fresh_names_in_params else names
@@ -899,13 +908,15 @@ def _used_in(jaxpr):
   return used
 
 
-def _pp_jaxpr(jaxpr, names, indent, start_col=None):
-  """`{ lambda consts; ins. let eqns in (outs) }`, on one line when it fits in 80 columns."""
+def _pp_jaxpr(jaxpr, names, indent, start_col=None, top=False):
+  """`{ lambda consts; ins. let eqns in (outs) }`, on one line when it fits in 80 columns.
+  Only the `top` jaxpr prints its unused results as `_` (JAX marks them when it stages
+  the outermost trace; sub-jaxprs keep their names)."""
   start_col = indent if start_col is None else start_col
   cbind = " ".join(f"{names(v)}:{v.aval.str_short()}" for v in jaxpr.constvars)
   ibind = " ".join(f"{names(v)}:{v.aval.str_short()}" for v in jaxpr.invars)
   head = f"{{ lambda {cbind}; {ibind}. let"
-  used = _used_in(jaxpr)
+  used = _used_in(jaxpr) if top else None
   eqns = [_pp_eqn(e, names, indent + 4, used) for e in jaxpr.eqns]
   outs = ", ".join(names(v) for v in jaxpr.outvars)
   tail = f"in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}"
@@ -974,7 +985,7 @@ def pp_jaxpr(jaxpr: Jaxpr) -> str:
     body = _pp_jaxpr(j, names, 0, start_col=len(f"let {nm} = ") + 3)
     names.shared[j] = nm
     parts.append(f"let {nm} = {body} in\n")
-  return "".join(parts) + _pp_jaxpr(jaxpr, names, 0)
+  return "".join(parts) + _pp_jaxpr(jaxpr, names, 0, top=True)
 
 
 # ---------------------------------------------------------------------------------------

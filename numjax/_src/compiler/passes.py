@@ -467,6 +467,12 @@ def simplify(jaxpr: Jaxpr, consts, *, fold=True, cse=True, algebra=True) -> tupl
 def explicit_broadcasts(jaxpr: Jaxpr, consts) -> tuple[Jaxpr, list]:
   eqns = None
   for i, eqn in enumerate(jaxpr.eqns):
+    name = eqn.primitive.name
+    if name == "add_any" or name == "squeeze":
+      # printing-only forms of JAX's jaxprs: code generators see add and reshape
+      if eqns is None:
+        eqns = list(jaxpr.eqns[:i])
+      eqn = _as_add_or_reshape(eqn)
     if (len(eqn.invars) < 2 or len(eqn.outvars) != 1
         or not getattr(eqn.primitive, "elementwise", False)):
       if eqns is not None:
@@ -493,6 +499,14 @@ def explicit_broadcasts(jaxpr: Jaxpr, consts) -> tuple[Jaxpr, list]:
     return jaxpr, consts
   return Jaxpr(jaxpr.constvars, jaxpr.invars, jaxpr.outvars, eqns, jaxpr.effects,
                jaxpr.debug_info), consts
+
+
+def _as_add_or_reshape(eqn):
+  from numjax._src.lax import lax as _lax  # lazy: lax imports the compiler
+  if eqn.primitive.name == "add_any":
+    return eqn._replace(primitive=_lax.add_p)
+  return eqn._replace(primitive=_lax.reshape_p, params=dict(
+      new_sizes=eqn.outvars[0].aval.shape, dimensions=None, sharding=None))
 
 
 def _broadcast_in_dim_p():

@@ -700,36 +700,36 @@ for _p in (sign_p, floor_p, ceil_p, round_p, is_finite_p, not_p, population_coun
 
 ad.defjvp(neg_p, lambda g, x: neg(g))
 ad.defjvp2(exp_p, lambda g, ans, x: mul(g, ans))
-ad.defjvp2(exp2_p, lambda g, ans, x: mul(g, mul(ans, _const(x, math.log(2)))))
+ad.defjvp2(exp2_p, lambda g, ans, x: mul(log(_const(x, 2)), mul(g, ans)))
 ad.defjvp(log_p, lambda g, x: div(g, x))
 ad.defjvp(log1p_p, lambda g, x: div(g, add(x, _one(x))))
 ad.defjvp2(expm1_p, lambda g, ans, x: mul(g, add(ans, _one(ans))))
-ad.defjvp2(tanh_p, lambda g, ans, x: mul(g, sub(_one(x), mul(ans, ans))))
+ad.defjvp2(tanh_p, lambda g, ans, x: mul(add(g, mul(g, ans)), sub(_one(x), ans)))
 ad.defjvp2(logistic_p, lambda g, ans, x: mul(g, mul(ans, sub(_one(ans), ans))))
 ad.defjvp(sin_p, lambda g, x: mul(g, cos(x)))
 ad.defjvp(cos_p, lambda g, x: neg(mul(g, sin(x))))
-ad.defjvp2(tan_p, lambda g, ans, x: mul(g, add(_one(x), mul(ans, ans))))
-ad.defjvp(asin_p, lambda g, x: mul(g, rsqrt(sub(_one(x), mul(x, x)))))
-ad.defjvp(acos_p, lambda g, x: neg(mul(g, rsqrt(sub(_one(x), mul(x, x))))))
-ad.defjvp(atan_p, lambda g, x: div(g, add(_one(x), mul(x, x))))
+ad.defjvp2(tan_p, lambda g, ans, x: mul(g, add(_one(x), square(ans))))
+ad.defjvp(asin_p, lambda g, x: mul(g, rsqrt(sub(_one(x), square(x)))))
+ad.defjvp(acos_p, lambda g, x: mul(g, neg(rsqrt(sub(_one(x), square(x))))))
+ad.defjvp(atan_p, lambda g, x: div(g, add(_one(x), square(x))))
 ad.defjvp(sinh_p, lambda g, x: mul(g, cosh(x)))
 ad.defjvp(cosh_p, lambda g, x: mul(g, sinh(x)))
-ad.defjvp(asinh_p, lambda g, x: mul(g, rsqrt(add(mul(x, x), _one(x)))))
-ad.defjvp(acosh_p, lambda g, x: mul(g, rsqrt(mul(sub(x, _one(x)), add(x, _one(x))))))
-ad.defjvp(atanh_p, lambda g, x: div(g, sub(_one(x), mul(x, x))))
-ad.defjvp2(sqrt_p, lambda g, ans, x: div(g, mul(_const(x, 2), ans)))
+ad.defjvp(asinh_p, lambda g, x: mul(g, rsqrt(add(square(x), _one(x)))))
+ad.defjvp(acosh_p, lambda g, x: mul(g, rsqrt(sub(square(x), _one(x)))))
+ad.defjvp(atanh_p, lambda g, x: mul(integer_pow(add(_one(x), x), -1), div(g, sub(_one(x), x))))
+ad.defjvp2(sqrt_p, lambda g, ans, x: mul(g, div(_const(x, 0.5), ans)))
 ad.defjvp2(rsqrt_p, lambda g, ans, x: mul(g, mul(_const(x, -0.5), div(ans, x))))
-ad.defjvp2(cbrt_p, lambda g, ans, x: mul(g, div(_const(x, 1 / 3), mul(ans, ans))))
+ad.defjvp2(cbrt_p, lambda g, ans, x: mul(g, mul(_const(x, 1 / 3), integer_pow(ans, -2))))
 ad.defjvp(lgamma_p, lambda g, x: mul(g, digamma(x)))
-ad.defjvp(digamma_p, lambda g, x: mul(g, polygamma(full_like(x, 1), x)))
+ad.defjvp(digamma_p, lambda g, x: mul(g, polygamma(_one(x), x)))
 # d/dx polygamma(m, x) = polygamma(m + 1, x); m is an order (not differentiated, as JAX).
 ad.defjvp(polygamma_p, None, lambda g, m, x: mul(g, polygamma(add(m, full_like(m, 1)), x)))
 # d/dq zeta(s, q) = -s * zeta(s + 1, q); JAX gives no derivative in s either.
 ad.defjvp(zeta_p, None, lambda g, s_, q: mul(g, mul(neg(s_), zeta(add(s_, full_like(s_, 1)), q))))
-ad.defjvp(erf_p, lambda g, x: mul(g, mul(_const(x, 2 / math.sqrt(math.pi)), exp(neg(mul(x, x))))))
-ad.defjvp(erfc_p, lambda g, x: mul(g, mul(_const(x, -2 / math.sqrt(math.pi)), exp(neg(mul(x, x))))))
-ad.defjvp2(erf_inv_p, lambda g, ans, x: mul(g, mul(_const(x, math.sqrt(math.pi) / 2),
-                                                   exp(mul(ans, ans)))))
+ad.defjvp(erf_p, lambda g, x: mul(_const(x, 2 / math.sqrt(math.pi)), mul(g, exp(neg(square(x))))))
+ad.defjvp(erfc_p, lambda g, x: mul(_const(x, -2 / math.sqrt(math.pi)), mul(g, exp(neg(square(x))))))
+ad.defjvp2(erf_inv_p, lambda g, ans, x: mul(_const(x, math.sqrt(math.pi) / 2),
+                                               mul(g, exp(square(ans)))))
 ad.defjvp(square_p, lambda g, x: mul(g, mul(_const(x, 2), x)))
 ad.defjvp(real_p, lambda g, x: real(g))
 ad.defjvp(imag_p, lambda g, x: imag(g))
@@ -741,7 +741,7 @@ def _abs_jvp(g, ans, x):
     # d|z| = Re(conj(z) dz) / |z|
     safe = select_n(eq(ans, _const(ans, 0)), ans, full_like(ans, 1))
     return div(real(mul(conj(x), g)), safe)
-  return mul(g, sign(x))
+  return select_n(ge(x, _const(x, 0)), neg(g), g)  # (JAX's select form)
 
 
 ad.defjvp2(abs_p, _abs_jvp)
@@ -843,7 +843,7 @@ def _mul_transpose(ct, x, y):
 ad.primitive_transposes[mul_p] = _mul_transpose
 
 ad.defjvp(div_p, lambda g, x, y: div(g, y),
-          lambda g, x, y: mul(neg(g), div(x, mul(y, y))))
+          lambda g, x, y: mul(mul(neg(g), x), integer_pow(y, -2)))
 
 
 def _div_transpose(ct, x, y):
@@ -852,8 +852,8 @@ def _div_transpose(ct, x, y):
 
 
 ad.primitive_transposes[div_p] = _div_transpose
-ad.defjvp(rem_p, lambda g, x, y: _bcast_tangent(g, core.get_aval(rem(x, y))),
-          lambda g, x, y: mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y))))))
+ad.defjvp2(rem_p, lambda g, ans, x, y: _bcast_tangent(g, core.get_aval(ans)),
+          lambda g, ans, x, y: mul(neg(g), mul(sign(div(x, y)), floor(abs(div(x, y))))))
 
 
 def _pow_jvp_x(g, x, y):
@@ -862,38 +862,33 @@ def _pow_jvp_x(g, x, y):
     return mul(g, mul(convert_element_type(y, x.dtype), pow(x, ym1)))
   yx = y if y.dtype == x.dtype else convert_element_type(y, x.dtype)
   # x**y * y / x, written as y * x**(y-1) with the 0**0 edge handled by pow itself
-  return mul(g, mul(yx, pow(x, sub(yx, _one(yx)))))
+  return mul(g, mul(yx, pow(x, sub(yx, full_like(yx, 1)))))
 
 
-def _pow_jvp_y(g, x, y):
-  ans = pow(x, y)
+def _pow_jvp_y(g, ans, x, y):
   safe_log = log(select_n(eq(x, _const(x, 0)), x, full_like(x, 1)))
-  return mul(g, mul(ans, safe_log))
+  return mul(g, mul(safe_log, ans))
 
 
-ad.defjvp(pow_p, _pow_jvp_x, _pow_jvp_y)
+ad.defjvp2(pow_p, lambda g, ans, x, y: _pow_jvp_x(g, x, y), _pow_jvp_y)
 
 
-def _minmax_jvp(pick_x):
-  # Ties split the gradient evenly, as JAX.
-  def jx(g, x, y):
-    return mul(g, _balanced(x, y, pick_x))
-
-  def jy(g, x, y):
-    return mul(g, _balanced(y, x, pick_x))
-  return jx, jy
-
-
-def _balanced(a, b, cmp):
-  a_wins = convert_element_type(cmp(a, b), a.dtype)
-  ties = convert_element_type(eq(a, b), a.dtype)
-  return add(a_wins, mul(ties, _const(a, 0.5)))
+def _balanced_eq(a, ans, b):
+  """1 where `a` is the max/min `ans`, halved where `b` ties it (ties split the gradient
+  evenly, as JAX, in JAX's select form)."""
+  is_a = eq(a, ans)
+  ones = full_like(ans, 1)
+  picked = select_n(is_a, full_like(ans, 0), ones)
+  tie = eq(b, ans)
+  twos = full_like(ans, 2)
+  return div(picked, select_n(tie, full_like(ans, 1), twos))
 
 
-ad.defjvp(max_p, *_minmax_jvp(gt))
-ad.defjvp(min_p, *_minmax_jvp(lt))
-ad.defjvp(atan2_p, lambda g, x, y: mul(g, div(y, add(mul(x, x), mul(y, y)))),
-          lambda g, x, y: mul(g, div(neg(x), add(mul(x, x), mul(y, y)))))
+for _p in (max_p, min_p):
+  ad.defjvp2(_p, lambda g, ans, x, y: mul(g, _balanced_eq(x, ans, y)),
+             lambda g, ans, x, y: mul(g, _balanced_eq(y, ans, x)))
+ad.defjvp(atan2_p, lambda g, x, y: mul(g, div(y, add(square(x), square(y)))),
+          lambda g, x, y: mul(g, div(neg(x), add(square(x), square(y)))))
 ad.deflinear(complex_p, lambda ct, x, y: [_unbroadcast(_aval_of(x), real(ct)),  # as JAX:
                                            _unbroadcast(_aval_of(y), imag(neg(ct)))])  # -imag
 
@@ -1524,8 +1519,34 @@ def _zeros_like_aval(aval):
   return broadcast(convert_element_type(0, aval.dtype, aval.weak_type), aval.shape)
 
 
+# add_any: the sum of two tangents/cotangents (JAX's add_jaxvals): what autodiff's
+# accumulations stage, so jaxprs read `add_any` where JAX's do. The compiler's pass pipeline
+# turns it back into add before code generation (and the NumPy tier runs it as np.add).
+add_any_p = _make_elementwise("add_any", np.add, 2, _NUM, "same", "({0}+{1})")
+_fast_eager(add_any_p, 2, False)
+_checked_bind(add_any_p, 2)
+
+
+def _add_any_jvp(primals, tangents):
+  x, y = primals
+  tx, ty = tangents
+  out = add_any_p.bind(x, y)
+  if type(tx) is Zero and type(ty) is Zero:
+    return out, Zero(ad.tangent_aval(out.aval))
+  if type(tx) is Zero:
+    return out, ty
+  if type(ty) is Zero:
+    return out, tx
+  return out, add_any_p.bind(tx, ty)
+
+
+ad.primitive_jvps[add_any_p] = _add_any_jvp
+ad.primitive_transposes[add_any_p] = lambda ct, x, y: [
+    ct if ad.is_undefined_primal(x) else None, ct if ad.is_undefined_primal(y) else None]
+
+
 def _add_any(a, b):
-  return add_p.bind(a, b) if _shape_of(a) == _shape_of(b) else add(a, b)
+  return add_any_p.bind(a, b) if _shape_of(a) == _shape_of(b) else add(a, b)
 
 
 ad.register_hooks(zeros_like_aval=_zeros_like_aval, add=_add_any)
@@ -1573,7 +1594,10 @@ def squeeze(array, dimensions):
       raise ValueError(f"cannot select an axis to squeeze out which has size not equal to "
                        f"one, got shape={array.shape} and dimensions={tuple(dimensions)}")
   new_shape = tuple(s for i, s in enumerate(array.shape) if i not in dims)
-  return reshape(array, new_shape)
+  if core._eager_only or not dims:
+    return reshape(array, new_shape)
+  from numjax._src.lax.misc import squeeze_p  # (misc imports this module)
+  return squeeze_p.bind(array, dimensions=dims)  # staged as JAX stages it
 
 
 def expand_dims(array, dimensions):

@@ -457,7 +457,7 @@ def tile(operand, reps):
 
 
 squeeze_p = Primitive("squeeze")
-squeeze_p.numpy_tier_only = True
+# (no native template: the compiler's pass pipeline rewrites squeeze to reshape first)
 
 
 def _squeeze_abstract(x, *, dimensions):
@@ -478,8 +478,8 @@ def _squeeze_batch(vals, dims, *, dimensions):
 squeeze_p.impl = lambda x, *, dimensions: np.squeeze(x, axis=dimensions) if dimensions else x
 squeeze_p.abstract_eval = _squeeze_abstract
 checked_eager(squeeze_p)
-ad.deflinear(squeeze_p, lambda ct, x, *, dimensions: [
-    Zero(x.aval) if type(ct) is Zero else _lax.reshape(ct, x.aval.shape)])
+ad.deflinear(squeeze_p, lambda ct, x, *, dimensions: [  # (as JAX: expand_dims back)
+    Zero(x.aval) if type(ct) is Zero else _lax.expand_dims(ct, dimensions)])
 batching.primitive_batchers[squeeze_p] = _squeeze_batch
 
 

@@ -30,6 +30,7 @@ def identity(x):
 
 
 @custom_jvp
+@util.jit_when_traced
 def relu(x):
   """Rectified linear unit max(x, 0); its derivative at 0 is 0 (as JAX)."""
   return _jnp().maximum(x, 0)
@@ -39,6 +40,7 @@ relu.defjvps(lambda g, ans, x: lax.select(x > 0, g, lax.full_like(g, 0)))
 
 
 @custom_jvp
+@util.jit_when_traced
 def relu6(x):
   """min(max(x, 0), 6); derivative 0 at 0 and at 6 (as JAX)."""
   jnp = _jnp()
@@ -55,6 +57,7 @@ def squareplus(x, b=4):
   return (x + jnp.sqrt(jnp.square(x) + b)) / 2
 
 
+@util.jit_when_traced
 def softplus(x):
   """log(1 + exp(x)), computed as logaddexp(x, 0)."""
   return _jnp().logaddexp(x, 0)
@@ -84,6 +87,7 @@ def sparse_sigmoid(x):
   return 0.5 * _jnp().clip(x + 1.0, 0.0, 2.0)
 
 
+@util.jit_when_traced
 def silu(x):
   """x * sigmoid(x) (also called swish)."""
   x = util.ensure_arraylike("silu", x)
@@ -99,12 +103,14 @@ def mish(x):
   return x * _jnp().tanh(softplus(x))
 
 
+@util.jit_when_traced
 def log_sigmoid(x):
   """log(sigmoid(x)) = -softplus(-x)."""
   x = util.ensure_arraylike("log_sigmoid", x)
   return -softplus(-x)
 
 
+@util.jit_when_traced
 def elu(x, alpha=1.0):
   """x for x > 0, alpha * (exp(x) - 1) otherwise."""
   jnp = _jnp()
@@ -112,12 +118,14 @@ def elu(x, alpha=1.0):
   return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.where(x > 0, 0.0, x)))
 
 
+@util.jit_when_traced
 def leaky_relu(x, negative_slope=0.01):
   """x for x >= 0, negative_slope * x otherwise."""
   x = util.ensure_arraylike("leaky_relu", x)
   return _jnp().where(x >= 0, x, negative_slope * x)
 
 
+@util.jit_when_traced
 def hard_tanh(x):
   """clip(x, -1, 1)."""
   jnp = _jnp()
@@ -125,12 +133,14 @@ def hard_tanh(x):
   return jnp.where(x > 1, 1, jnp.where(x < -1, -1, x))
 
 
+@util.jit_when_traced
 def celu(x, alpha=1.0):
   """max(x, 0) + alpha * expm1(min(x, 0) / alpha)."""
   jnp = _jnp()
   return jnp.maximum(x, 0.0) + alpha * jnp.expm1(jnp.minimum(x, 0.0) / alpha)
 
 
+@util.jit_when_traced
 def selu(x):
   """Scaled ELU with the self-normalising constants."""
   alpha = 1.6732632423543772848170429916717
@@ -149,6 +159,7 @@ def gelu(x, approximate=True):
   return jnp.asarray(0.5 * x * lax.erfc(-x * half), dtype=x.dtype)
 
 
+@util.jit_when_traced(static_argnames=("axis",))
 def glu(x, axis=-1):
   """Gated linear unit: the first half of x along `axis` times sigmoid of the second."""
   jnp = _jnp()
@@ -180,6 +191,7 @@ def logmeanexp(x, axis=None, where=None, keepdims=False):
   return lse - _jnp().log(n)
 
 
+@util.jit_when_traced(static_argnames=("axis",))
 def log_softmax(x, axis=-1, where=None):
   """log(softmax(x)), computed stably; masked-out elements (where=False) give -inf."""
   jnp = _jnp()
@@ -204,6 +216,7 @@ def softmax(x, axis=-1, where=None):
   return jnp.where(where, out, 0) if where is not None else out
 
 
+@util.jit_when_traced(static_argnames=("axis", "algorithm"))
 def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None, *,
                 algorithm="fast"):
   """(x - mean) / sqrt(variance + epsilon) along `axis`; the variance as E[x^2] - mean^2
@@ -243,6 +256,11 @@ def one_hot(x, num_classes, *, dtype=None, axis=-1):
                        f"{num_classes} != {size}")
     from numjax._src.lax.parallel import axis_index
     return jnp.asarray(x == axis_index(axis), dtype=dtype)
+  return _one_hot(x, num_classes, dtype=dtype, axis=axis)
+
+
+@util.jit_when_traced(static_argnames=("num_classes", "dtype", "axis"))
+def _one_hot(x, num_classes, *, dtype, axis):
   out_axis = util.canonicalize_axis(axis, x.ndim + 1)
   lhs = lax.expand_dims(x, (out_axis,))
   shape = [1] * x.ndim

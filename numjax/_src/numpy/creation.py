@@ -364,6 +364,12 @@ def linspace(start, stop, num: int = 50, endpoint: builtins.bool = True,
   axis = core.concrete_or_error(operator.index, axis, "'axis' argument of jnp.linspace")
   if num < 0:
     raise ValueError(f"Number of samples, {num}, must be non-negative.")
+  util.check_arraylike("linspace", start, stop)
+  return _linspace(start, stop, num, endpoint, retstep, dtype, axis)
+
+
+@util.jit_when_traced(static_argnames=("num", "endpoint", "retstep", "dtype", "axis"))
+def _linspace(start, stop, num, endpoint, retstep, dtype, axis):
   start, stop = util.ensure_arraylike("linspace", start, stop)
   if dtype is None:
     dtype = dtypes.to_inexact_dtype(dtypes.result_type(start, stop))
@@ -382,17 +388,23 @@ def linspace(start, stop, num: int = 50, endpoint: builtins.bool = True,
   out_shape = bshape[:axis] + [num] + bshape[axis:]
   dims = tuple(d for d in range(len(out_shape)) if d != axis)
   if num > 1:
+    # as JAX: start * (1 - t) + stop * t on `div` samples t = i / div; with endpoint,
+    # `stop` itself is concatenated as the last sample
     delta = lax.div(lax.sub(stop, start), lax.convert_element_type(div, cdt))
     real_dt = dtypes.finfo(cdt).dtype
-    idx = lax.broadcasted_iota(real_dt, tuple(out_shape), axis)
+    ishape = [1] * len(bshape)
+    ishape.insert(axis, div)
+    idx = lax.broadcasted_iota(real_dt, (div,), 0)
+    if bshape:
+      idx = lax.reshape(idx, tuple(ishape))
     step = lax.convert_element_type(lax.div(idx, lax.convert_element_type(div, real_dt)), cdt)
-    s = lax.broadcast_in_dim(start_b, tuple(out_shape), dims)
-    e = lax.broadcast_in_dim(stop_b, tuple(out_shape), dims)
-    one = lax.convert_element_type(1, cdt)
-    out = lax.add(lax.mul(s, lax.sub(one, step)), lax.mul(e, step))
-    if endpoint:  # the last sample is exactly `stop`
-      last = lax.eq(lax.broadcasted_iota(np.int32, tuple(out_shape), axis), np.int32(num - 1))
-      out = lax.select(last, e, out)
+    sshape = tuple(bshape[:axis] + [1] + bshape[axis:])
+    s = lax.reshape(start_b, sshape)
+    out = lax.mul(s, lax.sub(lax.convert_element_type(1, cdt), step))
+    out = lax.add(out, lax.mul(lax.reshape(stop_b, sshape), step))
+    if endpoint:
+      from numjax._src.lax import slicing as lax_slicing
+      out = lax_slicing.concatenate([out, lax.expand_dims(stop_b, (axis,))], axis)
   elif num == 1:
     delta = lax.full((), np.nan if endpoint else 0, cdt)
     if not endpoint:

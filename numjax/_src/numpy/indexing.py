@@ -332,6 +332,10 @@ def _try_dynamic_slice(arr, entries, normalize):
   out = slicing.dynamic_slice(arr, starts, sizes, allow_negative_indices=normalize)
   if rev_axes:
     out = slicing.rev(out, rev_axes)
+  if not any(e.kind == _NONE for e in entries):  # as JAX: the scalar-indexed dims squeezed
+    dims = tuple(e.axes[0] for e in _ellipsis_expanded(entries, len(shape))
+                 if e.kind in (_INT, _ARRAY))
+    return lax.squeeze(out, dims)
   return lax.reshape(out, tuple(new_shape))
 
 

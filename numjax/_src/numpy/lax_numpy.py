@@ -1014,6 +1014,7 @@ def _pad_func(array, pad_width, func, **kwargs):
 # ---------------------------------------------------------------------------------------
 # Selection
 
+@util.jit_when_traced
 def _where(condition, x, y):
   """where(condition, x, y) with promotion and broadcasting (x and y required)."""
   util.check_arraylike("where", condition, x, y)
@@ -1151,6 +1152,7 @@ def piecewise(x, condlist, funclist, *args, **kw):
   return lax.select_n(idx, *vals)
 
 
+@util.jit_when_traced
 def clip(arr=None, /, min=None, max=None):
   """Implementation of numpy.clip (NaN propagates; complex input is refused, as JAX)."""
   util.check_arraylike("clip", arr)

@@ -25,6 +25,7 @@ from numjax._src.numpy import creation
 from numjax._src.numpy import lax_numpy as lnp
 from numjax._src.numpy import reductions as red
 from numjax._src.numpy import tensor_contractions as tc
+from numjax._src.numpy import util
 from numjax._src.numpy import ufuncs as uf
 from numjax._src.numpy.util import (canonicalize_axis, ensure_arraylike,
                                     promote_dtypes_inexact)
@@ -568,6 +569,13 @@ def _sumsq(x, axis, keepdims):
 def norm(x, ord=None, axis=None, keepdims: bool = False):
   """Implementation of numpy.linalg.norm (vector norms over one axis, matrix norms over
   two)."""
+  if isinstance(axis, list):
+    axis = tuple(axis)
+  return _norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+@util.jit_when_traced(static_argnames=("ord", "axis", "keepdims"), name="norm")
+def _norm(x, ord=None, axis=None, keepdims: bool = False):
   x = ensure_arraylike("jnp.linalg.norm", x)
   x, = promote_dtypes_inexact(x)
   ndim = x.ndim

@@ -434,7 +434,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 
   A non-positive normaliser (e.g. ddof >= n) gives NaN, as JAX.
   """
-  if (out is None and where is None and mean is None and correction is None
+  if (core._eager_only and out is None and where is None and mean is None and correction is None
       and type(ddof) is int and isinstance(a, _ArrayOrTracer) and _plan_dtype_ok(dtype)):
     def build():
       ax = _static_axis(axis, "var")
@@ -452,14 +452,18 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
       if n > 0:
         return lax.convert_element_type(lax.div(result, float(n)), res_dtype)
       return lax.full_like(result, np.nan, res_dtype)
-  _check_out("var", out)
-  a = _to_array("var", a)
-  axis = _static_axis(axis, "var")
-  where = _check_where("var", where)
   if correction is None:
     correction = ddof
   elif not isinstance(ddof, int) or ddof != 0:
     raise ValueError("ddof and correction can't be provided simultaneously.")
+  a = _to_array("var", a)
+  axis = _static_axis(axis, "var")
+  if not core._eager_only and where is None and mean is None and out is None and \
+      isinstance(correction, (int, float, Tracer, Array)) and not isinstance(correction, bool):
+    # traced: JAX's `jit[name=_var]` with the correction as an operand
+    return _var_traced(a, correction, axis=axis, dtype=dtype, keepdims=keepdims)
+  _check_out("var", out)
+  where = _check_where("var", where)
   computation_dtype, dtype = _var_promote_types(a.dtype, _user_dtype(dtype, "var"))
   a = lax.convert_element_type(a, computation_dtype)
   dims = _reduction_dims(a, axis)
@@ -486,6 +490,19 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
   return _where(lax.gt(normalizer, _const(normalizer, 0)), result, np.nan)
 
 
+@util.jit_when_traced(static_argnames=("axis", "dtype", "keepdims"), name="_var")
+def _var_traced(a, correction, *, axis, dtype, keepdims):
+  computation_dtype, dtype = _var_promote_types(a.dtype, _user_dtype(dtype, "var"))
+  a = lax.convert_element_type(a, computation_dtype)
+  centered = _abs2(lax.sub(a, mean(a, axis, dtype=computation_dtype, keepdims=True)))
+  computation_dtype = centered.dtype  # complex input: |x - mean|^2 is real
+  normalizer = lax.sub(lax.convert_element_type(_axis_size(a, axis), computation_dtype),
+                       lax.convert_element_type(correction, computation_dtype))
+  result = sum(centered, axis, dtype=computation_dtype, keepdims=keepdims)
+  result = lax.convert_element_type(lax.div(result, normalizer), dtype)
+  return _where(lax.gt(normalizer, _const(normalizer, 0)), result, np.nan)
+
+
 def _sub_bcast(a, m):
   a, m = util.promote_shapes("var", a, m)
   return lax.sub(a, m)
@@ -495,7 +512,20 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
         mean=None, correction=None):
   """Implementation of numpy.std: sqrt(var)."""
   _check_out("std", out)
+  if not core._eager_only:  # traced: JAX's `jit[name=_std]` around the variance
+    if correction is None:
+      correction = ddof
+    elif not isinstance(ddof, int) or ddof != 0:
+      raise ValueError("ddof and correction can't be provided simultaneously.")
+    return _std_traced(a, axis=_static_axis(axis, "std"), dtype=dtype, keepdims=keepdims,
+                       where=where, mean=mean, correction=correction)
   return lax.sqrt(var(a, axis=axis, dtype=dtype, ddof=ddof, keepdims=keepdims, where=where,
+                      mean=mean, correction=correction))
+
+
+@util.jit_when_traced(static_argnames=("axis", "dtype", "keepdims"), name="_std")
+def _std_traced(a, *, axis, dtype, keepdims, where, mean, correction):
+  return lax.sqrt(var(a, axis=axis, dtype=dtype, keepdims=keepdims, where=where,
                       mean=mean, correction=correction))
 
 
@@ -694,7 +724,7 @@ def _cumulative_reduction(name, op, a, axis, dtype, out, *, fill_nan=False, fill
   axis = 0 if axis is None else _static_axis(axis, name)
   axis = util.canonicalize_axis(axis, a.ndim)
   if fill_nan and dtypes.issubdtype(a.dtype, np.inexact):
-    a = _where(_isnan(a), _const(a, fill_value), a)
+    a = _where(_isnan(a), np.array(fill_value, a.dtype), a)  # (a strong constant, as JAX)
   result_type = dtype if dtype is not None else a.dtype
   if (dtype is None and promote_integers) or result_type == np.bool_:
     result_type = _promote_integer_dtype(result_type)
@@ -708,22 +738,26 @@ def _cumulative_reduction(name, op, a, axis, dtype, out, *, fill_nan=False, fill
   return result
 
 
+@util.jit_when_traced(static_argnames=("axis", "dtype"))
 def cumsum(a, axis=None, dtype=None, out=None):
   """Implementation of numpy.cumsum (axis=None flattens; bool accumulates in int)."""
   return _cumulative_reduction("cumsum", "add", a, axis, dtype, out)
 
 
+@util.jit_when_traced(static_argnames=("axis", "dtype"))
 def cumprod(a, axis=None, dtype=None, out=None):
   """Implementation of numpy.cumprod."""
   return _cumulative_reduction("cumprod", "mul", a, axis, dtype, out)
 
 
+@util.jit_when_traced(static_argnames=("axis", "dtype"))
 def nancumsum(a, axis=None, dtype=None, out=None):
   """Implementation of numpy.nancumsum (NaNs count as zero)."""
   return _cumulative_reduction("nancumsum", "add", a, axis, dtype, out, fill_nan=True,
                                fill_value=0)
 
 
+@util.jit_when_traced(static_argnames=("axis", "dtype"))
 def nancumprod(a, axis=None, dtype=None, out=None):
   """Implementation of numpy.nancumprod (NaNs count as one)."""
   return _cumulative_reduction("nancumprod", "mul", a, axis, dtype, out, fill_nan=True,
@@ -745,13 +779,22 @@ def _cumulative_array_api(name, op, x, axis, dtype, include_initial):
   axis = util.canonicalize_axis(_static_axis(axis, name), x.ndim)
   dtypes.check_user_dtype_supported(dtype, name)
   # (as JAX 0.10.2: cumulative_sum promotes narrow integers, cumulative_prod does not)
-  out = _cumulative_reduction(name, op, x, axis, dtype, None, promote_integers=op == "add")
+  if op == "add":
+    out = _cumsum_with_promotion(x, axis=axis, dtype=dtype)
+  else:
+    out = _cumulative_reduction(name, op, x, axis, dtype, None)
   if include_initial:
     shape = list(x.shape)
     shape[axis] = 1
     init = lax.full(tuple(shape), 0 if op == "add" else 1, dtype=out.dtype)
     out = lax_slicing.concatenate([init, out], axis)
   return out
+
+
+@util.jit_when_traced(static_argnames=("axis", "dtype"))
+def _cumsum_with_promotion(a, axis=None, dtype=None):
+  return _cumulative_reduction("cumulative_sum", "add", a, axis, dtype, None,
+                               promote_integers=True)
 
 
 def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial=False):

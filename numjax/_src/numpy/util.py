@@ -398,3 +398,33 @@ def _where(condition, x, y):
   else:
     condition, x, y = _broadcast_arrays(condition, x, y)
   return lax.select(condition, x, y)
+
+
+# ---------------------------------------------------------------------------------------
+# Functions JAX decorates with `jax.jit`
+
+def jit_when_traced(fun=None, *, static_argnames=None, static_argnums=None, name=None):
+  """Decorator for the jnp/nn functions JAX wraps in `jax.jit`: under a transformation
+  (make_jaxpr, jit, grad, vmap) a call stages a `jit[name=...]` equation whose body is the
+  function, as JAX's jaxprs show; with nothing traced it calls the function directly, so
+  eager code pays no jit dispatch."""
+  if fun is None:
+    return lambda f: jit_when_traced(f, static_argnames=static_argnames,
+                                     static_argnums=static_argnums, name=name)
+  import functools
+  box = []
+
+  @functools.wraps(fun)
+  def wrapper(*args, **kwargs):
+    if core._eager_only or (len(core.trace_stack) == 1 and core.dynamic_trace is None):
+      return fun(*args, **kwargs)
+    if not box:  # (numjax.jit imports jnp: bind it on first traced use)
+      from numjax._src.jit import jit
+      j = jit(fun, static_argnames=static_argnames, static_argnums=static_argnums)
+      if name is not None:
+        j._name = name
+      box.append(j)
+    return box[0](*args, **kwargs)
+
+  wrapper._fun = fun
+  return wrapper
