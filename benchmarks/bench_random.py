@@ -5,7 +5,7 @@ overhead: the samplers' cached plans, the key primitives' one-key paths), numjax
 JAX. Times are the best of several runs, taken in alternation so that a varying machine
 load hits every contender alike.
 
-Run: PYTHONPATH=. python benchmarks/bench_random.py [--eager-only] [--proposed-erfinv]
+Run: PYTHONPATH=. python benchmarks/bench_random.py [--eager-only]
 """
 import time
 import timeit
@@ -13,78 +13,6 @@ import timeit
 import numpy as np
 
 N = 10_000_000
-
-
-# A proposal for lax/xla_math.py's C_SOURCE (not applied there; `--proposed-erfinv` swaps it
-# in memory for this run): nj_xla_erfinvf without branches, so that the fused loop of a
-# jitted normal (threefry included) vectorises. Bit-identical to the current function on
-# all 2**32 float32 inputs (checked exhaustively in C), so JAX's normals are unchanged.
-PROPOSED_ERFINV_C = r"""
-/* Branch-free float32 erf_inv (same operations, same order, same fmaf as nj_xla_erfinvf;
-   both log1p branches and both Giles polynomials are evaluated and the lane's one kept),
-   so that loops calling it vectorise. Checked bit-identical to nj_xla_erfinvf on all 2^32
-   float32 bit patterns. */
-static inline __attribute__((always_inline)) float nj_xla_logf_nb(float x) {
-  uint32_t b = nj_f32_bits(x);   /* x in [min normal, inf) */
-  float e = (float)((int32_t)(b >> 23) - 126);
-  float m = nj_f32_from_bits((b & 0x807FFFFFu) | 0x3F000000u);
-  float t = m - 1.0f;
-  int small = m < nj_f32_from_bits(0x3F3504F3u);
-  e = small ? e - 1.0f : e;
-  t = small ? t + m : t;
-  float t2 = t * t, t3 = t2 * t;
-  float y1 = fmaf(fmaf(t, nj_f32_from_bits(0x3D9021BBu), nj_f32_from_bits(0xBDEBD1B8u)), t,
-                  nj_f32_from_bits(0x3DEF251Au));
-  float y2 = fmaf(fmaf(t, nj_f32_from_bits(0xBDFE5D4Fu), nj_f32_from_bits(0x3E11E9BFu)), t,
-                  nj_f32_from_bits(0xBE2AAE50u));
-  float y3 = fmaf(fmaf(t, nj_f32_from_bits(0x3E4CCEACu), nj_f32_from_bits(0xBE7FFFFCu)), t,
-                  nj_f32_from_bits(0x3EAAAAAAu));
-  float y = fmaf(fmaf(y1, t3, y2), t3, y3);
-  y = fmaf(y, t3, nj_f32_from_bits(0xB95E8083u) * e);
-  y = y + (t - 0.5f * (t * t));
-  return fmaf(e, nj_f32_from_bits(0x3F318000u), y);
-}
-static inline __attribute__((always_inline)) float nj_xla_erfinvf(float x) {
-  const float min_normal = nj_f32_from_bits(0x00800000u);
-  float y = -(x * x);
-  float p = 4.5270000862445199635215E-5f, q = 1.0f;   /* log1p(y), |y| < sqrt(2) - 1 */
-  p = fmaf(p, y, 4.9854102823193375972212E-1f); q = fmaf(q, y, 1.5062909083469192043167E1f);
-  p = fmaf(p, y, 6.5787325942061044846969E0f);  q = fmaf(q, y, 8.3047565967967209469434E1f);
-  p = fmaf(p, y, 2.9911919328553073277375E1f);  q = fmaf(q, y, 2.2176239823732856465394E2f);
-  p = fmaf(p, y, 6.0949667980987787057556E1f);  q = fmaf(q, y, 3.0909872225312059774938E2f);
-  p = fmaf(p, y, 5.7112963590585538103336E1f);  q = fmaf(q, y, 2.1642788614495947685003E2f);
-  p = fmaf(p, y, 2.0039553499201281259648E1f);  q = fmaf(q, y, 6.0118660497603843919306E1f);
-  float y2 = y * y;
-  float s = (y * y2) * (p / q);
-  s = -0.5f * y2 + s;
-  float l_small = y + s;
-  float v = y + 1.0f;                                   /* log1p(y) = log(1 + y) otherwise */
-  float l_big = nj_xla_logf_nb(v < min_normal ? 1.0f : v);
-  l_big = v < min_normal ? (v > -min_normal ? -INFINITY : NAN) : l_big;
-  float w = -(fabsf(y) < 0.41421356237309504880f ? l_small : l_big);
-  float wa = w - 2.5f, wb = sqrtf(w) - 3.0f;
-  float a = 2.81022636e-08f, c = -0.000200214257f;
-  a = fmaf(a, wa, 3.43273939e-07f);  c = fmaf(c, wb, 0.000100950558f);
-  a = fmaf(a, wa, -3.5233877e-06f);  c = fmaf(c, wb, 0.00134934322f);
-  a = fmaf(a, wa, -4.39150654e-06f); c = fmaf(c, wb, -0.00367342844f);
-  a = fmaf(a, wa, 0.00021858087f);   c = fmaf(c, wb, 0.00573950773f);
-  a = fmaf(a, wa, -0.00125372503f);  c = fmaf(c, wb, -0.0076224613f);
-  a = fmaf(a, wa, -0.00417768164f);  c = fmaf(c, wb, 0.00943887047f);
-  a = fmaf(a, wa, 0.246640727f);     c = fmaf(c, wb, 1.00167406f);
-  a = fmaf(a, wa, 1.50140941f);      c = fmaf(c, wb, 2.83297682f);
-  float r = (w < 5.0f ? a : c) * x;
-  r = fabsf(x) == 1.0f ? x * INFINITY : r;
-  return x != x ? x : r;
-}
-"""
-
-
-def use_proposed_erfinv():
-  from numjax._src.lax import xla_math
-  src = xla_math.C_SOURCE
-  i = src.index("static inline float nj_xla_erfinvf")
-  j = src.index("}\n", src.index("return p * x;")) + 2
-  xla_math.C_SOURCE = src[:i] + PROPOSED_ERFINV_C + src[j:]
 
 
 def best_ms(fns, number=1, repeat=5):
@@ -195,8 +123,6 @@ def eager_small():
 
 if __name__ == "__main__":
   import sys
-  if "--proposed-erfinv" in sys.argv:
-    use_proposed_erfinv()
   if "--eager-only" not in sys.argv:
     main()
   eager_small()
