@@ -771,3 +771,28 @@ def test_erf_inv_and_normal_are_bit_identical_across_tiers():
   with numjax.config._override("numjax_tier", "numpy"):
     b = np.asarray(numjax.jit(lambda k: numjax.random.normal(k, (100_003,)))(key))
   np.testing.assert_array_equal(a, b)
+
+
+def test_auto_tier_compiles_small_programs_once_they_are_hot():
+  """'auto' leaves a small loop-free program on the NumPy tier at first; after
+  compiler.HOT_CALLS calls it is built natively in the background and calls switch."""
+  def f(a):
+    return jnp.tanh(a * 2.0 + 1.0) * jnp.cos(a) - a / 3.0
+  x = jnp.asarray(np.linspace(-1, 1, 37, dtype=np.float32))
+  with numjax.config._override("numjax_tier", "auto"):
+    g = numjax.jit(f)
+    first = np.asarray(g(x))
+    exe = next(iter(g._cache.values())).exe
+    assert exe.tier == "numpy"
+    for _ in range(compiler.HOT_CALLS + 1):
+      g(x)
+    deadline = time.time() + 60
+    while exe.tier != "native" and time.time() < deadline:
+      time.sleep(0.01)
+    assert exe.tier == "native"
+    assert_close(np.asarray(g(x)), first, 1e-6)
+  tiny = numjax.jit(lambda a: a + 1.0)     # below HOT_MIN_EQNS: never worth a C call
+  with numjax.config._override("numjax_tier", "auto"):
+    for _ in range(compiler.HOT_CALLS + 5):
+      tiny(x)
+    assert next(iter(tiny._cache.values())).exe.tier == "numpy"

@@ -46,9 +46,10 @@ class Backend:
     return True
 
   def compile(self, jaxpr: core.Jaxpr, consts: list, *, name: str,
-              donated: Sequence[bool]) -> Callable | None:
+              donated: Sequence[bool], force: bool = False) -> Callable | None:
     """Return fn(*numpy_buffers) -> list of NumPy results (one per jaxpr output), or None
-    when this jaxpr is not supported (the NumPy tier keeps it)."""
+    when this jaxpr is not supported (the NumPy tier keeps it). `force`: compile even a
+    program the 'auto' policy would skip (it has become hot)."""
     raise NotImplementedError
 
   def source(self, fn) -> str | None:
@@ -156,6 +157,10 @@ def _maybe_native(exe):
                     "NumPy tier.", RuntimeWarning, stacklevel=3)
     return
 
+  if tier == "auto" and hasattr(b, "worth_compiling") and not b.worth_compiling(exe.jaxpr):
+    _compile_when_hot(exe)
+    return
+
   def build():
     try:
       fn = b.compile(exe.jaxpr, exe.consts, name=exe.name, donated=exe.donated)
@@ -176,6 +181,51 @@ def _maybe_native(exe):
       from concurrent.futures import ThreadPoolExecutor
       _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="numjax-native")
     _pool.submit(build)
+
+
+HOT_CALLS = 100      # a small program called this often is compiled natively after all
+HOT_MIN_EQNS = 4     # ... if it has enough operations to gain from one C call
+
+
+def _compile_when_hot(exe):
+  """'auto' skips programs that are small (little data, no loops): the NumPy tier runs them
+  at about native speed per operation. Called often, though, one C call beats an operation
+  per NumPy call, so count calls and build natively (in the background) once it is hot."""
+  if len(exe.jaxpr.eqns) < HOT_MIN_EQNS:
+    return
+  fn = exe.fn
+  left = [HOT_CALLS]
+
+  def counting(*bufs):
+    left[0] -= 1
+    if left[0] == 0:
+      exe.fn = fn
+      _submit_native(exe)
+    return fn(*bufs)
+  exe.fn = counting
+
+
+def _submit_native(exe):
+  b = native_backend()
+  if b is None:
+    return
+
+  def build():
+    try:
+      fn = b.compile(exe.jaxpr, exe.consts, name=exe.name, donated=exe.donated, force=True)
+    except Exception as e:  # a native failure must never break a program
+      warnings.warn(f"native compilation of {exe.name} failed ({e}); staying on the NumPy "
+                    "tier.", RuntimeWarning)
+      return
+    if fn is not None:
+      exe.native_fn = fn
+      exe.fn = _wrap_native(exe, fn)
+      exe.tier = "native"
+  global _pool
+  if _pool is None:
+    from concurrent.futures import ThreadPoolExecutor
+    _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="numjax-native")
+  _pool.submit(build)
 
 
 def compile_jaxpr(closed: core.ClosedJaxpr, *, name="f", donated=(), wrap=True,

@@ -46,13 +46,16 @@ class NativeBackend(_compiler.Backend):
           self._avail = ok
     return self._avail
 
-  def compile(self, jaxpr, consts, *, name, donated):
+  def worth_compiling(self, jaxpr) -> bool:
+    return worth_compiling(jaxpr)
+
+  def compile(self, jaxpr, consts, *, name, donated, force=False):
     from numjax._src.compiler.native import cc, driver
     from numjax._src.config import config
     tc = cc.toolchain()
     if tc is None:
       return None
-    if config.numjax_tier == "auto" and not worth_compiling(jaxpr):
+    if config.numjax_tier == "auto" and not force and not worth_compiling(jaxpr):
       return None
     if _deferred is not None:
       b = driver.prepare(jaxpr, consts, tc, name)
