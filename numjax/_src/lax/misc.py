@@ -457,7 +457,9 @@ def tile(operand, reps):
 
 
 squeeze_p = Primitive("squeeze")
-# (no native template: the compiler's pass pipeline rewrites squeeze to reshape first)
+# The compiler's pass pipeline rewrites squeeze to reshape before code generation, so the
+# native tier meets it as reshape (an index map).
+squeeze_p.native_template = _lax.reshape_p.native_template
 
 
 def _squeeze_abstract(x, *, dimensions):

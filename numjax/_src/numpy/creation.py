@@ -495,9 +495,8 @@ def identity(n, dtype=None) -> Array:
 
 
 def _tri_mask(n, m, k):
-  i = lax.broadcasted_iota(np.int32, (n, m), 0)
-  j = lax.broadcasted_iota(np.int32, (n, m), 1)
-  return lax.ge(lax.add(i, np.int32(k)), j)
+  i = lax.add(lax.broadcasted_iota(np.int32, (n, m), 0), np.int32(k))
+  return lax.ge(i, lax.broadcasted_iota(np.int32, (n, m), 1))
 
 
 def tri(N, M=None, k: int = 0, dtype=None) -> Array:
@@ -522,11 +521,13 @@ def _tril_triu(name, m, k, lower):
   return lax.select(which, m, zero) if lower else lax.select(which, zero, m)
 
 
+@util.jit_when_traced(static_argnames=("k",))
 def tril(m, k: int = 0) -> Array:
   """Implementation of numpy.tril (batched over leading dimensions)."""
   return _tril_triu("tril", m, k, True)
 
 
+@util.jit_when_traced(static_argnames=("k",))
 def triu(m, k: int = 0) -> Array:
   """Implementation of numpy.triu (batched over leading dimensions)."""
   return _tril_triu("triu", m, k, False)

@@ -221,12 +221,13 @@ def atleast_1d(*arys):
   return out[0] if len(out) == 1 else out
 
 
+@util.jit_when_traced
 def atleast_2d(*arys):
   """Implementation of numpy.atleast_2d."""
   util.check_arraylike("atleast_2d", *arys)
   out = []
   for x in map(util._asarray, arys):
-    out.append(x if x.ndim >= 2 else lax.reshape(x, (1, x.size if x.ndim else 1)))
+    out.append(x if x.ndim >= 2 else lax.expand_dims(x, (0,) if x.ndim else (0, 1)))
   return out[0] if len(out) == 1 else out
 
 

@@ -155,6 +155,7 @@ def delete(arr, obj, axis=None, *, assume_unique_indices=False):
 # ---------------------------------------------------------------------------------------
 # Differences, integrals, phase unwrapping
 
+@util.jit_when_traced(static_argnames=("n", "axis"))
 def diff(a, n=1, axis=-1, prepend=None, append=None):
   """Implementation of numpy.diff (booleans: not_equal of neighbours)."""
   arr = util.ensure_arraylike("diff", a)

@@ -42,6 +42,7 @@ def _flat_or_axis(arr, axis):
   return arr, util.canonicalize_axis(axis, arr.ndim)
 
 
+@util.jit_when_traced(static_argnames=("axis", "kind", "order", "stable", "descending"))
 def sort(a, axis=-1, *, kind=None, order=None, stable=True, descending=False):
   """Implementation of numpy.sort (`descending` reverses the sorted axis, as JAX)."""
   arr = util.ensure_arraylike("sort", a)
@@ -51,6 +52,7 @@ def sort(a, axis=-1, *, kind=None, order=None, stable=True, descending=False):
   return lax_slicing.rev(out, (dim,)) if descending else out
 
 
+@util.jit_when_traced(static_argnames=("axis", "kind", "order", "stable", "descending"))
 def argsort(a, axis=-1, *, kind=None, order=None, stable=True, descending=False):
   """Implementation of numpy.argsort (int32 indices; stable by default)."""
   arr = util.ensure_arraylike("argsort", a)

@@ -257,6 +257,7 @@ def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
   return lax.convert_element_type(out, pet, weak)
 
 
+@util.jit_when_traced
 def kron(a, b):
   """Implementation of numpy.kron."""
   util.check_arraylike("kron", a, b)
@@ -266,9 +267,9 @@ def kron(a, b):
   elif b.ndim < a.ndim:
     b = lax.reshape(b, (1,) * (a.ndim - b.ndim) + b.shape)
   nd = a.ndim
-  shape = tuple(d for pair in zip(a.shape, b.shape) for d in pair)
-  a2 = lax.broadcast_in_dim(a, shape, tuple(range(0, 2 * nd, 2)))
-  b2 = lax.broadcast_in_dim(b, shape, tuple(range(1, 2 * nd, 2)))
+  # as JAX: a and b get interleaved unit dims; mul broadcasts them against each other
+  a2 = lax.expand_dims(a, tuple(range(1, 2 * nd, 2)))
+  b2 = lax.expand_dims(b, tuple(range(0, 2 * nd, 2)))
   if a2.dtype == np.bool_:
     raise TypeError("mul does not accept dtype bool. Accepted dtypes are subtypes of "
                     "number.")
@@ -336,6 +337,7 @@ def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
   return reductions.sum(a, axis=(-2, -1), dtype=dtype)
 
 
+@util.jit_when_traced(static_argnames=("offset", "axis1", "axis2"))
 def diagonal(a, offset=0, axis1=0, axis2=1):
   """Implementation of numpy.diagonal (a new array: strided slice of the flattened
   matrix, so it is differentiable and batchable without gather)."""

@@ -342,6 +342,7 @@ def ceil(x, /):
 
 
 @_quiet
+@util.jit_when_traced
 def trunc(x, /):
   """Implementation of numpy.trunc (integer and bool inputs are returned unchanged)."""
   x = ensure_arraylike("trunc", x)
@@ -351,6 +352,7 @@ def trunc(x, /):
 
 
 @_quiet
+@util.jit_when_traced
 def rint(x, /):
   """Implementation of numpy.rint (half to even; integers become the default float)."""
   x = ensure_arraylike("rint", x)
@@ -361,6 +363,7 @@ def rint(x, /):
   return lax.round(x, lax.RoundingMethod.TO_NEAREST_EVEN)
 
 
+@util.jit_when_traced(static_argnames=("decimals",))
 def round(a, decimals: int = 0, out=None):  # noqa: A001
   """Implementation of numpy.round (half to even; integers are returned unchanged)."""
   a = ensure_arraylike("round", a)
@@ -419,6 +422,7 @@ def imag(val, /):
 
 
 @_quiet
+@util.jit_when_traced(static_argnames=("deg",))
 def angle(z, deg: builtins.bool = False):
   """Implementation of numpy.angle (non-floating inputs give the default float)."""
   z = ensure_arraylike("angle", z)
@@ -449,6 +453,7 @@ def sinc(x, /):
 
 
 @_quiet
+@util.jit_when_traced
 def i0(x):
   """Implementation of numpy.i0, the modified Bessel function of order 0 (real inputs)."""
   from numjax._src.lax.special import bessel_i0e
@@ -466,6 +471,7 @@ _INT_FOR_BITS = {16: np.int16, 32: np.int32, 64: np.int64}
 
 
 @_quiet
+@util.jit_when_traced
 def signbit(x, /):
   """Implementation of numpy.signbit."""
   x, = promote_args("signbit", x)
@@ -480,10 +486,13 @@ def signbit(x, /):
   if info.bits not in _INT_FOR_BITS:
     raise NotImplementedError("jax.numpy.signbit only supports 16, 32, and 64-bit types.")
   bits = lax.bitcast_convert_type(x, _INT_FOR_BITS[info.bits])
-  return lax.lt(bits, _strong_const(bits, 0))  # the sign bit is the integer's sign
+  # (as JAX: the sign bit shifted across the word, -1 or 0, as a bool)
+  sign = lax.shift_right_arithmetic(bits, _strong_const(bits, info.bits - 1))
+  return lax.convert_element_type(sign, np.bool_)
 
 
 @_quiet
+@util.jit_when_traced
 def copysign(x1, x2, /):
   """Implementation of numpy.copysign (real inputs only)."""
   x1, x2 = promote_args_inexact("copysign", x1, x2)
@@ -561,6 +570,7 @@ def ldexp(x1, x2, /):
 
 
 @_quiet
+@util.jit_when_traced
 def modf(x, /, out=None):
   """Implementation of numpy.modf: (fractional part, integral part)."""
   x = ensure_arraylike("modf", x)
@@ -829,12 +839,13 @@ def _float_divmod(x1, x2):
   div = lax.div(x1_corrected, x2)
   zero = _const(mod, 0)
   ind = lax.bitwise_and(lax.ne(mod, zero), lax.ne(lax.sign(x2), lax.sign(mod)))
-  mod = _where(ind, lax.add(mod, x2), mod)
-  div = _where(ind, lax.sub(div, _weak_const(div, 1)), div)
+  mod = lax.select(ind, lax.add(mod, x2), mod)  # (lax.select, as JAX's body)
+  div = lax.select(ind, lax.sub(div, _weak_const(div, 1)), div)
   return lax.round(div), mod
 
 
 @_quiet
+@util.jit_when_traced
 def floor_divide(x1, x2, /):
   """Implementation of numpy.floor_divide."""
   x1, x2 = promote_args_numeric("floor_divide", x1, x2)
@@ -852,6 +863,7 @@ def floor_divide(x1, x2, /):
 
 
 @_quiet
+@util.jit_when_traced
 def remainder(x1, x2, /):
   """Implementation of numpy.remainder (the result has the divisor's sign)."""
   x1, x2 = promote_args_numeric("remainder", x1, x2)
@@ -859,9 +871,10 @@ def remainder(x1, x2, /):
   if dtypes.issubdtype(x2.dtype, np.integer):
     x2 = _where(lax.eq(x2, _const(x2, 0)), _like(x2, 1), x2)
   trunc_mod = lax.rem(x1, x2)
+  nonzero = lax.ne(trunc_mod, zero)
   do_plus = lax.bitwise_and(lax.ne(lax.lt(trunc_mod, zero), lax.lt(x2, _const(x2, 0))),
-                            lax.ne(trunc_mod, zero))
-  return _where(do_plus, lax.add(trunc_mod, x2), trunc_mod)
+                            nonzero)
+  return lax.select(do_plus, lax.add(trunc_mod, x2), trunc_mod)
 
 
 def mod(x1, x2, /):
@@ -976,6 +989,7 @@ def atan2(x1, x2, /):
 
 
 @_quiet
+@util.jit_when_traced
 def hypot(x1, x2, /):
   """Implementation of numpy.hypot (overflow-safe; real inputs only)."""
   x1, x2 = promote_args_inexact("hypot", x1, x2)
@@ -1075,6 +1089,7 @@ def _minimum(x, y, /):
 
 
 @_quiet
+@util.jit_when_traced
 def fmax(x1, x2):
   """Implementation of numpy.fmax (NaNs are ignored where possible)."""
   return _where(logical_or(greater(x1, x2), isnan(x2)), x1, x2)
@@ -1087,6 +1102,7 @@ def fmin(x1, x2):
 
 
 @_quiet
+@util.jit_when_traced
 def heaviside(x1, x2, /):
   """Implementation of numpy.heaviside."""
   x1, x2 = ensure_arraylike("heaviside", x1, x2)

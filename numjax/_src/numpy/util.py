@@ -428,3 +428,6 @@ def jit_when_traced(fun=None, *, static_argnames=None, static_argnums=None, name
 
   wrapper._fun = fun
   return wrapper
+
+
+_where = jit_when_traced(_where)  # (JAX's internal _where is jitted too)
