@@ -7,6 +7,7 @@ subprocesses, so that nothing here maps a library the test then corrupts.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -796,3 +797,31 @@ def test_auto_tier_compiles_small_programs_once_they_are_hot():
     for _ in range(compiler.HOT_CALLS + 5):
       tiny(x)
     assert next(iter(tiny._cache.values())).exe.tier == "numpy"
+
+
+def test_rnn_gradient_scan_compiles_to_one_native_program():
+  """The backward scan of an RNN with a bias (its gradient sums a (1, n) cotangent over the
+  unit axis: a reduction that is a reshape) must stay a native loop: no NumPy step."""
+  rng = np.random.default_rng(0)
+  W = jnp.asarray((rng.standard_normal((16, 16)) * 0.1).astype(np.float32))
+  b = jnp.asarray(np.zeros(16, np.float32))
+  xs = jnp.asarray(rng.standard_normal((20, 4, 16)).astype(np.float32))
+
+  def loss(params, xs):
+    W, b = params
+    def step(h, x):
+      h = jnp.tanh(h @ W + x + b)
+      return h, h
+    _, hs = lax.scan(step, jnp.zeros((4, 16), jnp.float32), xs)
+    return jnp.sum(hs ** 2)
+  f = lambda p, xs: numjax.grad(loss)(p, xs)
+  with numjax.config._override("numjax_tier", "native"):
+    c = numjax.jit(f).lower((W, b), xs).compile()
+    txt = c.as_text()
+    got = numjax.jit(f)((W, b), xs)
+  driver = txt[txt.index("driver:"):]
+  assert re.search(r"= F\d+\(", driver) is None, driver
+  with numjax.config._override("numjax_tier", "numpy"):
+    want = numjax.jit(f)((W, b), xs)
+  for a, w in zip(got, want):
+    assert_close(a, w, 1e-4)

@@ -319,6 +319,26 @@ def _splat_identity(eqn, producers, folder):
   return None
 
 
+_MONOID_REDUCTIONS = ("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and",
+                      "reduce_or", "reduce_xor")
+
+
+def _unit_reduction(eqn):
+  """A reduction over size-1 axes only is a reshape (the transpose of an implicit
+  broadcast of a (1, n) operand sums over its unit axis): [reshape equation], or None."""
+  if eqn.primitive.name not in _MONOID_REDUCTIONS:
+    return None
+  x = eqn.invars[0]
+  out = eqn.outvars[0]
+  axes = tuple(eqn.params.get("axes", ()))
+  if not axes or any(x.aval.shape[a] != 1 for a in axes) or x.aval.dtype != out.aval.dtype:
+    return None
+  from numjax._src.lax import lax as _lax
+  return [core.JaxprEqn(_lax.reshape_p, [x], dict(new_sizes=tuple(out.aval.shape),
+                                                  dimensions=None, sharding=None),
+                        list(eqn.outvars), eqn.source_info)]
+
+
 class _Folder:
   """Evaluates constant equations at compile time with the primitives' eager paths."""
 
@@ -404,7 +424,7 @@ def simplify(jaxpr: Jaxpr, consts, *, fold=True, cse=True, algebra=True) -> tupl
     invars = [read(v) for v in eqn.invars]
     eqn = eqn._replace(invars=invars)
     if algebra:
-      repl = _reciprocal_divisor(eqn, read, producers)
+      repl = _reciprocal_divisor(eqn, read, producers) or _unit_reduction(eqn)
       if repl is not None:
         work.extend(reversed(repl))
         continue
