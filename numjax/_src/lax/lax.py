@@ -772,7 +772,17 @@ def _unbroadcast(aval, ct):
   if not aval.shape:
     return reduce_sum(ct, tuple(range(len(ct_shape))))
   dims = tuple(i for i, (a, b) in enumerate(zip(ct_shape, aval.shape)) if a != b)
+  if type(ct) is Array and core._eager_only:
+    return _sum_concrete(ct, dims, aval.shape)
   return reshape(reduce_sum(ct, dims), aval.shape)
+
+
+def _sum_concrete(ct, dims, shape):
+  """An eager backward pass (concrete cotangent, nothing traced): the sum-then-reshape of
+  an unbroadcast in one NumPy call (the staged form, for jaxprs, is reduce_sum + reshape)."""
+  v = ct._value
+  out = v.sum(axis=dims, dtype=v.dtype).reshape(shape)
+  return _make(out, ct.weak_type)
 
 
 def _bcast_tangent(g, out_aval):
@@ -1146,6 +1156,8 @@ def _broadcast_in_dim_transpose(ct, x, *, shape, broadcast_dimensions, sharding=
   in_shape = x.aval.shape
   unit = [d for i, d in enumerate(broadcast_dimensions) if in_shape[i] == 1 and shape[d] != 1]
   new = [d for d in range(len(shape)) if d not in broadcast_dimensions]
+  if (new or unit) and type(ct) is Array and core._eager_only:
+    return [_sum_concrete(ct, tuple(sorted(new + unit)), in_shape)]
   summed = reduce_sum(ct, tuple(sorted(new + unit))) if (new or unit) else ct
   return [reshape(summed, in_shape) if unit else summed]
 
