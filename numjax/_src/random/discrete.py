@@ -19,6 +19,7 @@ from numjax._src.random.samplers import (
     _gumbel, _uniform, bcast, broadcast_shapes, canonicalize_shape, check_broadcast_shapes, check_shape, const,
     convert, int_dtype, key_arg, random_bits, shape_of, split2)
 from numjax._src.random.plans import planned
+from numjax._src.numpy.util import jit_when_traced
 
 
 def _jnp():
@@ -120,15 +121,21 @@ def bernoulli(key, p=np.float32(0.5), shape=None, mode="low", *, out_sharding=No
     shape = tuple(p.shape)
   else:
     check_shape("bernoulli", shape, tuple(p.shape))
-  p = bcast(p, shape) if p.shape else p
   if mode == "high":
+    p = bcast(p, shape) if p.shape else p
     from numjax._src.lax import slicing
     u = _uniform(key, 0., 1., (2,) + shape, dtype)
     u1 = slicing.index_in_dim(u, 0, 0, keepdims=False)
     u2 = slicing.index_in_dim(u, 1, 0, keepdims=False)
     u2 = lax.mul(u2, lax.full((), 2.0 ** -_dtypes.finfo(dtype).nmant, dtype))
     return lax.lt(u2, lax.sub(p, u1))
-  return lax.lt(_uniform(key, 0., 1., shape, dtype), p)
+  return _bernoulli(key, p, shape)
+
+
+@jit_when_traced(static_argnums=(2,), name="_bernoulli")
+def _bernoulli(key, p, shape):
+  u = _uniform(key, 0., 1., shape, p.dtype)
+  return lax.lt(u, bcast(p, shape) if p.shape and tuple(p.shape) != shape else p)
 
 
 @planned

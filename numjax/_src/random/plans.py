@@ -40,6 +40,13 @@ def _refresh(name=None, value=None):
 
 _refresh()
 config.on_change(_refresh)
+_state["building"] = False
+
+
+def building() -> bool:
+  """True while a plan is being traced (no user sees that jaxpr: samplers may stage their
+  shortest equivalent form)."""
+  return _state["building"]
 
 
 class _Unplannable(Exception):
@@ -154,10 +161,18 @@ def _build(fn, kind, args, kwargs, dyn, dyn_vals):
     box.append(out_tree)
     return out_flat
 
+  _state["building"] = True
   try:
     closed = pe.trace_to_jaxpr(flat_fun, [core.get_aval(v) for v in dyn_vals])
   except Exception:  # the plain path raises it (or copes with it) as usual
     return _NO_PLAN
+  finally:
+    _state["building"] = False
   if any(isinstance(c, core.Tracer) for c in closed.consts):
     return _NO_PLAN
+  # the samplers stage jit[name=...] equations (as JAX's); splice them in so the compiler
+  # sees (and sizes, for tiering) one flat program
+  from numjax._src.compiler import passes
+  jaxpr, consts = passes.inline_calls(closed.jaxpr, closed.consts)
+  closed = core.ClosedJaxpr(jaxpr, consts)
   return compiler.compile_jaxpr(closed, name=fn.__name__), box[0]

@@ -21,7 +21,9 @@ from numjax._src.lax import lax
 from numjax._src.random import keys as _keys
 from numjax._src.random.fma import fma
 from numjax._src.random.plans import planned
+from numjax._src.random import plans as _plans
 from numjax._src.random.prng import UINT_DTYPES
+from numjax._src.numpy.util import jit_when_traced
 
 # ---------------------------------------------------------------------------------------
 # Argument handling shared by the samplers
@@ -174,7 +176,81 @@ def uniform(key, shape=(), dtype=None, minval=0., maxval=1., *, out_sharding=Non
   return _uniform(key, minval, maxval, shape, dtype)
 
 
-def _uniform(key, minval, maxval, shape, dtype):
+def _uniform(key, minval, maxval, shape, dtype, kw=False, unfused_ok=False):
+  """JAX's jitted `_uniform` (a `jit[name=_uniform]` equation when traced). `kw`: the
+  bounds are passed by keyword, as JAX's callers that do so (the jit then orders them
+  maxval, minval, as JAX's does). `unfused_ok`: the caller's static bounds are known to
+  round as one fma with a separate mul and add."""
+  if _plans.building():
+    return _uniform_compact(key, minval, maxval, shape, dtype)
+  fused = not (unfused_ok or _exact_unfused(minval, maxval, dtype))
+  if kw:
+    return _uniform_jit(key, shape=shape, dtype=dtype, fused=fused, minval=minval,
+                        maxval=maxval)
+  return _uniform_jit(key, minval, maxval, shape, dtype, fused)
+
+
+def _broadcast_to_rank(x, rank):
+  """x with leading unit dims up to `rank` (JAX's lax.broadcast_to_rank)."""
+  nd = rank - x.ndim
+  if nd <= 0:
+    return x
+  return lax.broadcast_in_dim(x, (1,) * nd + tuple(x.shape),
+                              tuple(range(nd, rank)))
+
+
+@jit_when_traced(static_argnames=("shape", "dtype", "fused"), name="_uniform")
+def _uniform_jit(key, minval, maxval, shape, dtype, fused):
+  check_shape("uniform", shape)
+  minval = convert(minval, dtype)
+  maxval = convert(maxval, dtype)
+  check_shape("uniform", shape, tuple(minval.shape), tuple(maxval.shape))
+  minval = _broadcast_to_rank(minval, len(shape))
+  maxval = _broadcast_to_rank(maxval, len(shape))
+  finfo = _dtypes.finfo(dtype)
+  nbits, nmant = finfo.bits, finfo.nmant
+  if nbits not in (8, 16, 32, 64):
+    raise TypeError(f"uniform only accepts 8-, 16-, 32-, or 64-bit dtypes, got {dtype}.")
+  rng_bits = nbits if nmant >= 8 else 8
+  bits_ = random_bits(key, rng_bits, shape)
+  uint_dtype = UINT_DTYPES[nbits]
+  if rng_bits != nbits:
+    bits_ = convert(bits_, uint_dtype)
+  # the top `nmant` bits become the mantissa of a float in [1, 2); minus one is exact
+  one_bits = int(np.array(1.0, dtype).view(uint_dtype))
+  float_bits = lax.bitwise_or(
+      lax.shift_right_logical(bits_, lax.full((), rng_bits - nmant, uint_dtype)),
+      lax.full((), one_bits, uint_dtype))
+  floats = lax.sub(lax.bitcast_convert_type(float_bits, dtype), lax.full((), 1.0, dtype))
+  span = lax.sub(maxval, minval)
+  if fused:
+    # XLA contracts `floats * span + minval` into one fused multiply-add; where two
+    # roundings could differ from that (bounds not known to make the product exact),
+    # numjax stages the fma itself -- one equation where JAX's jaxpr shows mul + add.
+    out = fma(floats, bcast(span, shape), bcast(minval, shape))
+  else:
+    out = lax.add(lax.mul(floats, span), minval)
+  return lax.max(minval, out)
+
+
+def _exact_unfused(minval, maxval, dtype) -> bool:
+  """Whether `u * (maxval - minval) + minval` rounds as one fma for every u = k * 2**-nmant:
+  concrete scalar bounds with minval == 0 (one rounding) or a power-of-two span (exact
+  product)."""
+  lo, span = _static_bounds(minval, maxval, dtype)
+  if span is not None:
+    return True
+  vals = []
+  for v in (minval, maxval):
+    if isinstance(v, Tracer) or np.shape(v) != ():
+      return False
+    vals.append(np.asarray(v._value if isinstance(v, Array) else v).astype(dtype))
+  return float(vals[0]) == 0.0 and not np.signbit(vals[0])
+
+
+def _uniform_compact(key, minval, maxval, shape, dtype):
+  """The same numbers as `_uniform_jit` in fewer operations (for the eager plans, whose
+  jaxprs nobody reads): mantissa * 2**-nmant, and one multiply-add for static bounds."""
   check_shape("uniform", shape)
   minval = bcast(convert(minval, dtype), shape) if shape_of(minval) else convert(minval, dtype)
   maxval = bcast(convert(maxval, dtype), shape) if shape_of(maxval) else convert(maxval, dtype)
@@ -187,18 +263,14 @@ def _uniform(key, minval, maxval, shape, dtype):
   uint_dtype = UINT_DTYPES[nbits]
   if rng_bits != nbits:
     bits_ = convert(bits_, uint_dtype)
-  # JAX keeps the top `nmant` bits as the mantissa of a float in [1, 2) and subtracts 1;
-  # that float minus one is exactly mantissa * 2**-nmant, which is what is computed here.
   mant = lax.shift_right_logical(bits_, lax.full((), rng_bits - nmant, uint_dtype))
   mant = convert(mant, dtype)
   lo, span = _static_bounds(minval, maxval, dtype)
   if span is not None:
-    # Static bounds with a power-of-two span: mant * 2**-nmant * span is exact, so the one
-    # multiply-add below rounds exactly as XLA's fused one, and max(minval, .) is a no-op.
+    # power-of-two span: the product is exact and max(minval, .) a no-op
     out = lax.mul(mant, lax.full((), 2.0 ** -nmant * float(span), dtype))
     return out if lo == 0 else lax.add(out, lax.full((), lo, dtype))
   floats = lax.mul(mant, lax.full((), 2.0 ** -nmant, dtype))
-  # XLA fuses `floats * (maxval - minval) + minval` into one fused multiply-add
   out = fma(floats, lax.sub(maxval, minval), minval)
   return lax.max(minval, out)
 
@@ -211,7 +283,8 @@ def _static_bounds(minval, maxval, dtype):
     if isinstance(v, Tracer) or np.shape(v) != ():
       return None, None
     vals.append(np.asarray(v._value if isinstance(v, Array) else v).astype(dtype))
-  span = vals[1] - vals[0]
+  with np.errstate(all="ignore"):
+    span = vals[1] - vals[0]
   s = float(span)
   if not (np.isfinite(s) and s > 0 and math.frexp(s)[0] == 0.5):
     return None, None
@@ -227,6 +300,7 @@ def normal(key, shape=(), dtype=None, *, out_sharding=None):
   return _normal(key, shape, dtype)
 
 
+@jit_when_traced(static_argnums=(1, 2), name="_normal")
 def _normal(key, shape, dtype):
   if _dtypes.issubdtype(dtype, np.complexfloating):
     key_re, key_im = split2(key)
@@ -238,10 +312,11 @@ def _normal(key, shape, dtype):
   return _normal_real(key, shape, dtype)
 
 
+@jit_when_traced(static_argnums=(1, 2), name="_normal_real")
 def _normal_real(key, shape, dtype):
   check_shape("normal", shape)
   lo = np.nextafter(np.array(-1., dtype), np.array(0., dtype), dtype=dtype)
-  u = _uniform(key, lax.full((), lo, dtype), 1., shape, dtype)
+  u = _uniform(key, lo, np.array(1., dtype), shape, dtype)
   return lax.mul(lax.full((), np.sqrt(2), dtype), lax.erf_inv(u))
 
 
@@ -281,6 +356,7 @@ def exponential(key, shape=(), dtype=None, *, out_sharding=None):
   return _exponential(key, shape, dtype)
 
 
+@jit_when_traced(static_argnums=(1, 2), name="_exponential")
 def _exponential(key, shape, dtype):
   u = _uniform(key, 0., 1., shape, dtype)
   return lax.neg(lax.log1p(lax.neg(u)))
@@ -292,7 +368,13 @@ def laplace(key, shape=(), dtype=None, *, out_sharding=None):
   key = key_arg("laplace", key)
   dtype = float_dtype(dtype, "laplace")
   shape = canonicalize_shape(shape)
-  u = _uniform(key, -1. + float(_dtypes.finfo(dtype).epsneg), 1., shape, dtype)
+  return _laplace(key, shape, dtype)
+
+
+@jit_when_traced(static_argnums=(1, 2), name="_laplace")
+def _laplace(key, shape, dtype):
+  lo = np.array(-1. + float(_dtypes.finfo(dtype).epsneg), dtype)
+  u = _uniform(key, lo, 1., shape, dtype)
   return lax.mul(lax.sign(u), lax.log1p(lax.neg(lax.abs(u))))
 
 
@@ -302,7 +384,12 @@ def logistic(key, shape=(), dtype=None, *, out_sharding=None):
   key = key_arg("logistic", key)
   dtype = float_dtype(dtype, "logistic")
   shape = canonicalize_shape(shape)
-  x = _uniform(key, float(_dtypes.finfo(dtype).tiny), 1., shape, dtype)
+  return _logistic(key, shape, dtype)
+
+
+@jit_when_traced(static_argnums=(1, 2), name="_logistic")
+def _logistic(key, shape, dtype):
+  x = _uniform(key, np.array(_dtypes.finfo(dtype).tiny, dtype), 1., shape, dtype)
   return lax.sub(lax.log(x), lax.log1p(lax.neg(x)))
 
 
@@ -312,7 +399,15 @@ def cauchy(key, shape=(), dtype=None, *, out_sharding=None):
   key = key_arg("cauchy", key)
   dtype = float_dtype(dtype, "cauchy")
   shape = canonicalize_shape(shape)
-  u = _uniform(key, float(_dtypes.finfo(dtype).eps), 1., shape, dtype)
+  return _cauchy(key, shape, dtype)
+
+
+@jit_when_traced(static_argnums=(1, 2), name="_cauchy")
+def _cauchy(key, shape, dtype):
+  # [eps, 1) in float32: mul + add round as one fma for all 2**23 draws (checked
+  # exhaustively); other dtypes keep the fma
+  u = _uniform(key, np.array(_dtypes.finfo(dtype).eps, dtype), 1., shape, dtype,
+               unfused_ok=np.dtype(dtype) == np.float32)
   return lax.tan(lax.mul(const(u, np.pi), lax.sub(u, const(u, 0.5))))
 
 
@@ -334,6 +429,7 @@ def _neg_log(x):
   return lax.neg(lax.log(x))
 
 
+@jit_when_traced(static_argnums=(1, 2, 3), name="_gumbel")
 def _gumbel(key, shape, dtype, mode):
   info = _dtypes.finfo(dtype)
   if mode == "highest" and dtype == np.float32:
@@ -347,7 +443,7 @@ def _gumbel(key, shape, dtype, mode):
                     lax.full((), info.tiny, dtype))
     x = lax.select(lax.ge(high, lax.full_like(high, 0.5)), high, small)
     return _neg_log(lax.neg(lax.log1p(lax.neg(x))))
-  u = _uniform(key, float(info.tiny), 1., shape, dtype)
+  u = _uniform(key, np.array(info.tiny, dtype), 1., shape, dtype, kw=True)
   return _neg_log(_neg_log(u))
 
 
