@@ -71,7 +71,9 @@ class Array:
 
   @property
   def aval(self):
-    v = self._value
+    v = self._buf
+    if type(v) is not _ndarray:
+      v = self._value
     return _shaped(v.shape, v.dtype, self.weak_type)
 
   # ---- placement (numjax/_src/sharding.py) -----------------------------------------

@@ -411,11 +411,18 @@ def find_top_trace(xs) -> Trace:
 def bind_with_trace(primitive, args, params):
   # find_top_trace, inlined: the highest-level main among the operands' traces
   top = None
+  same = True  # every operand a tracer of the same main (then none needs raising)
   for x in args:
     if isinstance(x, Tracer):
       m = x._trace.main
-      if top is None or m.level > top.level:
+      if top is None:
         top = m
+      elif m is not top:
+        same = False
+        if m.level > top.level:
+          top = m
+    else:
+      same = False
   dyn = dynamic_trace
   if top is None:
     # Concrete operands and nothing staging everything (e.g. the primal half of
@@ -426,14 +433,17 @@ def bind_with_trace(primitive, args, params):
     top = base
   if dyn is not None and dyn.level > top.level:
     top = dyn
+    same = False
   if not top.alive:  # a tracer outlived its transformation (saved in a global, ...)
     raise escaped_tracer_error(next(x for x in args if isinstance(x, Tracer)
                                     and x._trace.main is top))
   trace = top.trace
   main = top
-  # full_raise, inlined for the common case (an operand already of the top trace)
-  tracers = [a if isinstance(a, Tracer) and a._trace.main is main else trace.full_raise(a)
-             for a in args]
+  if same and args:
+    tracers = list(args)
+  else:  # full_raise, inlined for the common case (an operand already of the top trace)
+    tracers = [a if isinstance(a, Tracer) and a._trace.main is main else trace.full_raise(a)
+               for a in args]
   out = trace.process_primitive(primitive, tracers, params)
   if primitive.multiple_results:
     return [full_lower(o) for o in out]

@@ -55,6 +55,8 @@ def tangent_dtype(dtype):
 
 
 def tangent_aval(aval: ShapedArray) -> ShapedArray:
+  if aval.dtype.kind in "fc":  # (float/complex: its own tangent type, no lattice query)
+    return aval
   dt = tangent_dtype(aval.dtype)
   if dt is aval.dtype or dt == aval.dtype:
     return aval
@@ -159,13 +161,14 @@ class JVPTrace(core.Trace):
   lift = pure
 
   def process_primitive(self, primitive, tracers, params):
-    primals = [t.primal for t in tracers]
-    tangents = [t.tangent for t in tracers]
+    primals, tangents = [], []
     nonzero = False
-    for t in tangents:
-      if type(t) is not Zero:
+    for t in tracers:  # (one loop: two list comprehensions are two frames in 3.11)
+      primals.append(t.primal)
+      g = t.tangent
+      tangents.append(g)
+      if not nonzero and type(g) is not Zero:
         nonzero = True
-        break
     if not nonzero or primitive in nondifferentiable:
       out = primitive.bind(*primals, **params)
       if primitive.multiple_results:
@@ -368,7 +371,7 @@ def backward_pass(jaxpr: core.Jaxpr, consts, args, cts_out):
     if v in linear:
       write_ct(v, ct)
 
-  pop = ct_env.pop
+  pop, get = ct_env.pop, ct_env.get
   for eqn in reversed(lin_eqns):
     prim = eqn.primitive
     if prim.multiple_results:
@@ -384,10 +387,21 @@ def backward_pass(jaxpr: core.Jaxpr, consts, args, cts_out):
     if rule is None:
       raise NotImplementedError(f"Transpose rule (for reverse-mode differentiation) for "
                                 f"'{prim.name}' not implemented")
-    cts_in = rule(ct, *[read_primal(v) for v in eqn.invars], **eqn.params)
-    for v, c in zip(eqn.invars, cts_in):
-      if v in linear:
-        write_ct(v, c)
+    invars = eqn.invars
+    args = []  # read_primal and write_ct inlined: this loop runs once per linear equation
+    for v in invars:
+      if type(v) is Literal:
+        args.append(v.val)
+      elif v in linear:
+        args.append(UndefinedPrimal(v.aval))
+      else:
+        args.append(primal_env[v])
+    cts_in = rule(ct, *args, **eqn.params)
+    for v, c in zip(invars, cts_in):
+      if c is None or type(c) is Zero or v not in linear:
+        continue
+      prev = get(v)
+      ct_env[v] = c if prev is None else add_tangents(prev, c)
   out = []
   for v in jaxpr.invars:
     if v in linear:

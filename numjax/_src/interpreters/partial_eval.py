@@ -267,21 +267,24 @@ class StagingTrace(core.Trace):
 
   def process_primitive(self, primitive, tracers, params):
     # (the operands were raised to this trace: all StagingTracers, read `_aval` directly)
-    avals_in = [t._aval for t in tracers]
+    b = self.main.global_data
+    t2v = b.tracer_to_var
+    avals_in, invars, key = [], [], [primitive]
+    for t in tracers:  # (one loop, not three list comprehensions: one frame each in 3.11)
+      a = t._aval
+      avals_in.append(a)
+      key.append((a.shape, a.dtype, a.weak_type))
+      invars.append(t2v[id(t)])
     if primitive.multiple_results or primitive.collective or primitive.uncached_shape_rule:
       out = primitive.abstract_eval(*avals_in, **params)
     else:  # the memoised shape rule (see _abstract_eval), inlined
       try:
-        key = (primitive, *[(a.shape, a.dtype, a.weak_type) for a in avals_in],
-               *params.items())
+        key = (*key, *params.items())
         out = _aval_cache.get(key)
       except TypeError:
         key = out = None
       if out is None:
         out = _abstract_eval(primitive, avals_in, params)
-    b = self.main.global_data
-    t2v = b.tracer_to_var
-    invars = [t2v[id(t)] for t in tracers]
     keep = b.tracers
     if primitive.multiple_results:
       outs = [StagingTracer(self, a) for a in out]
