@@ -374,7 +374,9 @@ class new_main:
     trace_stack.pop()
     if self.dynamic:
       dynamic_trace = self.prev_dynamic
-    self.main.alive = False
+    main = self.main
+    main.alive = False
+    main.trace = None  # (main <-> trace is a cycle: without it, refcounting frees a trace)
     _update_eager_flag()
     return False
 
