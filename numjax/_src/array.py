@@ -74,7 +74,11 @@ class Array:
     v = self._buf
     if type(v) is not _ndarray:
       v = self._value
-    return _shaped(v.shape, v.dtype, self.weak_type)
+    a = _new(_ShapedArray)  # (core._trusted_shaped_array, inlined: a hot path under grad)
+    a.shape = v.shape
+    a.dtype = v.dtype
+    a.weak_type = self.weak_type
+    return a
 
   # ---- placement (numjax/_src/sharding.py) -----------------------------------------
   # `_sharding` is set only on committed arrays (jax.device_put with a device or sharding,
@@ -323,5 +327,6 @@ def _make(val, weak=False):
 
 
 _shaped = core._trusted_shaped_array
+_ShapedArray = core.ShapedArray
 core.set_array_wrapper(_make)
 core.pytype_aval_mappings[Array] = Array.aval.fget

@@ -200,7 +200,10 @@ class Primitive:
     return True
 
   def _default_eager(self, *args, **params):
-    out = self.impl(*[a._value for a in args], **params)
+    vals = []
+    for a in args:  # (a loop: a list comprehension is one more frame in 3.11)
+      vals.append(a._value)
+    out = self.impl(*vals, **params)
     weak = self.weak_type_rule(args, params)
     if self.multiple_results:
       return [_wrap_array(o, weak) for o in out]

@@ -211,20 +211,21 @@ class JaxprBuilder:
       outvars = [sub(x) for x in outvars]
     else:
       eqns = list(self.eqns)
-    used = _used_vars(eqns, outvars)
-    keep = [i for i, v in enumerate(constvars) if v in used]
-    constvars = [constvars[i] for i in keep]
-    constvals = [constvals[i] for i in keep]
+    if constvars and not _used_vars(eqns, outvars).issuperset(constvars):
+      used = _used_vars(eqns, outvars)
+      keep = [i for i, v in enumerate(constvars) if v in used]
+      constvars = [constvars[i] for i in keep]
+      constvals = [constvals[i] for i in keep]
     jaxpr = Jaxpr(constvars, invars, outvars, eqns, debug_info=self.debug_info)
     return jaxpr, constvals
 
 
 def _used_vars(eqns, outvars):
-  used = set(v for v in outvars if type(v) is Var)
+  """The variables read by `eqns` or returned (Literals may be in the set too: they hash by
+  identity, so they never match a Var)."""
+  used = set(outvars)
   for e in eqns:
-    for v in e.invars:
-      if type(v) is Var:
-        used.add(v)
+    used.update(e.invars)
   return used
 
 
