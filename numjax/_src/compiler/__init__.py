@@ -161,26 +161,34 @@ def _maybe_native(exe):
     _compile_when_hot(exe)
     return
 
-  def build():
-    try:
-      fn = b.compile(exe.jaxpr, exe.consts, name=exe.name, donated=exe.donated)
-    except Exception as e:  # a native failure must never break a program
-      warnings.warn(f"native compilation of {exe.name} failed ({e}); staying on the NumPy "
-                    "tier.", RuntimeWarning)
-      return
-    if fn is not None:
-      exe.native_fn = fn
-      exe.fn = _wrap_native(exe, fn)
-      exe.tier = "native"
-
   if tier == "native":
-    build()
+    _build_native(exe, b)
   else:
-    global _pool
-    if _pool is None:
-      from concurrent.futures import ThreadPoolExecutor
-      _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="numjax-native")
-    _pool.submit(build)
+    _in_background(_build_native, exe, b)
+
+
+def _build_native(exe, b, force=False):
+  """Compile exe natively with backend b and switch its calls over (a failure warns and
+  leaves the NumPy tier in place: it must never break a program)."""
+  try:
+    kw = {"force": True} if force else {}   # (backends need not know the keyword)
+    fn = b.compile(exe.jaxpr, exe.consts, name=exe.name, donated=exe.donated, **kw)
+  except Exception as e:
+    warnings.warn(f"native compilation of {exe.name} failed ({e}); staying on the NumPy "
+                  "tier.", RuntimeWarning)
+    return
+  if fn is not None:
+    exe.native_fn = fn
+    exe.fn = _wrap_native(exe, fn)
+    exe.tier = "native"
+
+
+def _in_background(fn, *args):
+  global _pool
+  if _pool is None:
+    from concurrent.futures import ThreadPoolExecutor
+    _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="numjax-native")
+  _pool.submit(fn, *args)
 
 
 HOT_CALLS = 100      # a small program called this often is compiled natively after all
@@ -207,25 +215,8 @@ def _compile_when_hot(exe):
 
 def _submit_native(exe):
   b = native_backend()
-  if b is None:
-    return
-
-  def build():
-    try:
-      fn = b.compile(exe.jaxpr, exe.consts, name=exe.name, donated=exe.donated, force=True)
-    except Exception as e:  # a native failure must never break a program
-      warnings.warn(f"native compilation of {exe.name} failed ({e}); staying on the NumPy "
-                    "tier.", RuntimeWarning)
-      return
-    if fn is not None:
-      exe.native_fn = fn
-      exe.fn = _wrap_native(exe, fn)
-      exe.tier = "native"
-  global _pool
-  if _pool is None:
-    from concurrent.futures import ThreadPoolExecutor
-    _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="numjax-native")
-  _pool.submit(build)
+  if b is not None:
+    _in_background(_build_native, exe, b, True)
 
 
 def compile_jaxpr(closed: core.ClosedJaxpr, *, name="f", donated=(), wrap=True,

@@ -306,46 +306,7 @@ C_SOURCE = r"""
 #include <string.h>
 static inline float nj_f32_from_bits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
 static inline uint32_t nj_f32_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
-static inline float nj_xla_logf(float x) {
-  const float min_normal = nj_f32_from_bits(0x00800000u);
-  if (!(x > 0.0f) || x < min_normal) return (x > -min_normal && x < min_normal) ? -INFINITY : NAN;
-  if (x == INFINITY) return INFINITY;
-  uint32_t b = nj_f32_bits(x);
-  float e = (float)((int32_t)(b >> 23) - 126);
-  float m = nj_f32_from_bits((b & 0x807FFFFFu) | 0x3F000000u);
-  float t = m - 1.0f;
-  if (m < nj_f32_from_bits(0x3F3504F3u)) { e -= 1.0f; t = t + m; }
-  float t2 = t * t, t3 = t2 * t;
-  float y1 = fmaf(fmaf(t, nj_f32_from_bits(0x3D9021BBu), nj_f32_from_bits(0xBDEBD1B8u)), t,
-                  nj_f32_from_bits(0x3DEF251Au));
-  float y2 = fmaf(fmaf(t, nj_f32_from_bits(0xBDFE5D4Fu), nj_f32_from_bits(0x3E11E9BFu)), t,
-                  nj_f32_from_bits(0xBE2AAE50u));
-  float y3 = fmaf(fmaf(t, nj_f32_from_bits(0x3E4CCEACu), nj_f32_from_bits(0xBE7FFFFCu)), t,
-                  nj_f32_from_bits(0x3EAAAAAAu));
-  float y = fmaf(fmaf(y1, t3, y2), t3, y3);
-  y = fmaf(y, t3, nj_f32_from_bits(0xB95E8083u) * e);
-  y = y + (t - 0.5f * (t * t));
-  return fmaf(e, nj_f32_from_bits(0x3F318000u), y);
-}
-static inline float nj_xla_log1pf(float x) {
-  if (!(fabsf(x) < 0.41421356237309504880f)) return nj_xla_logf(x + 1.0f);
-  static const float num[7] = {4.5270000862445199635215E-5f, 4.9854102823193375972212E-1f,
-    6.5787325942061044846969E0f, 2.9911919328553073277375E1f, 6.0949667980987787057556E1f,
-    5.7112963590585538103336E1f, 2.0039553499201281259648E1f};
-  static const float den[7] = {1.0f, 1.5062909083469192043167E1f, 8.3047565967967209469434E1f,
-    2.2176239823732856465394E2f, 3.0909872225312059774938E2f, 2.1642788614495947685003E2f,
-    6.0118660497603843919306E1f};
-  float p = num[0], q = den[0];
-  for (int i = 1; i < 7; ++i) { p = fmaf(p, x, num[i]); q = fmaf(q, x, den[i]); }
-  float x2 = x * x;
-  float s = (x * x2) * (p / q);
-  s = -0.5f * x2 + s;
-  return x + s;
-}
-/* Branch-free float32 erf_inv (same operations, same order, same fmaf as nj_xla_erfinvf;
-   both log1p branches and both Giles polynomials are evaluated and the lane's one kept),
-   so that loops calling it vectorise. Checked bit-identical to nj_xla_erfinvf on all 2^32
-   float32 bit patterns. */
+/* XLA's float32 log for x in [min normal, inf), branch-free (loops calling it vectorise) */
 static inline __attribute__((always_inline)) float nj_xla_logf_nb(float x) {
   uint32_t b = nj_f32_bits(x);   /* x in [min normal, inf) */
   float e = (float)((int32_t)(b >> 23) - 126);
@@ -366,6 +327,31 @@ static inline __attribute__((always_inline)) float nj_xla_logf_nb(float x) {
   y = y + (t - 0.5f * (t * t));
   return fmaf(e, nj_f32_from_bits(0x3F318000u), y);
 }
+static inline float nj_xla_logf(float x) {
+  const float min_normal = nj_f32_from_bits(0x00800000u);
+  if (!(x > 0.0f) || x < min_normal) return (x > -min_normal && x < min_normal) ? -INFINITY : NAN;
+  if (x == INFINITY) return INFINITY;
+  return nj_xla_logf_nb(x);
+}
+static inline float nj_xla_log1pf(float x) {
+  if (!(fabsf(x) < 0.41421356237309504880f)) return nj_xla_logf(x + 1.0f);
+  static const float num[7] = {4.5270000862445199635215E-5f, 4.9854102823193375972212E-1f,
+    6.5787325942061044846969E0f, 2.9911919328553073277375E1f, 6.0949667980987787057556E1f,
+    5.7112963590585538103336E1f, 2.0039553499201281259648E1f};
+  static const float den[7] = {1.0f, 1.5062909083469192043167E1f, 8.3047565967967209469434E1f,
+    2.2176239823732856465394E2f, 3.0909872225312059774938E2f, 2.1642788614495947685003E2f,
+    6.0118660497603843919306E1f};
+  float p = num[0], q = den[0];
+  for (int i = 1; i < 7; ++i) { p = fmaf(p, x, num[i]); q = fmaf(q, x, den[i]); }
+  float x2 = x * x;
+  float s = (x * x2) * (p / q);
+  s = -0.5f * x2 + s;
+  return x + s;
+}
+/* Branch-free float32 erf_inv (same operations, same order, same fmaf as nj_xla_erfinvf;
+   both log1p branches and both Giles polynomials are evaluated and the lane's one kept),
+   so that loops calling it vectorise. Checked bit-identical to nj_xla_erfinvf on all 2^32
+   float32 bit patterns. */
 static inline __attribute__((always_inline)) float nj_xla_erfinvf(float x) {
   const float min_normal = nj_f32_from_bits(0x00800000u);
   float y = -(x * x);
