@@ -446,9 +446,9 @@ def bind_with_trace(primitive, args, params):
   main = top
   if same and args:
     tracers = list(args)
-  else:  # full_raise, inlined for the common case (an operand already of the top trace)
-    tracers = [a if isinstance(a, Tracer) and a._trace.main is main else trace.full_raise(a)
-               for a in args]
+  else:  # full_raise, inlined (an operand of the top trace as is, a constant via pure)
+    tracers = [(a if a._trace.main is main else trace.full_raise(a))
+               if isinstance(a, Tracer) else trace.pure(a) for a in args]
   out = trace.process_primitive(primitive, tracers, params)
   if primitive.multiple_results:
     return [full_lower(o) for o in out]

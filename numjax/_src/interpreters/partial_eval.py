@@ -202,11 +202,13 @@ class JaxprBuilder:
         constvars.append(v)
         constvals.append(val)
     if literals:
-      sub = lambda x: literals.get(x, x) if type(x) is Var else x
+      get = literals.get
+      sub = lambda x: get(x, x) if type(x) is Var else x
+      lit_isdisjoint = literals.keys().isdisjoint
       eqns = []
       for e in self.eqns:  # rebuild only the equations that read a literal
-        if not literals.keys().isdisjoint(e.invars):
-          e = e._replace(invars=[sub(x) for x in e.invars])
+        if not lit_isdisjoint(e.invars):  # (as e._replace(invars=...), without its frames)
+          e = _new_eqn(JaxprEqn, (e[0], [get(x, x) for x in e.invars], *e[2:]))
         eqns.append(e)
       outvars = [sub(x) for x in outvars]
     else:
