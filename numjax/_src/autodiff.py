@@ -28,6 +28,8 @@ _float0 = _dtypes.float0
 
 
 def _asarray(x):
+  if isinstance(x, (Array, Tracer)):  # (lax.asarray's own first test, without the import)
+    return x
   from numjax._src.lax.lax import asarray
   return asarray(x)
 
@@ -253,7 +255,8 @@ def _vjp(fun, primals, has_aux, name):
   aux = _aux_out(store, po[n:]) if has_aux else None
   del n_aux
   return primals_out, _VJPFun(pullback, name), pullback_flat, aux, (in_tree, out_tree,
-                                                                   out_avals, in_avals)
+                                                                   out_avals, in_avals,
+                                                                   p_flat)
 
 
 def vjp(fun, *primals, has_aux=False):
@@ -357,7 +360,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
       for i, d in zip(nums, dargs):
         full[i] = d
       return fun(*full, **kwargs)
-    ans, pullback, pullback_flat, aux, (in_tree, out_tree, out_avals, _) = _vjp(
+    ans, pullback, pullback_flat, aux, (in_tree, out_tree, out_avals, _, x_flat) = _vjp(
         f, diff_args, has_aux, name)
     out_leaves = tree_util.tree_leaves(ans)
     if ans is None or len(out_leaves) != 1 or not tree_util.treedef_is_leaf(out_tree):
@@ -369,7 +372,6 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=F
     _check_output_dtype("grad", holomorphic, aval.dtype)
     from numjax._src.lax.lax import full_like
     cts = pullback_flat([full_like(ans, 1)])
-    x_flat = [_asarray(x) for x in tree_util.tree_leaves(diff_args)]
     g_flat = []
     for c, x in zip(cts, x_flat):
       if type(c) is Array and type(x) is Array and c.dtype == x.dtype and \
@@ -521,7 +523,7 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
       for i, d in zip(nums, dargs):
         full[i] = d
       return fun(*full, **kwargs)
-    ans, _, pullback_flat, aux, (in_tree, out_tree, out_avals, in_avals) = _vjp(
+    ans, _, pullback_flat, aux, (in_tree, out_tree, out_avals, in_avals, _) = _vjp(
         f, diff_args, has_aux, _fun_name(fun))
     for oa in out_avals:
       if holomorphic:

@@ -296,10 +296,13 @@ class StagingTrace(core.Trace):
         keep.append(t)
         v = t2v[id(t)] = Var(a)
         outvars.append(v)
-    else:
-      outs = StagingTracer(self, out)
+    else:  # (StagingTracer(self, out) and Var(out), inlined: no __init__ frames)
+      outs = _new_obj(StagingTracer)
+      outs._trace, outs._aval, outs._debug = self, out, None
       keep.append(outs)
-      v = t2v[id(outs)] = Var(out)
+      v = _new_obj(Var)
+      v.count, v.aval, v.suffix = next(Var._counter), out, ""
+      t2v[id(outs)] = v
       outvars = [v]
     b.eqns.append(_new_eqn(JaxprEqn, (primitive, invars, params, outvars,
                                       source_info() if b.record_source else None)))
@@ -307,6 +310,7 @@ class StagingTrace(core.Trace):
 
 
 _new_eqn = tuple.__new__  # JaxprEqn without NamedTuple.__new__'s Python-level frame
+_new_obj = object.__new__
 
 # Shape rules of single-result primitives, memoised per (primitive, input avals, params):
 # staging the same op twice (every grad call re-stages its tangent program) pays a dict
