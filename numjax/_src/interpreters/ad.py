@@ -301,12 +301,7 @@ def linearize_flat(fun: Callable, primals):
     out_zero = [type(t) is Zero for t in tangents_out]
     tan_out = [ttrace.full_raise(instantiate_zeros(t)) for t in tangents_out]
     jaxpr, consts = builder.to_jaxpr(tan_in, tan_out)
-  # Staging is over: drop the builder's references to its tracers (they point back to the
-  # builder through their trace), so the tracing state is freed by refcounting when the
-  # caller is done rather than by the cyclic GC later (residual buffers included). An
-  # escaped tracer still finds its variable in `tracer_to_var`.
-  builder.tracers = []
-  builder.constid_to_tracer = {}
+  builder.release_tracers()  # (no cyclic garbage: residual buffers freed promptly)
   return primals_out, core.ClosedJaxpr(jaxpr, consts), out_zero
 
 

@@ -190,6 +190,13 @@ class JaxprBuilder:
   def add_eqn(self, eqn):
     self.eqns.append(eqn)
 
+  def release_tracers(self):
+    """Staging is over: drop the references to tracers (each points back here through its
+    trace: a cycle), so that the staging state is freed by refcounting rather than by the
+    cyclic GC later. An escaped tracer still finds its variable in `tracer_to_var`."""
+    self.tracers = []
+    self.constid_to_tracer = {}
+
   def to_jaxpr(self, in_tracers, out_tracers):
     invars = [self.getvar(t) for t in in_tracers]
     outvars = [self.getvar(t) for t in out_tracers]
@@ -349,6 +356,7 @@ def trace_to_jaxpr(fun: Callable, in_avals: Sequence[ShapedArray], debug=None,
     outs = fun(*in_tracers)
     out_tracers = [trace.full_raise(o) for o in outs]
     jaxpr, consts = builder.to_jaxpr(in_tracers, out_tracers)
+  builder.release_tracers()
   return ClosedJaxpr(jaxpr, consts)
 
 
