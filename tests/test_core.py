@@ -2,6 +2,7 @@
 
 Expected jaxpr texts below were printed by JAX 0.10.2 for the same programs.
 """
+import os
 import numpy as np
 import pytest
 
@@ -139,3 +140,17 @@ def test_jaxpr_text_unused_outputs_and_param_visibility():
       "{ lambda ; a:f32[]. let\n"
       "    b:i32[3] = iota[dimension=0 dtype=int32 shape=(3,) sharding=None] \n"
       "  in (b,) }")
+
+
+def test_allocator_tuning_applies_on_glibc_and_can_be_switched_off():
+  import platform
+  import subprocess
+  import sys
+  code = "import numjax._src.memory as m, numjax; print(m.applied)"
+  env = dict(os.environ)
+  on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+  env["NUMJAX_MALLOC_TUNING"] = "0"
+  off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+  assert off.stdout.strip() == "False", off.stderr
+  if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+    assert on.stdout.strip() == "True", on.stderr
