@@ -324,3 +324,32 @@ def test_copy_stage_dce_sink():
   np.testing.assert_array_equal(numjax.jit(lambda: lax.stage(np.ones(2)))(), [1., 1.])
   np.testing.assert_array_equal(numjax.vmap(lambda v: lax.copy_p.bind(v) * 2)(jnp.ones((2, 3))),
                                 np.full((2, 3), 2.))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "uint16", "int64", "bool",
+                                   "float16"])
+def test_select_n_large_random_mask_is_bitwise_where(dtype):
+  """Large eager selects with a boolean predicate use a branch-free bit select; it must
+  equal np.where bit for bit (NaN payloads, -0.0), also with a rank-0 case."""
+  from numjax.experimental import enable_x64
+  with enable_x64(np.dtype(dtype).itemsize == 8):
+    _check_bit_select(dtype)
+
+
+def _check_bit_select(dtype):
+  rng = np.random.default_rng(4)
+  shape = (64, 129)
+  which = rng.random(shape) > 0.5
+  f = (rng.standard_normal(shape) * 10).astype(dtype)
+  t = (rng.standard_normal(shape) * 10).astype(dtype)
+  if np.dtype(dtype).kind == "f":
+    f[0, 0] = np.nan
+    t[0, 1] = -0.0
+    f[0, 1] = np.float32(np.inf)
+  got = np.asarray(lax.select_n(jnp.asarray(which), jnp.asarray(f), jnp.asarray(t)))
+  want = np.where(which, t, f)
+  assert got.dtype == want.dtype and got.shape == want.shape
+  assert np.array_equal(got.view(np.uint8), want.view(np.uint8))
+  s = np.asarray(3, dtype)
+  got = np.asarray(jnp.where(jnp.asarray(which), jnp.asarray(s), jnp.asarray(f)))
+  assert np.array_equal(got.view(np.uint8), np.where(which, s, f).view(np.uint8))

@@ -1325,10 +1325,34 @@ select_n_p.elementwise = True
 select_n_p.native_template = "nj_select({which}, {cases})"
 
 
+_UINT_OF_SIZE = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _bit_select(which, f, t):
+  """which ? t : f by bit masks. np.where branches per element: with an unpredictable mask
+  (a relu's gradient) it took 3.1 ms on 800k float32 against 0.4 ms for these six passes.
+  Bits are copied exactly (NaN payloads, -0.0)."""
+  shape = np.broadcast_shapes(which.shape, f.shape, t.shape)
+  ut = _UINT_OF_SIZE[t.dtype.itemsize]
+  mask = np.broadcast_to(which, shape).view(np.uint8).astype(ut)
+  np.negative(mask, out=mask)                    # 1 -> all ones
+  tb = np.broadcast_to(t, shape).view(ut)
+  fb = np.broadcast_to(f, shape).view(ut)
+  out = np.bitwise_and(tb, mask)
+  np.invert(mask, out=mask)
+  np.bitwise_and(fb, mask, out=mask)
+  np.bitwise_or(out, mask, out=out)
+  return out.view(t.dtype)
+
+
 def _select_n_impl(which, *cases):
   if len(cases) == 1:
     return cases[0]
   if which.dtype == _bool:
+    f, t = cases
+    if (which.size >= 4096 and f.dtype == t.dtype and f.dtype.itemsize in _UINT_OF_SIZE
+        and f.dtype.kind in "fiub" and which.ndim >= max(f.ndim, t.ndim)):
+      return _bit_select(which, np.asarray(f), np.asarray(t))
     return np.where(which, cases[1], cases[0])
   return np.choose(which, cases, mode="clip") if which.ndim else cases[int(np.clip(which, 0, len(cases) - 1))].copy()
 
