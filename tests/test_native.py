@@ -6,6 +6,7 @@ subprocesses, so that nothing here maps a library the test then corrupts.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -825,3 +826,36 @@ def test_rnn_gradient_scan_compiles_to_one_native_program():
     want = numjax.jit(f)((W, b), xs)
   for a, w in zip(got, want):
     assert_close(a, w, 1e-4)
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16", "bfloat16"])
+def test_max_min_reductions_propagate_nan_on_every_lane(dt):
+  """Row and split max/min keep a NaN flag beside a plain max (the accumulator never takes
+  a NaN): a NaN anywhere in a row -- first element, a lane boundary, the tail after the last
+  full 32-lane step -- must still give NaN, and rows of infinities their exact extremes."""
+  rng = np.random.default_rng(11)
+  x = rng.standard_normal((12, 70)).astype(np.float32)
+  for r, c in [(0, 0), (1, 31), (2, 32), (3, 63), (4, 64), (5, 69)]:
+    x[r, c] = np.nan
+  x[6, :] = -np.inf
+  x[7, :] = np.inf
+  x[8, 5] = np.inf
+  x[8, 6] = -np.inf
+  x[9, :] = np.nan
+  big = rng.standard_normal(1 << 18).astype(np.float32)
+  big_nan = big.copy()
+  big_nan[(1 << 18) - 3] = np.nan
+  dtype = getattr(jnp, dt)
+  ctx = enable_x64() if dt == "float64" else contextlib.nullcontext()
+  with ctx:
+    args = [jnp.asarray(a).astype(dtype) for a in (x, big, big_nan)]
+    fn = lambda a, b, c: (a.max(1), a.min(1), jnp.max(b), jnp.min(b), jnp.max(c), jnp.min(c))
+    cn, cp = _jit_native(fn, *args)
+    assert cn._exe.tier == "native"
+    got, want = cn(*args), cp(*args)
+    for g, w in zip(got, want):
+      g, w = np.asarray(g).astype(np.float64), np.asarray(w).astype(np.float64)
+      np.testing.assert_array_equal(g, w)
+  g = np.asarray(got[0]).astype(np.float64)
+  assert np.isnan(g[:6]).all() and np.isnan(g[9]) and g[6] == -np.inf and g[7] == np.inf
+  assert np.isnan(np.asarray(got[4]).astype(np.float64))

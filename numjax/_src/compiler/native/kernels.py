@@ -68,6 +68,7 @@ class KernelGen:
     self.mod, self.plan, self.k, self.env = mod, plan, k, env
     self.X = k.space
     self.red = set(k.red)
+    self.nan_flags = {}         # float max/min reduction -> its lanes' NaN-flag array
     self.prod = {}
     for op in k.ops:
       for v in op.outvars:
@@ -541,6 +542,8 @@ class KernelGen:
       else:
         code(f"{t} {nm}[{n}];")
         code(f"for (int l = 0; l < {n}; l++) {nm}[l] = {init};")
+        if not vec and lanes > 1:
+          self.declare_nan_flag(code, op, nm, n)
     # loops over reduced dims (all but the innermost one for row kernels); outer values
     # first used inside are computed before the loops (into `code`, via self.pre)
     main = code
@@ -620,9 +623,7 @@ class KernelGen:
         code.close()
         code(f"{ops.comp(dt)} {res} = ({ops.comp(dt)}){res}i;")
       else:
-        _, init, comb = self.red_parts(op)
-        code(f"{t} {res} = {nm}[0];")
-        code(f"for (int l = 1; l < {lanes}; l++) {res} = {comb(res, f'{nm}[l]')};")
+        self.combine_lanes(code, op, nm, lanes, res)
         if ops.kind(dt) == "h":
           code(f"{res} = {ops.rnd(dt, res)};")
       self.scope_outer[ov] = (res, False)
@@ -662,6 +663,18 @@ class KernelGen:
         idx = self.red_index(op, loopvars)
         better = self.arg_better(op, x, f"{nm}v[{lane}]", f"{nm}i[{lane}]")
         code(f"if ({better}) {{ {nm}v[{lane}] = {x}; {nm}i[{lane}] = {idx}; }}")
+      elif op in self.nan_flags:
+        # float max/min with a NaN flag: the accumulator takes x only when x is larger
+        # (`x > a ? x : a` is one vmaxps; a NaN x is never taken, so the accumulator never
+        # holds NaN) and a separate flag records NaNs. The NaN-aware select chain
+        # (compare, compare, or, blend per step) made softmax's max sweep latency-bound.
+        if not x.isidentifier():
+          t = self.mod.fresh("x")
+          code(f"{self.red_init(op)[1]} {t} = {x};")
+          x = t
+        cmp = ">" if op.name == "reduce_max" else "<"
+        code(f"{nm}[{lane}] = {x} {cmp} {nm}[{lane}] ? {x} : {nm}[{lane}];")
+        code(f"{self.nan_flags[op]}[{lane}] |= {x} != {x};")
       else:
         _, _, comb = self.red_parts(op)
         code(f"{nm}[{lane}] = {comb(f'{nm}[{lane}]', x)};")
@@ -671,6 +684,33 @@ class KernelGen:
         code(f"{self.scratch[v[1]]}[{self.red_index(None, loopvars)}] = {val};")
       else:
         self.store_full(code, v, memo, loopvars)
+
+  def declare_nan_flag(self, code, op, nm, n):
+    """Lane accumulators of a float max/min get a NaN flag per lane (see emit_body)."""
+    if op.name not in ("reduce_max", "reduce_min") or ops.kind(self.red_dtype(op)) not in "hf":
+      return
+    ft = "int64_t" if ops.comp(self.red_dtype(op)) == "double" else "int32_t"
+    code(f"{ft} {nm}n[{n}];")
+    code(f"for (int l = 0; l < {n}; l++) {nm}n[l] = 0;")
+    self.nan_flags[op] = f"{nm}n"
+
+  def combine_lanes(self, code, op, nm, lanes, res):
+    """Declare `res` = the lanes of accumulator `nm` combined, as a tree of halvings
+    (each level a vector operation: a sequential chain over 32 lanes cost ~150 cycles per
+    row, a fifth of softmax's time)."""
+    t = self.red_init(op)[1]
+    fl = self.nan_flags.pop(op, None)
+    if fl is not None:
+      cmp = ">" if op.name == "reduce_max" else "<"
+      comb = lambda a, b: f"{b} {cmp} {a} ? {b} : {a}"
+    else:
+      comb = self.red_parts(op)[2]
+    code(f"for (int w = {lanes} / 2; w > 0; w /= 2) for (int l = 0; l < w; l++) "
+         f"{nm}[l] = {comb(f'{nm}[l]', f'{nm}[l + w]')};")
+    code(f"{t} {res} = {nm}[0];")
+    if fl is not None:
+      code(f"{{ {'int64_t' if t == 'double' else 'int32_t'} nan = 0; "
+           f"for (int l = 0; l < {lanes}; l++) nan |= {fl}[l]; if (nan) {res} = ({t})NAN; }}")
 
   def red_index(self, op, loopvars):
     """Index along the reduced axis of an argmax/argmin (its axis is the only reduced one)."""
@@ -993,6 +1033,7 @@ class KernelGen:
       else:
         body(f"{t} {a}[{lanes}];")
         body(f"for (int l = 0; l < {lanes}; l++) {a}[l] = {init};")
+        self.declare_nan_flag(body, op, a, lanes)
     lo0 = f"bk * {rb}"
     hi0 = f"(bk * {rb} + {rb} < {n0} ? bk * {rb} + {rb} : {n0})"
     loop = Code(body.ind)
@@ -1035,9 +1076,7 @@ class KernelGen:
         body.close()
         body(f"{nm}v[u] = rv; {nm}i[u] = ri;")
       else:
-        _, _, comb = self.red_parts(op)
-        body(f"{t} s = {a}[0];")
-        body(f"for (int l = 1; l < {lanes}; l++) s = {comb('s', f'{a}[l]')};")
+        self.combine_lanes(body, op, a, lanes, "s")
         body(f"{nm}[u] = s;")
       body.close()
     sig = ", ".join([d for d, _ in self.params] + [d for d, _ in extra] +
