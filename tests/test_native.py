@@ -919,6 +919,8 @@ def test_row_pipelined_kernels_match_unpipelined_bits_and_numpy(case, monkeypatc
     assert cn._exe.tier == "native"
     src = compiler.native_backend().source(cn._exe.native_fn)
     assert re.search(r"for \(int64_t t = lo; t < hi \+ \d+; t\+\+\)", src), name
+    if name in ("softmax", "log_softmax"):
+      assert "nj_vexpf_sub_acc(" in src      # exp(x - max) and its sum: one call per chunk
     got = np.asarray(cn(*args)).astype(np.float64)
     want = np.asarray(cp(*args)).astype(np.float64)
     monkeypatch.setattr(kernels, "PIPE_CHUNK", 1 << 20)     # too long a chunk: row by row

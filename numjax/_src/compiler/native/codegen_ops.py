@@ -336,8 +336,43 @@ static inline void nj_vexpf_acc(float *p, int64_t n, float *acc) {
   nj_vexpf(p + i, n - i);
   for (; i < n; i++) acc[0] = acc[0] + p[i];
 }
+/* exp(x - m) of a row x into d (and added into 32 lanes, as nj_vexpf_acc) */
+static inline void nj_vexpf_sub_acc(float *d, const float *x, float m, int64_t n, float *acc) {
+  nj_v16sf s0, s1, vm = (nj_v16sf){0} + m;
+  memcpy(&s0, acc, 64); memcpy(&s1, acc + 16, 64);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    nj_v16sf x0, x1;
+    memcpy(&x0, x + i, 64); memcpy(&x1, x + i + 16, 64);
+    x0 = nj_exp16(x0 - vm); x1 = nj_exp16(x1 - vm);
+    memcpy(d + i, &x0, 64); memcpy(d + i + 16, &x1, 64);
+    s0 = s0 + x0; s1 = s1 + x1;
+  }
+  memcpy(acc, &s0, 64); memcpy(acc + 16, &s1, 64);
+  for (int64_t j = i; j < n; j++) d[j] = x[j] - m;
+  nj_vexpf(d + i, n - i);
+  for (; i < n; i++) acc[0] = acc[0] + d[i];
+}
+static inline void nj_vexpf_sub(float *d, const float *x, float m, int64_t n) {
+  nj_v16sf vm = (nj_v16sf){0} + m;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    nj_v16sf x0; memcpy(&x0, x + i, 64); x0 = nj_exp16(x0 - vm); memcpy(d + i, &x0, 64);
+  }
+  for (int64_t j = i; j < n; j++) d[j] = x[j] - m;
+  nj_vexpf(d + i, n - i);
+}
 #else
 static inline void nj_vexpf(float *p, int64_t n) { for (int64_t i = 0; i < n; i++) p[i] = expf(p[i]); }
+static inline void nj_vexpf_sub(float *d, const float *x, float m, int64_t n) {
+  for (int64_t i = 0; i < n; i++) d[i] = expf(x[i] - m);
+}
+static inline void nj_vexpf_sub_acc(float *d, const float *x, float m, int64_t n, float *acc) {
+  nj_vexpf_sub(d, x, m, n);
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) for (int l = 0; l < 32; l++) acc[l] = acc[l] + d[i + l];
+  for (; i < n; i++) acc[0] = acc[0] + d[i];
+}
 static inline void nj_vexpf_acc(float *p, int64_t n, float *acc) {
   nj_vexpf(p, n);
   int64_t i = 0;
