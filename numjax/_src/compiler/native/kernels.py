@@ -639,6 +639,19 @@ class KernelGen:
     for v in pre:
       acc = accs[reds[0]] if fused and self.resolve(reds[0].invars[0]) is v else None
       self.emit_row_exp(code, v, pipe, acc)
+    if (not fused and len(rd) == 1 and lanes == 32 and not stores and len(reds) == 1 and
+        reds[0].name == "reduce_sum" and np.dtype(self.red_dtype(reds[0])) == np.float32 and
+        (pipe or dims[rd[0]][0] <= SCRATCH_MAX)):
+      # log_softmax's sum(exp(x - m)): the exp goes through a buffer (a chunk, or the row),
+      # summed as it is made (the libmvec calls inside the lane loop were ~2x slower)
+      v = self.resolve(reds[0].invars[0])
+      if type(v) is Var and v in self.is_member and self.row_exp(v) and v not in self.scratch:
+        buf = self.mod.fresh("sc")
+        code(f"float {buf}[{PIPE_CHUNK if pipe else dims[rd[0]][0]}] __attribute__((aligned(64)));")
+        self.scratch[v] = buf
+        fused = self.emit_row_exp_sub(code, v, pipe, accs[reds[0]], dst=buf)
+        del self.scratch[v]
+        self.pre_scratch.discard(v)
     if fused:
       reds_done, reds = reds, []
     # loops over reduced dims (all but the innermost one for row kernels); outer values
@@ -770,7 +783,7 @@ class KernelGen:
       code(f"{fn}({sc}, {math.prod(self.dims[j][0] for j in rd)}{extra});")
     self.pre_scratch.add(v)
 
-  def emit_row_exp_sub(self, code, v, pipe, acc):
+  def emit_row_exp_sub(self, code, v, pipe, acc, dst=None):
     """exp(x - m) with x a float32 row read contiguously from memory and m a value of the
     row (softmax's max): one call, nj_vexpf_sub[_acc], reads x, subtracts, exponentiates
     into the scratch (and sums) -- no argument sweep through the scratch (~20% of
@@ -801,7 +814,7 @@ class KernelGen:
     start, n = ("c", "ce - c") if pipe else ("0", str(self.dims[j][0]))
     sc = self.scratch[v]
     src = f"&{a.param}[{self.offset_expr(a, {j: start}, self.accs.index(a))}]"
-    dst = f"{sc} + c" if pipe else sc
+    dst = dst or (f"{sc} + c" if pipe else sc)
     if acc:
       code(f"nj_vexpf_sub_acc({dst}, {src}, {mv}, {n}, {acc});")
     else:
