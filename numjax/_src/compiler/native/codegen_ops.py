@@ -362,7 +362,44 @@ static inline void nj_vexpf_sub(float *d, const float *x, float m, int64_t n) {
   for (int64_t j = i; j < n; j++) d[j] = x[j] - m;
   nj_vexpf(d + i, n - i);
 }
+#endif
+/* a float32 row's max/min into 32 lanes as the lane loop does it (element i of each full
+   step of 32: acc[i % 32] = x > acc ? x : acc, the rest into acc[0]; any NaN sets flag[0]) */
+#ifdef NJ_VEXP16
+#if __has_builtin(__builtin_ia32_cmpps512_mask)
+#define NJ_VMINMAX16 1
+#endif
+#endif
+#ifdef NJ_VMINMAX16
+#define NJ_VMINMAX(NAME, BUILTIN, OP) \
+static inline void NAME(const float *x, int64_t n, float *acc, int32_t *flag) { \
+  nj_v16sf a0, a1; \
+  memcpy(&a0, acc, 64); memcpy(&a1, acc + 16, 64); \
+  unsigned short k = 0; \
+  int64_t i = 0; \
+  for (; i + 32 <= n; i += 32) { \
+    nj_v16sf x0, x1; \
+    memcpy(&x0, x + i, 64); memcpy(&x1, x + i + 16, 64); \
+    a0 = BUILTIN(x0, a0, a0, 0xffff, 4); a1 = BUILTIN(x1, a1, a1, 0xffff, 4); \
+    k |= __builtin_ia32_cmpps512_mask(x0, x0, 3, 0xffff, 4) | \
+         __builtin_ia32_cmpps512_mask(x1, x1, 3, 0xffff, 4); \
+  } \
+  memcpy(acc, &a0, 64); memcpy(acc + 16, &a1, 64); \
+  if (k) flag[0] = 1; \
+  for (; i < n; i++) { acc[0] = x[i] OP acc[0] ? x[i] : acc[0]; flag[0] |= x[i] != x[i]; } \
+}
 #else
+#define NJ_VMINMAX(NAME, BUILTIN, OP) \
+static inline void NAME(const float *x, int64_t n, float *acc, int32_t *flag) { \
+  int64_t i = 0; \
+  for (; i + 32 <= n; i += 32) for (int l = 0; l < 32; l++) { \
+    float v = x[i + l]; acc[l] = v OP acc[l] ? v : acc[l]; flag[l] |= v != v; } \
+  for (; i < n; i++) { acc[0] = x[i] OP acc[0] ? x[i] : acc[0]; flag[0] |= x[i] != x[i]; } \
+}
+#endif
+NJ_VMINMAX(nj_vmaxf_acc, __builtin_ia32_maxps512_mask, >)
+NJ_VMINMAX(nj_vminf_acc, __builtin_ia32_minps512_mask, <)
+#ifndef NJ_VEXP16
 static inline void nj_vexpf(float *p, int64_t n) { for (int64_t i = 0; i < n; i++) p[i] = expf(p[i]); }
 static inline void nj_vexpf_sub(float *d, const float *x, float m, int64_t n) {
   for (int64_t i = 0; i < n; i++) d[i] = expf(x[i] - m);

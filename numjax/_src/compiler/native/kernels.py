@@ -652,6 +652,8 @@ class KernelGen:
         fused = self.emit_row_exp_sub(code, v, pipe, accs[reds[0]], dst=buf)
         del self.scratch[v]
         self.pre_scratch.discard(v)
+    if not fused and len(rd) == 1 and lanes == 32 and not stores and len(reds) == 1:
+      fused = self.emit_row_minmax(code, reds[0], accs[reds[0]], pipe)
     if fused:
       reds_done, reds = reds, []
     # loops over reduced dims (all but the innermost one for row kernels); outer values
@@ -782,6 +784,26 @@ class KernelGen:
     else:
       code(f"{fn}({sc}, {math.prod(self.dims[j][0] for j in rd)}{extra});")
     self.pre_scratch.add(v)
+
+  def emit_row_minmax(self, code, op, acc, pipe):
+    """A float32 row max/min of a row read contiguously from memory (softmax's first
+    sweep): nj_vmaxf_acc / nj_vminf_acc, one vmaxps and one compare into a mask register
+    per 16 elements (the lane loop's NaN flags took three vector ops more). The same
+    lanes, the same bits."""
+    if op.name not in ("reduce_max", "reduce_min") or op not in self.nan_flags:
+      return False
+    x = self.resolve(op.invars[0])
+    if type(x) is not Var or x in self.is_member or x in self.plan.splats:
+      return False
+    a = self.acc_read.get((x, "full"))
+    j = self.rdims[0]
+    if a is None or a.local or np.dtype(a.dtype) != np.float32 or a.strides[j] != 1:
+      return False
+    start, n = ("c", "ce - c") if pipe else ("0", str(self.dims[j][0]))
+    src = f"&{a.param}[{self.offset_expr(a, {j: start}, self.accs.index(a))}]"
+    fn = "nj_vmaxf_acc" if op.name == "reduce_max" else "nj_vminf_acc"
+    code(f"{fn}({src}, {n}, {acc}, {self.nan_flags[op]});")
+    return True
 
   def emit_row_exp_sub(self, code, v, pipe, acc, dst=None):
     """exp(x - m) with x a float32 row read contiguously from memory and m a value of the
