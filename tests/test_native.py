@@ -885,6 +885,8 @@ def _row_programs():
   x[3, 5] = np.nan
   x[4, :] = -np.inf
   x[4, 9] = 2.0
+  x[5, 7] = np.inf
+  x[6, 1000 + 3] = 120.0      # x - max with no clamp above: the row's max is its own
   b = rng.standard_normal(1000 + 7).astype(np.float32)
 
   def softmax(a):

@@ -290,12 +290,13 @@ static inline void *nj_alloc(size_t n) { void *p = 0; if (posix_memalign(&p, 64,
 #endif
 #ifdef NJ_VEXP16
 typedef float nj_v16sf __attribute__((vector_size(64)));
-static inline nj_v16sf nj_exp16(nj_v16sf x) {
+/* le0: the caller knows x <= 0 or NaN (x - max(x)), so only the lower clamp is needed */
+static inline __attribute__((always_inline)) nj_v16sf nj_exp16_(nj_v16sf x, int le0) {
   const unsigned short m = 0xffff;
   nj_v16sf z = {0};
   /* max(c, x) / min(c, x) return x when x is NaN: the clamp passes NaN through */
   x = __builtin_ia32_maxps512_mask(z - 104.0f, x, x, m, 4);
-  x = __builtin_ia32_minps512_mask(z + 89.0f, x, x, m, 4);
+  if (!le0) x = __builtin_ia32_minps512_mask(z + 89.0f, x, x, m, 4);
   nj_v16sf n = __builtin_ia32_rndscaleps_mask(x * 1.44269504088896341f, 0x08, x, m, 4);
   nj_v16sf r = __builtin_ia32_vfmaddps512_mask(n, z - 0.693145751953125f, x, m, 4);
   r = __builtin_ia32_vfmaddps512_mask(n, z - 1.428606765330187045e-06f, r, m, 4);
@@ -308,6 +309,7 @@ static inline nj_v16sf nj_exp16(nj_v16sf x) {
   p = __builtin_ia32_vfmaddps512_mask(p, r, z + 1.0f, m, 4);
   return __builtin_ia32_scalefps512_mask(p, n, p, m, 4);
 }
+static inline nj_v16sf nj_exp16(nj_v16sf x) { return nj_exp16_(x, 0); }
 static inline void nj_vexpf(float *p, int64_t n) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -336,15 +338,18 @@ static inline void nj_vexpf_acc(float *p, int64_t n, float *acc) {
   nj_vexpf(p + i, n - i);
   for (; i < n; i++) acc[0] = acc[0] + p[i];
 }
-/* exp(x - m) of a row x into d (and added into 32 lanes, as nj_vexpf_acc) */
-static inline void nj_vexpf_sub_acc(float *d, const float *x, float m, int64_t n, float *acc) {
+/* exp(x - m) of a row x into d (and added into 32 lanes, as nj_vexpf_acc); le0 as in
+   nj_exp16_ (the same values either way) */
+static inline __attribute__((always_inline)) void nj_vexpf_sub_acc(float *d, const float *x,
+                                                                   float m, int64_t n,
+                                                                   float *acc, int le0) {
   nj_v16sf s0, s1, vm = (nj_v16sf){0} + m;
   memcpy(&s0, acc, 64); memcpy(&s1, acc + 16, 64);
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
     nj_v16sf x0, x1;
     memcpy(&x0, x + i, 64); memcpy(&x1, x + i + 16, 64);
-    x0 = nj_exp16(x0 - vm); x1 = nj_exp16(x1 - vm);
+    x0 = nj_exp16_(x0 - vm, le0); x1 = nj_exp16_(x1 - vm, le0);
     memcpy(d + i, &x0, 64); memcpy(d + i + 16, &x1, 64);
     s0 = s0 + x0; s1 = s1 + x1;
   }
@@ -353,11 +358,12 @@ static inline void nj_vexpf_sub_acc(float *d, const float *x, float m, int64_t n
   nj_vexpf(d + i, n - i);
   for (; i < n; i++) acc[0] = acc[0] + d[i];
 }
-static inline void nj_vexpf_sub(float *d, const float *x, float m, int64_t n) {
+static inline __attribute__((always_inline)) void nj_vexpf_sub(float *d, const float *x,
+                                                               float m, int64_t n, int le0) {
   nj_v16sf vm = (nj_v16sf){0} + m;
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    nj_v16sf x0; memcpy(&x0, x + i, 64); x0 = nj_exp16(x0 - vm); memcpy(d + i, &x0, 64);
+    nj_v16sf x0; memcpy(&x0, x + i, 64); x0 = nj_exp16_(x0 - vm, le0); memcpy(d + i, &x0, 64);
   }
   for (int64_t j = i; j < n; j++) d[j] = x[j] - m;
   nj_vexpf(d + i, n - i);
@@ -401,11 +407,12 @@ NJ_VMINMAX(nj_vmaxf_acc, __builtin_ia32_maxps512_mask, >)
 NJ_VMINMAX(nj_vminf_acc, __builtin_ia32_minps512_mask, <)
 #ifndef NJ_VEXP16
 static inline void nj_vexpf(float *p, int64_t n) { for (int64_t i = 0; i < n; i++) p[i] = expf(p[i]); }
-static inline void nj_vexpf_sub(float *d, const float *x, float m, int64_t n) {
+static inline void nj_vexpf_sub(float *d, const float *x, float m, int64_t n, int le0) {
   for (int64_t i = 0; i < n; i++) d[i] = expf(x[i] - m);
 }
-static inline void nj_vexpf_sub_acc(float *d, const float *x, float m, int64_t n, float *acc) {
-  nj_vexpf_sub(d, x, m, n);
+static inline void nj_vexpf_sub_acc(float *d, const float *x, float m, int64_t n, float *acc,
+                                    int le0) {
+  nj_vexpf_sub(d, x, m, n, le0);
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) for (int l = 0; l < 32; l++) acc[l] = acc[l] + d[i + l];
   for (; i < n; i++) acc[0] = acc[0] + d[i];

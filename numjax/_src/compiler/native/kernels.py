@@ -809,7 +809,9 @@ class KernelGen:
     """exp(x - m) with x a float32 row read contiguously from memory and m a value of the
     row (softmax's max): one call, nj_vexpf_sub[_acc], reads x, subtracts, exponentiates
     into the scratch (and sums) -- no argument sweep through the scratch (~20% of
-    softmax in a C harness). Same operations, so the same bits as the two-sweep form."""
+    softmax in a C harness). Same operations, so the same bits as the two-sweep form.
+    When m is the max of the same row, x - m <= 0 (or NaN) and the exp skips its upper
+    clamp (~7%; the same values)."""
     arg = self.resolve(self.prod[v].invars[0])
     sub = self.prod.get(arg)
     if sub is None or sub.name != "sub" or len(self.rdims) != 1:
@@ -831,6 +833,10 @@ class KernelGen:
       return False
     if np.dtype(m.aval.dtype) != f32:
       return False
+    pm = self.prod.get(m) if type(m) is Var else None
+    while pm is not None and pm.name in ("alias", "reshape", "broadcast_in_dim"):
+      pm = self.prod.get(self.resolve(pm.invars[0]))
+    le0 = int(pm is not None and pm.name == "reduce_max" and self.resolve(pm.invars[0]) is x)
     mv = self.outer_expr(self.pre, m, {}, {}) if type(m) is Var and m in self.is_member \
         else self.full_val(self.pre, m, {}, {})
     start, n = ("c", "ce - c") if pipe else ("0", str(self.dims[j][0]))
@@ -838,9 +844,9 @@ class KernelGen:
     src = f"&{a.param}[{self.offset_expr(a, {j: start}, self.accs.index(a))}]"
     dst = dst or (f"{sc} + c" if pipe else sc)
     if acc:
-      code(f"nj_vexpf_sub_acc({dst}, {src}, {mv}, {n}, {acc});")
+      code(f"nj_vexpf_sub_acc({dst}, {src}, {mv}, {n}, {acc}, {le0});")
     else:
-      code(f"nj_vexpf_sub({dst}, {src}, {mv}, {n});")
+      code(f"nj_vexpf_sub({dst}, {src}, {mv}, {n}, {le0});")
     self.pre_scratch.add(v)
     return True
 
