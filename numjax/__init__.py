@@ -8,6 +8,7 @@ __version__ = "0.1.0"
 from numjax._src.config import config  # noqa: F401
 from numjax._src import memory as _memory
 _memory.tune_allocator()   # mid-sized arrays from the heap: no page fault per new array
+_memory.quiet_float_warnings()   # JAX computes inf - inf quietly: NumPy's warnings stay inside
 from numjax._src.array import Array  # noqa: F401
 from numjax._src.devices import (devices, local_devices, device_count,  # noqa: F401
                                  local_device_count, default_backend, process_index,

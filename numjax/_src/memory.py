@@ -1,4 +1,5 @@
-"""Process allocator settings for array workloads (glibc only).
+"""Process-wide settings made at import: allocator settings for array workloads (glibc only),
+and the floating-point warning filter (quiet_float_warnings).
 
 glibc serves each allocation above a (dynamic, starting at 128 KiB) threshold with a fresh
 mmap, and gives freed memory at the top of the heap back to the OS: every new mid-sized
@@ -39,3 +40,16 @@ def tune_allocator() -> bool:
   ok = mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1 and ok
   applied = ok
   return ok
+
+
+def quiet_float_warnings():
+  """NumPy's floating-point RuntimeWarnings ("invalid value encountered in subtract", ...)
+  raised inside numjax's own code are ignored: JAX computes NaN and inf without a word, and
+  a user's program running on numjax should print what it printed on JAX. Only warnings
+  attributed to numjax's modules (and its generated NumPy-tier programs) are filtered --
+  NumPy code of the user's own warns as before. An errstate around every eager operation
+  would cost ~1 us each (x + x takes ~1.2 us); a filter costs nothing until a warning."""
+  import warnings
+  warnings.filterwarnings(
+      "ignore", message=r"(invalid value|divide by zero|overflow|underflow) encountered",
+      category=RuntimeWarning, module=r"numjax\.")

@@ -235,7 +235,8 @@ def generate(jaxpr: Jaxpr, consts, *, name="f", donated=(), wrap=True, guarded=F
       needed.add(n)
       return _fix(t, dt)
     return t
-  g: dict = {"np": np, "_ok": _ok, "_oki": _oki, "_fix": _fix, "_quiet": _Quiet(),
+  g: dict = {"__name__": __name__ + "_program",  # numjax's floating-point warning filter
+             "np": np, "_ok": _ok, "_oki": _oki, "_fix": _fix, "_quiet": _Quiet(),
              "_needed": needed, "_guard": _guard, "_done": on_done or (lambda: None)}
   checks: list = []
   if debug_nans or debug_infs:
