@@ -309,6 +309,32 @@ def test_gemm(gemms, case):
   np.testing.assert_allclose(out, ref, rtol=tol, atol=tol * np.abs(ref).max())
 
 
+def test_gemm_packed_copies_do_not_outlive_a_call():
+  """Threads keep packed copies of A rows and B columns for their next tile of the same
+  GEMM call; a later call on the same buffers with new contents must pack them again --
+  and a chain of products in one program (the MLP's layers, buffers reused) stays exact."""
+  rng = np.random.default_rng(31)
+  a = rng.standard_normal((128, 784)).astype(np.float32)
+  w = rng.standard_normal((784, 512)).astype(np.float32)
+  v = rng.standard_normal((512, 512)).astype(np.float32)
+  f = numjax.jit(lambda a, w, v: (a @ w, jnp.tanh(a @ w) @ v, (a @ w).T @ (a @ w)))
+  g = numjax.jit(lambda a, w: jnp.tanh(a) @ w)     # A: a pooled temporary, same address
+  with numjax.config._override("numjax_tier", "native"):
+    c = f.lower(a, w, v).compile()
+    cg = g.lower(a, w).compile()
+    assert c._exe.tier == "native" and cg._exe.tier == "native"
+    for step in range(3):
+      r = np.tanh(a.astype(np.float64)) @ w.astype(np.float64)
+      np.testing.assert_allclose(np.asarray(cg(a, w)), r, rtol=1e-4, atol=1e-4 * np.abs(r).max())
+      got = [np.asarray(o).astype(np.float64) for o in c(a, w, v)]
+      a64, w64, v64 = (t.astype(np.float64) for t in (a, w, v))
+      want = [a64 @ w64, np.tanh(a64 @ w64) @ v64, (a64 @ w64).T @ (a64 @ w64)]
+      for g, r in zip(got, want):
+        np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-4 * np.abs(r).max())
+      a[...] = rng.standard_normal(a.shape)      # same buffers, new contents
+      w[...] = rng.standard_normal(w.shape)
+
+
 # ---------------------------------------------------------------------------------------
 # a randomised comparison of tiers on elementwise + reduction programs
 

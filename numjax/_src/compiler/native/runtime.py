@@ -196,6 +196,7 @@ NJ_EXPORT void nj_parallel(nj_chunk_fn fn, void *ctx, int64_t n, int64_t chunks)
 #define NJ_NC 512
 #define NJ_MC 128
 static __thread void *nj_pack_b, *nj_pack_a;
+static _Atomic uint64_t nj_gemm_gen;   /* one number per GEMM call: keys the packed-copy caches */
 static void nj_pack_bufs(void **bp, void **ap) {
   if (!nj_pack_b) {
     if (posix_memalign(&nj_pack_b, 64, (size_t)NJ_KC * NJ_NC * 8)) nj_pack_b = 0;
@@ -230,17 +231,42 @@ static void nj_micro_##SUF(int64_t kc, const T *restrict a, const T *restrict b,
       c[r * ldc + j] = first ? tmp[r][j] : c[r * ldc + j] + tmp[r][j]; \
   } \
 } \
+/* per-thread packed copies of a tile's whole A rows / B columns over all of K, reused by the \
+   thread's next tile of the same GEMM call (gen) when it shares them: with 128 rows, every \
+   tile of a row-split GEMM packed the same A again (~a third of the packing time) */ \
+typedef struct { const T *p; int64_t s0, s1, lo, hi, K; uint64_t gen; T *buf; size_t cap; } nj_pk_##SUF; \
+static __thread nj_pk_##SUF nj_pka_##SUF, nj_pkb_##SUF; \
+static T *nj_pk_get_##SUF(nj_pk_##SUF *c, const T *p, int64_t s0, int64_t s1, int64_t lo, \
+                          int64_t hi, int64_t K, uint64_t gen, size_t need, int *hit) { \
+  *hit = c->buf && c->p == p && c->s0 == s0 && c->s1 == s1 && c->lo == lo && c->hi == hi && \
+         c->K == K && c->gen == gen; \
+  if (*hit) return c->buf; \
+  if (need > ((size_t)4 << 20) / sizeof(T)) return 0; \
+  if (c->cap < need) { \
+    void *q = 0; \
+    if (posix_memalign(&q, 64, need * sizeof(T))) return 0; \
+    free(c->buf); c->buf = (T *)q; c->cap = need; \
+  } \
+  c->p = p; c->s0 = s0; c->s1 = s1; c->lo = lo; c->hi = hi; c->K = K; c->gen = gen; \
+  return c->buf; \
+} \
 static void nj_tile_##SUF(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, const T *A, \
                           int64_t sam, int64_t sak, const T *B, int64_t sbk, int64_t sbn, T *C, \
-                          int64_t ldc) { \
+                          int64_t ldc, uint64_t gen) { \
   enum { NR = NJ_NR_##SUF }; \
   void *bpv, *apv; nj_pack_bufs(&bpv, &apv); \
   T *bp = (T *)bpv, *ap = (T *)apv; \
   int64_t nc = n1 - n0, mc = m1 - m0; \
   if (K == 0) { for (int64_t i = m0; i < m1; i++) for (int64_t j = n0; j < n1; j++) C[i * ldc + j] = 0; return; } \
+  int64_t mpad = (mc + NJ_MR - 1) / NJ_MR * NJ_MR, npad = (nc + NR - 1) / NR * NR; \
+  int ahit = 0, bhit = 0; \
+  T *aall = nj_pk_get_##SUF(&nj_pka_##SUF, A, sam, sak, m0, m1, K, gen, (size_t)(mpad * K), &ahit); \
+  T *ball = nj_pk_get_##SUF(&nj_pkb_##SUF, B, sbk, sbn, n0, n1, K, gen, (size_t)(npad * K), &bhit); \
   for (int64_t k0 = 0; k0 < K; k0 += NJ_KC) { \
     int64_t kc = K - k0 < NJ_KC ? K - k0 : NJ_KC; \
-    for (int64_t j = 0; j < nc; j += NR) { \
+    if (ball) bp = ball + k0 * npad; \
+    if (aall) ap = aall + k0 * mpad; \
+    if (!bhit) for (int64_t j = 0; j < nc; j += NR) { \
       T *dst = bp + j * kc; \
       int64_t w = nc - j < NR ? nc - j : NR; \
       if (sbn == 1 && w == NR) { \
@@ -256,7 +282,7 @@ static void nj_tile_##SUF(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_
           dst[k * NR + jj] = jj < w ? B[(k0 + k) * sbk + (n0 + j + jj) * sbn] : (T)0; \
       } \
     } \
-    for (int64_t i = 0; i < mc; i += NJ_MR) { \
+    if (!ahit) for (int64_t i = 0; i < mc; i += NJ_MR) { \
       T *dst = ap + i * kc; \
       int64_t h = mc - i < NJ_MR ? mc - i : NJ_MR; \
       if (sak == 1) { /* rows of A are contiguous along k */ \
@@ -277,14 +303,16 @@ static void nj_tile_##SUF(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_
                        k0 == 0); \
   } \
 } \
-typedef struct { int64_t M, N, K, sam, sak, sbk, sbn, ldc, mb, nb, ntm; const T *A, *B; T *C; } nj_gctx_##SUF; \
+typedef struct { int64_t M, N, K, sam, sak, sbk, sbn, ldc, mb, nb, ntm; const T *A, *B; T *C; \
+                 uint64_t gen; } nj_gctx_##SUF; \
 static void nj_gchunk_##SUF(void *p, int64_t lo, int64_t hi) { \
   nj_gctx_##SUF *g = (nj_gctx_##SUF *)p; \
   for (int64_t t = lo; t < hi; t++) { \
     int64_t ti = t % g->ntm, tj = t / g->ntm; \
     int64_t m0 = ti * g->mb, n0 = tj * g->nb; \
     int64_t m1 = m0 + g->mb < g->M ? m0 + g->mb : g->M, n1 = n0 + g->nb < g->N ? n0 + g->nb : g->N; \
-    nj_tile_##SUF(m0, m1, n0, n1, g->K, g->A, g->sam, g->sak, g->B, g->sbk, g->sbn, g->C, g->ldc); \
+    nj_tile_##SUF(m0, m1, n0, n1, g->K, g->A, g->sam, g->sak, g->B, g->sbk, g->sbn, g->C, g->ldc, \
+                  g->gen); \
   } \
 } \
 /* small products (loop bodies: 8x64 @ 64x64): no packing. B is read by rows (a transposed \
@@ -357,7 +385,8 @@ NJ_EXPORT void nj_gemm_##SUF(int64_t M, int64_t N, int64_t K, const T *A, int64_
     if (sbk == 1 && (double)N * K <= 65536.0) { \
       nj_small_bt_rows_##SUF(M, N, K, A, sam, sak, B, sbn, C, ldc); return; } \
   } \
-  nj_gctx_##SUF g = {M, N, K, sam, sak, sbk, sbn, ldc, NJ_MC, NJ_NC, 0, A, B, C}; \
+  nj_gctx_##SUF g = {M, N, K, sam, sak, sbk, sbn, ldc, NJ_MC, NJ_NC, 0, A, B, C, \
+                     atomic_fetch_add_explicit(&nj_gemm_gen, 1, memory_order_relaxed) + 1}; \
   int nt = nj_nthreads(); \
   double work = (double)M * N * (K ? K : 1); \
   if (nt > 1 && work >= 4e6) { \
