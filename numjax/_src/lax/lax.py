@@ -797,32 +797,22 @@ def _bcast_tangent(g, out_aval):
   return broadcast_in_dim(reshape(g, tuple(g_shape[i] for i in keep)), out_aval.shape, keep)
 
 
-def _add_jvp(primals, tangents):
-  x, y = primals
-  out = add_p.bind(x, y)
-  oa = out.aval
-  tx, ty = tangents
-  if type(tx) is Zero and type(ty) is Zero:
-    return out, Zero(ad.tangent_aval(oa))
-  if type(tx) is Zero:
-    return out, _bcast_tangent(ty, oa)
-  if type(ty) is Zero:
-    return out, _bcast_tangent(tx, oa)
-  return out, add_p.bind(tx, ty)  # (add broadcasts, as JAX's rule relies on)
-
-
-def _sub_jvp(primals, tangents):
-  x, y = primals
-  out = sub_p.bind(x, y)
-  oa = out.aval
-  tx, ty = tangents
-  if type(tx) is Zero and type(ty) is Zero:
-    return out, Zero(ad.tangent_aval(oa))
-  if type(ty) is Zero:
-    return out, _bcast_tangent(tx, oa)
-  if type(tx) is Zero:
-    return out, _bcast_tangent(neg(ty), oa)
-  return out, sub_p.bind(tx, ty)
+def _add_sub_jvp(p, neg_y):
+  """The jvp of add (tx + ty) or sub (tx - ty): a lone tangent is broadcast (negated for
+  sub's y) to the output's shape, as the other operand may be rank 0."""
+  def jvp(primals, tangents):
+    x, y = primals
+    out = p.bind(x, y)
+    oa = out.aval
+    tx, ty = tangents
+    if type(tx) is Zero:
+      if type(ty) is Zero:
+        return out, Zero(ad.tangent_aval(oa))
+      return out, _bcast_tangent(neg(ty) if neg_y else ty, oa)
+    if type(ty) is Zero:
+      return out, _bcast_tangent(tx, oa)
+    return out, p.bind(tx, ty)  # (add/sub broadcast, as JAX's rules rely on)
+  return jvp
 
 
 def _add_transpose(ct, x, y):
@@ -836,8 +826,8 @@ def _sub_transpose(ct, x, y):
           else None]
 
 
-ad.primitive_jvps[add_p] = _add_jvp
-ad.primitive_jvps[sub_p] = _sub_jvp
+ad.primitive_jvps[add_p] = _add_sub_jvp(add_p, False)
+ad.primitive_jvps[sub_p] = _add_sub_jvp(sub_p, True)
 ad.primitive_transposes[add_p] = _add_transpose
 ad.primitive_transposes[sub_p] = _sub_transpose
 
