@@ -74,7 +74,8 @@ class _NodeEntry:
 
 
 class _KeyEntryBase:
-  """An immutable, hashable, picklable key holding one value."""
+  """An immutable, hashable, picklable key holding one value; a subclass names the value
+  (``__match_args__`` and a property) and formats it in ``str()`` with ``_fmt``."""
   __slots__ = ("_v",)
   _fmt: str = ""
 
@@ -93,61 +94,56 @@ class _KeyEntryBase:
   def __repr__(self):
     return f"{type(self).__name__}({self.__match_args__[0]}={self._v!r})"
 
+  def __str__(self):
+    return self._fmt.format(self._v)
+
 
 class SequenceKey(_KeyEntryBase):
   """Path entry for the ``idx``-th element of a list or tuple."""
   __slots__ = ()
   __match_args__ = ("idx",)
+  _fmt = "[{!r}]"
 
   def __init__(self, idx: int):
     self._v = op.index(idx)
 
   idx = property(lambda self: self._v)
 
-  def __str__(self):
-    return f"[{self._v!r}]"
-
 
 class DictKey(_KeyEntryBase):
   """Path entry for the value of a dict at ``key``."""
   __slots__ = ()
   __match_args__ = ("key",)
+  _fmt = "[{!r}]"
 
   def __init__(self, key: Hashable):
     self._v = key
 
   key = property(lambda self: self._v)
 
-  def __str__(self):
-    return f"[{self._v!r}]"
-
 
 class GetAttrKey(_KeyEntryBase):
   """Path entry for the attribute ``name`` (namedtuples, dataclasses)."""
   __slots__ = ()
   __match_args__ = ("name",)
+  _fmt = ".{}"
 
   def __init__(self, name: str):
     self._v = str(name)
 
   name = property(lambda self: self._v)
 
-  def __str__(self):
-    return f".{self._v}"
-
 
 class FlattenedIndexKey(_KeyEntryBase):
   """Path entry for the ``key``-th child of a custom node without keys."""
   __slots__ = ()
   __match_args__ = ("key",)
+  _fmt = "[<flat index {}>]"
 
   def __init__(self, key: int):
     self._v = op.index(key)
 
   key = property(lambda self: self._v)
-
-  def __str__(self):
-    return f"[<flat index {self._v}>]"
 
 
 def keystr(keys: KeyPath, *, simple: bool = False, separator: str = "") -> str:
@@ -897,14 +893,21 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any,
   leaves, treedef = tree_flatten(tree, is_leaf)
   if not rest:
     return treedef.unflatten([f(x) for x in leaves])
-  all_leaves = [leaves]
+  all_leaves = [leaves, *_flatten_rest(treedef, tree, rest, is_leaf, "tree_map tree")]
+  return treedef.unflatten([f(*xs) for xs in zip(*all_leaves)])
+
+
+def _flatten_rest(treedef, tree, rest, is_leaf, what):
+  """The leaves of each of ``rest`` flattened up to ``treedef`` (``tree``'s structure);
+  a mismatch raises the error that names where ``tree`` and that tree differ."""
+  out = []
   for r in rest:
     try:
-      all_leaves.append(treedef.flatten_up_to(r))
+      out.append(treedef.flatten_up_to(r))
     except Exception as e:
       err = next(_prefix_error((), tree, r, is_leaf), None)
-      raise (err("tree_map tree") if err is not None else e) from None
-  return treedef.unflatten([f(*xs) for xs in zip(*all_leaves)])
+      raise (err(what) if err is not None else e) from None
+  return out
 
 
 class Unspecified:
@@ -1013,13 +1016,8 @@ def tree_map_with_path(f: Callable[..., Any], tree: Any, *rest: Any,
                        is_leaf_takes_path: bool = False) -> Any:
   """Like tree_map, calling ``f(key_path, leaf, *rest_leaves)``."""
   pairs, treedef = tree_flatten_with_path(tree, is_leaf, is_leaf_takes_path)
-  columns = [[p for p, _ in pairs], [x for _, x in pairs]]
-  for r in rest:
-    try:
-      columns.append(treedef.flatten_up_to(r))
-    except Exception as e:
-      err = next(_prefix_error((), tree, r, is_leaf), None)
-      raise (err("tree_map_with_path tree") if err is not None else e) from None
+  columns = [[p for p, _ in pairs], [x for _, x in pairs],
+             *_flatten_rest(treedef, tree, rest, is_leaf, "tree_map_with_path tree")]
   return treedef.unflatten([f(*xs) for xs in zip(*columns)])
 
 
