@@ -892,10 +892,10 @@ def _pp_eqn(eqn, names, indent, used=None):
   else:
     params = custom
   names_p = _Names() if eqn.primitive.fresh_names_in_params else names
-  ins = " ".join(names(v) for v in eqn.invars)
+  ins = [names(v) for v in eqn.invars]
   head = f"{outs} = {eqn.primitive.name}" if eqn.outvars else eqn.primitive.name
   if not params:
-    return f"{head} {ins}"
+    return f"{head} {_pp_operands(ins, indent + len(head), indent)}"
   printers = eqn.primitive.param_printers
   rendered = [(k, printers[k](v) if k in printers else _pp_param(v, names_p, indent + 2,
                                                                 len(k) + 1)) for k, v in params]
@@ -903,10 +903,28 @@ def _pp_eqn(eqn, names, indent, used=None):
   # JAX's printer keeps the [params] group flat when the group itself fits in the line;
   # the operands after it don't count.
   if "\n" not in group and indent + len(head) + len(group) <= _WIDTH:
-    return f"{head}{group} {ins}"
+    return f"{head}{group} {_pp_operands(ins, indent + len(head) + len(group), indent)}"
   pad = " " * (indent + 2)
   body = "".join(f"{pad}{k}={r}\n" for k, r in rendered)
-  return f"{head}[\n{body}{' ' * indent}] {ins}"
+  return f"{head}[\n{body}{' ' * indent}] {_pp_operands(ins, indent + 1, indent)}"
+
+
+def _pp_operands(ins, col, indent):
+  """The operands, each after a space, the first at column `col` + 1. JAX breaks before a
+  later operand (onto a line indented 2 past the equation) only when the column after the
+  previous one is already past 79: each break is its own group, what follows not counting."""
+  if not ins:
+    return ""
+  out = [ins[0]]
+  col += 1 + len(ins[0])
+  for v in ins[1:]:
+    if col + 1 > _WIDTH:
+      out.append("\n" + " " * (indent + 2) + v)
+      col = indent + 2 + len(v)
+    else:
+      out.append(" " + v)
+      col += 1 + len(v)
+  return "".join(out)
 
 
 def _same(a, b):
@@ -918,9 +936,19 @@ def _same(a, b):
 
 def _used_in(jaxpr):
   used = set(v for v in jaxpr.outvars if type(v) is Var)
-  for e in jaxpr.eqns:
+  for e in _pp_eqns_of(jaxpr):
     used.update(v for v in e.invars if type(v) is Var)
   return used
+
+
+def _pp_eqns_of(jaxpr):
+  """The equations as printed: a primitive with a `pp_eqns(eqn)` rule prints as the
+  equations JAX's jaxpr has in its place (fma as the mul + add XLA contracts)."""
+  eqns = jaxpr.eqns
+  if not any(hasattr(e.primitive, "pp_eqns") for e in eqns):
+    return eqns
+  return [x for e in eqns for x in (e.primitive.pp_eqns(e) if hasattr(e.primitive, "pp_eqns")
+                                     else (e,))]
 
 
 def _pp_jaxpr(jaxpr, names, indent, start_col=None, top=False):
@@ -932,7 +960,7 @@ def _pp_jaxpr(jaxpr, names, indent, start_col=None, top=False):
   ibind = " ".join(f"{names(v)}:{v.aval.str_short()}" for v in jaxpr.invars)
   head = f"{{ lambda {cbind}; {ibind}. let"
   used = _used_in(jaxpr) if top else None
-  eqns = [_pp_eqn(e, names, indent + 4, used) for e in jaxpr.eqns]
+  eqns = [_pp_eqn(e, names, indent + 4, used) for e in _pp_eqns_of(jaxpr)]
   outs = ", ".join(names(v) for v in jaxpr.outvars)
   tail = f"in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}"
   one = f"{head} {'; '.join(eqns)} {tail}"
@@ -964,7 +992,7 @@ def _shared_jaxprs(top: Jaxpr) -> list:
   while queue:
     j = queue.pop(0)
     counts[j] = counts.get(j, 0) + 1
-    if j is not top and len(j.eqns) > 10:
+    if j is not top and len(_pp_eqns_of(j)) > 10:
       counts[j] += 1
     for e in j.eqns:
       nm = e.params.get("name")

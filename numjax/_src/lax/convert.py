@@ -29,6 +29,8 @@ def _convert_impl(x, *, new_dtype, weak_type, sharding=None):
   # (dtype kinds stand for np.issubdtype here: 'iu' integer, 'f' floating, 'c' complex;
   # ml_dtypes' types are kind 'V' for both)
   new_kind, kind = np.dtype(new_dtype).kind, x.dtype.kind
+  if kind == "V" and _dtypes.issubdtype(x.dtype, np.floating):
+    kind = "f"   # bfloat16/float8: ml_dtypes' own casts to integers wrap instead
   if new_kind in "iu" and kind == "f":
     with np.errstate(all="ignore"):
       # XLA truncates toward zero and saturates; NaN becomes 0

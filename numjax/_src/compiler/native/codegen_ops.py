@@ -43,8 +43,27 @@ CTYPE = {
     BOOL: "_Bool", np.dtype(np.complex64): "float _Complex",
     np.dtype(np.complex128): "double _Complex", F16: "uint16_t",
 }
-if BF16 is not None:
-  CTYPE[BF16] = "uint16_t"
+# The low-precision floats, stored as their bits and computed in float: dtype -> the
+# infix of their C helpers nj_<x>_ld (bits -> float), nj_<x>_st (float -> bits, rounding
+# to nearest even) and nj_<x>_r (float rounded to the dtype's precision)
+LOWP = {F16: "h", BF16: "b"} if BF16 is not None else {F16: "h"}
+# float8 formats: (mantissa bits, exponent bias, flavour). 'ieee': the top exponent is
+# inf/NaN; 'fn': no inf, S.1111.111 is NaN; 'fnuz': no inf, no -0, 0x80 is the only NaN;
+# 'e8m0': unsigned powers of two, 0xff is NaN, no zero
+F8_FORMATS = {
+    "float8_e3m4": (4, 3, "ieee"), "float8_e4m3": (3, 7, "ieee"),
+    "float8_e5m2": (2, 15, "ieee"), "float8_e4m3fn": (3, 7, "fn"),
+    "float8_e4m3fnuz": (3, 8, "fnuz"), "float8_e4m3b11fnuz": (3, 11, "fnuz"),
+    "float8_e5m2fnuz": (2, 16, "fnuz"), "float8_e8m0fnu": (0, 127, "e8m0"),
+}
+F8 = {}   # dtype -> helper infix ('e4m3fn', ...)
+for _name in F8_FORMATS:
+  _d = _dt(_name)
+  if _d is not None:
+    F8[_d] = _name[len("float8_"):]
+    LOWP[_d] = F8[_d]
+for _d in LOWP:
+  CTYPE[_d] = "uint16_t" if _d.itemsize == 2 else "uint8_t"
 
 
 def known(dt) -> bool:
@@ -52,9 +71,9 @@ def known(dt) -> bool:
 
 
 def kind(dt) -> str:
-  """'h' (float16/bfloat16), 'f', 'c', 'i', 'u', 'b'."""
+  """'h' (float16/bfloat16/float8: computed in float), 'f', 'c', 'i', 'u', 'b'."""
   dt = np.dtype(dt)
-  if dt == F16 or dt == BF16:
+  if dt in LOWP:
     return "h"
   if dt == BOOL:
     return "b"
@@ -87,32 +106,31 @@ def bits(dt) -> int:
   return np.dtype(dt).itemsize * 8
 
 
+_LOWP_HELPER = {"load": ("nj_{}2f", "nj_{}_ld"), "store": ("nj_f2{}", "nj_{}_st"),
+                "rnd": ("nj_r{}", "nj_{}_r")}
+
+
+def _lowp(op, dt, e) -> str:
+  """e through a low-precision float's helper (e itself for the other dtypes)."""
+  x = LOWP.get(np.dtype(dt))
+  if x is None:
+    return e
+  return _LOWP_HELPER[op][len(x) > 1].format(x) + f"({e})"
+
+
 def load(dt, e) -> str:
-  dt = np.dtype(dt)
-  if dt == F16:
-    return f"nj_h2f({e})"
-  if dt == BF16:
-    return f"nj_b2f({e})"
-  return e
+  """A stored value as its compute type."""
+  return _lowp("load", dt, e)
 
 
 def store(dt, e) -> str:
-  dt = np.dtype(dt)
-  if dt == F16:
-    return f"nj_f2h({e})"
-  if dt == BF16:
-    return f"nj_f2b({e})"
-  return e
+  """A compute-type value as dt's storage."""
+  return _lowp("store", dt, e)
 
 
 def rnd(dt, e) -> str:
-  """Round a compute-type value to dt's precision (float16/bfloat16 only)."""
-  dt = np.dtype(dt)
-  if dt == F16:
-    return f"nj_rh({e})"
-  if dt == BF16:
-    return f"nj_rb({e})"
-  return e
+  """Round a compute-type value to dt's precision (the low-precision floats only)."""
+  return _lowp("rnd", dt, e)
 
 
 def literal(val, dt) -> str:
@@ -152,7 +170,9 @@ def _flit(x, t):
 # ---------------------------------------------------------------------------------------
 # The prelude: helpers every translation unit starts with
 
-def prelude(tc, abi_defines: str) -> str:
+def prelude(tc, abi_defines: str, body: str = "") -> str:
+  """The helpers a program's C starts with; the float8 conversions only when `body` (the
+  program's functions) calls them, so other programs keep the same prelude."""
   from numjax._src.compiler.native.cc import MVEC_FUNCS_F32, MVEC_FUNCS_F64
   from numjax._src.lax import xla_math
   parts = ["#include <stdint.h>\n#include <stddef.h>\n#include <string.h>\n#include <stdlib.h>\n"
@@ -174,7 +194,82 @@ def prelude(tc, abi_defines: str) -> str:
   src = xla_math.C_SOURCE
   parts.append("\n".join(l for l in src.splitlines() if not l.startswith("#include")))
   parts.append(_native_support())
+  parts.append(float8_support(body))
   return "".join(parts)
+
+
+def float8_support(body: str) -> str:
+  """C helpers of the float8 formats `body` uses (see _f8_helpers)."""
+  return "".join(_f8_helpers(x, *F8_FORMATS["float8_" + x]) for x in F8.values()
+                 if f"nj_{x}_" in body)
+
+
+def _f8_helpers(x, mb, bias, flavour) -> str:
+  """nj_<x>_ld (bits -> float, exact), nj_<x>_st (float -> bits: round to nearest even;
+  overflow to inf, or to NaN for formats without inf; NaN keeps its sign where the format
+  has one) and nj_<x>_r for one float8 format, as ml_dtypes converts (a float64 or an
+  integer is first converted to float, as ml_dtypes does too)."""
+  if flavour == "e8m0":
+    # unsigned powers of two 2^(c - 127): c is float32's biased exponent, rounded half up
+    # (as ml_dtypes); below 2^-126 (float32 subnormals) anything above 2^-127 rounds up to
+    # 2^-126 and the rest down to 2^-127 (c = 0): there is no zero
+    return f"""static inline float nj_{x}_ld(uint8_t u) {{
+  uint32_t b = u == 0xffu ? 0x7fc00000u : (u == 0 ? 0x400000u : (uint32_t)u << 23);
+  float f; memcpy(&f, &b, 4); return f;
+}}
+static inline uint8_t nj_{x}_st(float f) {{
+  uint32_t a; memcpy(&a, &f, 4);
+  if (!(f > 0) || a >= 0x7f800000u) return 0xffu;
+  return a < 0x800000u ? (uint8_t)(a > 0x400000u) : (uint8_t)((a + 0x400000u) >> 23);
+}}
+static inline float nj_{x}_r(float f) {{ return nj_{x}_ld(nj_{x}_st(f)); }}
+"""
+  eb = 7 - mb
+  emax = (1 << eb) - 1
+  sh = 23 - mb
+  # the largest finite value's bits, and the float32 bits from which rounding overflows:
+  # half an ulp above the maximum (ties go to the even neighbour: up when max is odd)
+  top = (emax << mb) | ((1 << mb) - 1)
+  if flavour == "ieee":
+    top -= 1 << mb
+  elif flavour == "fn":
+    top -= 1
+  max_bits = ((top >> mb) + 127 - bias) << 23 | (top & ((1 << mb) - 1)) << sh
+  ovf = max_bits + (1 << (sh - 1)) + (0 if top & 1 else 1)
+  if flavour == "fnuz":
+    nan_st, ovf_st, nan_ld = "0x80u", "0x80u", "u == 0x80u"
+  elif flavour == "fn":
+    nan_st, ovf_st, nan_ld = "s | 0x7fu", "s | 0x7fu", "(u & 0x7fu) == 0x7fu"
+  else:
+    nan_st = f"s | {(emax << mb) | (1 << (mb - 1)):#x}u"
+    ovf_st = f"s | {emax << mb:#x}u"
+    nan_ld = f"e == {emax}u && m != 0"
+  inf_ld = (f"else if (e == {emax}u && m == 0) b = s | 0x7f800000u;\n  "
+            if flavour == "ieee" else "")
+  zero = "q ? s | q : 0" if flavour == "fnuz" else "s | q"   # fnuz has no -0
+  sub = float(2.0 ** (1 - bias - mb)).hex()
+  scale = float(2.0 ** (bias - 1 + mb)).hex()
+  return f"""static inline float nj_{x}_ld(uint8_t u) {{
+  uint32_t s = (uint32_t)(u & 0x80u) << 24, e = (u >> {mb}) & {emax}u, m = u & {(1 << mb) - 1}u, b;
+  if ({nan_ld}) b = s | 0x7fc00000u;
+  {inf_ld}else if (e == 0) {{ float f = (float)m * {sub}f; memcpy(&b, &f, 4); b |= s; }}
+  else b = s | ((e + {127 - bias}u) << 23) | (m << {sh});
+  float f; memcpy(&f, &b, 4); return f;
+}}
+static inline uint8_t nj_{x}_st(float f) {{
+  uint32_t a; memcpy(&a, &f, 4);
+  uint32_t s = (a >> 24) & 0x80u;
+  a &= 0x7fffffffu;
+  if (a > 0x7f800000u) return (uint8_t)({nan_st});
+  if (a >= {ovf:#x}u) return (uint8_t)({ovf_st});
+  if (a >= {(128 - bias) << 23:#x}u)
+    return (uint8_t)(s | ((a + {(1 << (sh - 1)) - 1:#x}u + ((a >> {sh}) & 1u) - {(127 - bias) << 23:#x}u) >> {sh}));
+  float v; memcpy(&v, &a, 4);
+  uint32_t q = (uint32_t)nearbyintf(v * {scale}f);
+  return (uint8_t)({zero});
+}}
+static inline float nj_{x}_r(float f) {{ return nj_{x}_ld(nj_{x}_st(f)); }}
+"""
 
 
 def _native_support() -> str:

@@ -338,8 +338,8 @@ class Builder:
             f"{', '.join(f'a{i}' for i in range(len(self.jaxpr.invars)))}):"]
     head += [f"  {a} = _contig({a})" for a in sorted(self.native_inputs)]
     self.py_src = "\n".join(head + self.py + [f"  return [{', '.join(outs)}]"]) + "\n"
-    self.prelude = ops.prelude(self.tc, loader.abi_defines())
     self.body = "\n\n".join(self.mod.funcs) + "\n"
+    self.prelude = ops.prelude(self.tc, loader.abi_defines(), self.body)
     return True
 
   def finish(self) -> Program:
