@@ -15,8 +15,9 @@ from numjax._src.core import Tracer
 from numjax._src.lax import lax
 from numjax._src.random import keys as _keys
 from numjax._src.random.prng import UINT_DTYPES
+from numjax._src.random import plans as _plans
 from numjax._src.random.samplers import (
-    _gumbel, _uniform, bcast, broadcast_shapes, canonicalize_shape, check_broadcast_shapes, check_shape, const,
+    _broadcast_to_rank, _gumbel, _uniform, bcast, broadcast_shapes, canonicalize_shape, check_broadcast_shapes, check_shape, const,
     convert, int_dtype, key_arg, random_bits, shape_of, split2)
 from numjax._src.random.plans import planned
 from numjax._src.numpy.util import jit_when_traced
@@ -41,8 +42,28 @@ def _convert_and_clip_integer(val, dtype):
   dtype = np.dtype(dtype)
   lo = max(int(_dtypes.iinfo(dtype).min), int(_dtypes.iinfo(val.dtype).min))
   hi = min(int(_dtypes.iinfo(dtype).max), int(_dtypes.iinfo(val.dtype).max))
-  clipped = lax.clamp(lax.full((), lo, val.dtype), val, lax.full((), hi, val.dtype))
+  if _plans.building():  # (the plans' compact form: one clamp)
+    clipped = lax.clamp(lax.full((), lo, val.dtype), val, lax.full((), hi, val.dtype))
+  else:  # JAX's jnp.clip (a jit[name=clip] equation when traced); bounds weak when val is
+    clipped = _jnp().clip(val, _const_like(val, lo), _const_like(val, hi))
   return convert(clipped, dtype)
+
+
+def _const_like(x, v):
+  """JAX's lax._const: a weak Python scalar for a weakly typed x, else a strong constant."""
+  if getattr(x, "weak_type", False) and x.ndim == 0:
+    return v
+  return lax.full((), v, x.dtype)
+
+
+def _to_int32(x):
+  """x as int32; a constant scalar is converted on the spot (JAX folds the conversion of
+  constant scalars while staging: no equation)."""
+  i32 = np.dtype(np.int32)
+  if not isinstance(x, Tracer) and np.ndim(x) == 0:
+    with core.new_base_main():
+      return convert(_asarray(x), i32)
+  return convert(_asarray(x), i32)
 
 
 @planned
@@ -59,13 +80,13 @@ def randint(key, shape, minval, maxval, dtype=None, *, out_sharding=None):
   if info.bits < 32:  # sample in 32 bits to limit the bias, as JAX
     sample_dtype = np.dtype(np.int32)
     i32 = np.dtype(np.int32)
-    minval = lax.clamp(lax.full((), int(info.min), i32), convert(_asarray(minval), i32),
-                       lax.full((), int(info.max), i32))
-    maxval = lax.clamp(lax.full((), int(info.min), i32), convert(_asarray(maxval), i32),
-                       lax.full((), int(info.max) + 1, i32))
+    clip = _jnp().clip
+    minval = clip(_to_int32(minval), min=int(info.min), max=int(info.max))
+    maxval = clip(_to_int32(maxval), min=int(info.min), max=int(info.max) + 1)
   return convert(_randint(key, minval, maxval, shape, sample_dtype), dtype)
 
 
+@jit_when_traced(static_argnums=(3, 4), name="_randint")
 def _randint(key, minval, maxval, shape, dtype):
   check_shape("randint", shape, shape_of(minval), shape_of(maxval))
   minval = _asarray(minval)
@@ -74,12 +95,14 @@ def _randint(key, minval, maxval, shape, dtype):
     minval = convert(minval, _dtypes.default_int_dtype())
   if not _dtypes.issubdtype(maxval.dtype, np.integer):
     maxval = convert(maxval, _dtypes.default_int_dtype())
+  # where maxval is beyond the dtype (randint(key, shape, 0, 256, uint8)) the span grows
   top = _convert_and_clip_integer(lax.full((), int(_dtypes.iinfo(dtype).max), dtype),
                                   maxval.dtype)
   maxval_out_of_range = lax.gt(maxval, top)
-  minval = bcast(_convert_and_clip_integer(minval, dtype), shape)
-  maxval = bcast(_convert_and_clip_integer(maxval, dtype), shape)
-  maxval_out_of_range = bcast(maxval_out_of_range, shape)
+  minval = _convert_and_clip_integer(minval, dtype)
+  maxval = _convert_and_clip_integer(maxval, dtype)
+  minval = _broadcast_to_rank(minval, len(shape))
+  maxval = _broadcast_to_rank(maxval, len(shape))
   nbits = _dtypes.iinfo(dtype).bits
   if nbits not in (8, 16, 32, 64):
     raise TypeError(f"randint only accepts 8-, 16-, 32-, or 64-bit dtypes, got {dtype}")
@@ -88,12 +111,11 @@ def _randint(key, minval, maxval, shape, dtype):
   lower_bits = random_bits(k2, nbits, shape)
   unsigned = UINT_DTYPES[nbits]
   span = convert(lax.sub(maxval, minval), unsigned)
-  one = lax.full_like(span, 1)
   # span = 1 when maxval <= minval, so that minval is returned
-  span = lax.select(lax.le(maxval, minval), one, span)
+  span = lax.select(lax.le(maxval, minval), lax.full_like(span, 1), span)
   # when maxval is beyond the dtype, the span is one larger (wrapping to 0 is right)
   span = lax.select(lax.bitwise_and(maxval_out_of_range, lax.gt(maxval, minval)),
-                    lax.add(span, one), span)
+                    lax.add(span, const(span, 1)), span)
   # (hi * 2**nbits + lo) % span, computed without overflow
   multiplier = lax.rem(lax.full((), 2 ** (nbits // 2), unsigned), span)
   multiplier = lax.rem(lax.mul(multiplier, multiplier), span)
@@ -183,6 +205,7 @@ def categorical(key, logits, axis=-1, shape=None, replace=True, mode=None, *,
 # ---------------------------------------------------------------------------------------
 # permutation, choice
 
+@jit_when_traced(static_argnums=(2,), name="_shuffle")
 def _shuffle(key, x, axis):
   """Sort by random 32-bit keys, repeated often enough that collisions are negligible."""
   from numjax._src.lax import sorting

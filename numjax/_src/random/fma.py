@@ -62,12 +62,27 @@ def _fma_abstract(a, b, c):
   if not _dtypes.issubdtype(a.dtype, np.floating):
     raise TypeError(f"fma does not accept dtype {a.dtype}. Accepted dtypes are subtypes of "
                     "floating.")
-  shapes = {x.shape for x in (a, b, c) if x.shape}
-  if len(shapes) > 1:
-    raise TypeError(f"fma got incompatible shapes for broadcasting: "
-                    f"{', '.join(str(x.shape) for x in (a, b, c))}.")
-  shape = shapes.pop() if shapes else ()
+  shape = _out_shape(a.shape, b.shape, c.shape)
   return ShapedArray(shape, a.dtype, a.weak_type and b.weak_type and c.weak_type)
+
+
+def _out_shape(*shapes):
+  """As lax's binary ops: rank-0 operands broadcast; the others have one rank and their
+  size-1 dims broadcast implicitly."""
+  shapes = [s for s in shapes if s]
+  if not shapes:
+    return ()
+  if len({len(s) for s in shapes}) > 1:
+    raise TypeError("fma got incompatible shapes for broadcasting: "
+                    f"{', '.join(map(str, shapes))}.")
+  out = []
+  for ds in zip(*shapes):
+    big = {d for d in ds if d != 1}
+    if len(big) > 1:
+      raise TypeError("fma got incompatible shapes for broadcasting: "
+                      f"{', '.join(map(str, shapes))}.")
+    out.append(big.pop() if big else 1)
+  return tuple(out)
 
 
 def _fma_jvp(primals, tangents):
@@ -88,19 +103,34 @@ def _fma_jvp(primals, tangents):
   t = terms[0]
   for x in terms[1:]:
     t = lax.add(t, x)
-  if core.get_aval(t).shape != oaval.shape:
-    t = lax.broadcast_in_dim(t, oaval.shape, ())
+  tshape = core.get_aval(t).shape
+  if tshape != oaval.shape:
+    t = lax.broadcast_in_dim(t, oaval.shape, tuple(range(len(tshape))))
   return out, t
+
+
+def _fma_pp_eqns(eqn):
+  """fma prints as the `mul` and `add` of JAX's jaxpr (which XLA contracts into this one
+  rounding): a printing form only, the equation stays one fma."""
+  from numjax._src.lax import lax
+  a, b, c = eqn.invars
+  out = eqn.outvars[0]
+  prod = core.Var(out.aval.update(shape=_out_shape(a.aval.shape, b.aval.shape),
+                                  weak_type=a.aval.weak_type and b.aval.weak_type))
+  return (core.JaxprEqn(lax.mul_p, [a, b], {}, [prod], eqn.source_info),
+          core.JaxprEqn(lax.add_p, [prod, c], {}, [out], eqn.source_info))
 
 
 fma_p.impl = _fma_impl
 fma_p.abstract_eval = _fma_abstract
 ad.primitive_jvps[fma_p] = _fma_jvp
-batching.broadcast_batcher(fma_p)
+fma_p.pp_eqns = _fma_pp_eqns
+batching.broadcast_batcher(fma_p, implicit=True)
 
 
 def fma(a, b, c):
-  """a * b + c rounded once (operands share a dtype; rank-0 operands broadcast)."""
+  """a * b + c rounded once (operands share a dtype; rank-0 operands and, as in lax's
+  binary ops, size-1 dims of equal-rank operands broadcast)."""
   from numjax._src.lax import lax
   a, b, c = lax._promote_lax_args((a, b, c))
   return fma_p.bind(a, b, c)

@@ -141,8 +141,25 @@ def random_bits(key, bit_width, shape):
   return _keys.random_bits(key, bit_width, shape)
 
 
+def split_keys(key, n=2, strides=(1, 1)):
+  """The keys of `split(key, n)`. Traced, as JAX's `k1, k2 = split(key)`: one
+  random_split equation, then a slice and squeeze per key (`strides=None`: as JAX's
+  `keys[i]`). Eagerly and in plans, key i as `fold_in(key, i)` -- the same bits, without
+  the split array."""
+  data = key._base_array
+  if not isinstance(data, Tracer) or _plans.building():
+    return _keys.split_n(key, n)
+  from numjax._src.lax import slicing
+  impl = key._impl
+  both = impl.split(data, (n,))
+  kdims = tuple(impl.key_shape)
+  return [_keys.PRNGKeyArray(impl, lax.squeeze(slicing.slice(
+      both, (i,) + (0,) * len(kdims), (i + 1,) + kdims, strides), (0,)))
+          for i in range(n)]
+
+
 def split2(key):
-  return _keys.split_n(key, 2)
+  return split_keys(key, 2)
 
 
 def _promote_inexact(*args):
@@ -226,8 +243,8 @@ def _uniform_jit(key, minval, maxval, shape, dtype, fused):
   if fused:
     # XLA contracts `floats * span + minval` into one fused multiply-add; where two
     # roundings could differ from that (bounds not known to make the product exact),
-    # numjax stages the fma itself -- one equation where JAX's jaxpr shows mul + add.
-    out = fma(floats, bcast(span, shape), bcast(minval, shape))
+    # numjax stages the fma itself -- one equation, printed as JAX's mul + add.
+    out = fma(floats, span, minval)
   else:
     out = lax.add(lax.mul(floats, span), minval)
   return lax.max(minval, out)
@@ -327,11 +344,16 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None, *, out_sharding=
     shape = canonicalize_shape(shape)
   key = key_arg("truncated_normal", key)
   dtype = float_dtype(dtype, "truncated_normal")
+  return _truncated_normal(key, lower, upper, shape, dtype)
+
+
+@jit_when_traced(static_argnums=(3, 4), name="_truncated_normal")
+def _truncated_normal(key, lower, upper, shape, dtype):
   if shape is None:
     shape = broadcast_shapes(shape_of(lower), shape_of(upper))
   else:
     check_shape("truncated_normal", shape, shape_of(lower), shape_of(upper))
-  sqrt2 = lax.full((), np.sqrt(2), dtype)
+  sqrt2 = np.array(np.sqrt(2), dtype)
   lower = convert(lower, dtype)
   upper = convert(upper, dtype)
   a = lax.erf(lax.div(lower, sqrt2))
@@ -339,9 +361,12 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None, *, out_sharding=
   u = _uniform(key, a, b, shape, dtype)
   out = lax.mul(sqrt2, lax.erf_inv(u))
   # keep rounding (or u == a) from leaving the open interval
-  lo = lax.nextafter(lax.stop_gradient(lower), lax.full_like(lower, np.inf))
-  hi = lax.nextafter(lax.stop_gradient(upper), lax.full_like(upper, -np.inf))
-  return lax.min(lax.max(out, bcast(lo, shape)), bcast(hi, shape))
+  lo = lax.nextafter(lax.stop_gradient(lower), np.array(np.inf, dtype))
+  hi = lax.nextafter(lax.stop_gradient(upper), np.array(-np.inf, dtype))
+  if _plans.building():
+    return lax.min(lax.max(out, bcast(lo, shape)), bcast(hi, shape))
+  from numjax._src.numpy.lax_numpy import clip
+  return clip(out, lo, hi)
 
 
 # ---------------------------------------------------------------------------------------
