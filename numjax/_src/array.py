@@ -17,7 +17,9 @@ from numjax._src.config import config
 
 class Array:
   """A numjax array. Immutable: use ``x.at[idx].set(v)`` instead of ``x[idx] = v``."""
-  __slots__ = ("_buf", "weak_type", "_sharding", "__weakref__")
+  # `_pyval`: the Python float/complex a weak scalar was made from (unset otherwise), so a
+  # jaxpr literal prints `0.1` as JAX does rather than its float32 value
+  __slots__ = ("_buf", "weak_type", "_sharding", "_pyval", "__weakref__")
   __array_priority__ = 100
 
   def __init__(self, value, weak_type=False):

@@ -688,6 +688,9 @@ class Literal:
     return f"Literal({self.val})"
 
   def pp(self):
+    py = getattr(self.val, "_pyval", None)
+    if py is not None:  # a weak Python float/complex literal: JAX prints the Python value
+      return f"{py!r}:{self.aval.str_short()}"
     v = np.asarray(self.val._value if hasattr(self.val, "_value") else self.val)
     if v.dtype.kind == "f" or (v.dtype.kind == "V" and "float" in v.dtype.name):
       s = repr(float(v[()]))  # JAX prints the rounded value as a Python float: 0.10000000149011612

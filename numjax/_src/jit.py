@@ -465,9 +465,12 @@ def _leaf_to_array(x):
     raise TypeError(type(x))
   from numjax._src.lax.lax import asarray
   try:
-    return asarray(x)
+    a = asarray(x)
   except (TypeError, ValueError) as e:
     raise TypeError(str(e)) from None
+  if type(x) is float or type(x) is complex:
+    a._pyval = x  # a literal operand of a nested jit prints as the Python value (JAX's 0.1)
+  return a
 
 
 def _abstract_leaf(x, fun):

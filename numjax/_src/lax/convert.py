@@ -82,6 +82,9 @@ ad.primitive_jvps[convert_element_type_p] = _convert_jvp
 ad.primitive_transposes[convert_element_type_p] = _convert_transpose
 
 
+_PY_INEXACT = (float, builtins.complex)
+
+
 def convert_element_type(x, new_dtype, weak_type: bool = False):
   """lax.convert_element_type: cast x to new_dtype (canonicalised)."""
   # Eager no-op cast (the jnp layer calls this on every result): x already has that
@@ -107,9 +110,12 @@ def convert_element_type(x, new_dtype, weak_type: bool = False):
     new_dtype = new_dtype.dtype
   new_dtype = _dtypes.canonicalize_dtype(new_dtype)
   if isinstance(x, _py_scalars) and not isinstance(x, np.generic):
-    return _make(np.asarray(x).astype(new_dtype) if not isinstance(x, builtins.complex) or
-                 np.issubdtype(new_dtype, np.complexfloating)
-                 else np.asarray(x.real).astype(new_dtype), weak_type)
+    out = _make(np.asarray(x).astype(new_dtype) if not isinstance(x, builtins.complex) or
+                np.issubdtype(new_dtype, np.complexfloating)
+                else np.asarray(x.real).astype(new_dtype), weak_type)
+    if weak_type and type(x) in _PY_INEXACT and new_dtype == _dtypes.dtype(x, canonicalize=True):
+      out._pyval = x  # still the Python literal (JAX keeps it unconverted): printed as such
+    return out
   x = asarray(x)
   if x.dtype == new_dtype and x.weak_type == weak_type:
     return x

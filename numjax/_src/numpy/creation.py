@@ -181,6 +181,8 @@ def array(object: Any, dtype=None, copy: builtins.bool = True, order: str | None
     with np.errstate(invalid="ignore"):
       val = np.array(host, dtype=dtype)
     out = _make(val, weak_type)
+    if weak_type and (type(object) is float or type(object) is builtins.complex):
+      out._pyval = object  # a jaxpr literal prints the Python value, as JAX's
   else:
     out = _stack_nested(object, dtype)
   if ndmin > out.ndim:
