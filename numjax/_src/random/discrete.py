@@ -277,8 +277,7 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0, mode=None):
       result = ind if arr.ndim == 0 else jnp.take(arr, ind, axis)
     else:
       perm = permutation(key, n_inputs if arr.ndim == 0 else arr, axis)
-      from numjax._src.lax import slicing
-      result = slicing.slice_in_dim(perm, 0, n_draws, axis=axis)
+      result = perm[(slice(None),) * axis + (slice(n_draws),)]
   else:
     from numjax._src.numpy.util import promote_dtypes_inexact
     p_arr, = promote_dtypes_inexact(p)
@@ -287,8 +286,7 @@ def choice(key, a, shape=(), replace=True, p=None, axis=0, mode=None):
                        f"p has shape {tuple(p_arr.shape)} and a.shape[axis] is {n_inputs}.")
     if replace:
       p_cuml = jnp.cumsum(p_arr)
-      from numjax._src.lax import slicing
-      total = slicing.index_in_dim(p_cuml, n_inputs - 1, 0, keepdims=False)
+      total = p_cuml[-1]
       u = _uniform(key, 0., 1., shape, p_cuml.dtype)
       r = lax.mul(total, lax.sub(const(u, 1), u))
       ind = convert(_searchsorted_left(p_cuml, r), _dtypes.default_int_dtype())

@@ -24,10 +24,11 @@ from numjax._src.lax import lax
 from numjax._src.random import keys as _keys
 from numjax._src.random import prng
 from numjax._src.random.fma import fma
+from numjax._src.numpy.util import jit_when_traced
 from numjax._src.random.samplers import (
-    _exponential, _normal_real, _rademacher, _uniform, bcast, canonicalize_shape,
+    _exponential, _normal, _normal_real, _rademacher, _uniform, bcast, canonicalize_shape,
     broadcast_shapes, check_all_safe_to_cast, check_broadcast_shapes, check_shape, const, convert, float_dtype,
-    key_arg, shape_of, split2)
+    key_arg, key_at, shape_of, split2, split_array)
 from numjax._src.random.plans import planned
 
 _u32 = np.dtype(np.uint32)
@@ -242,7 +243,7 @@ def gamma(key, a, shape=None, dtype=None, *, out_sharding=None):
   dtype = float_dtype(dtype, "gamma")
   if shape is not None:
     shape = canonicalize_shape(shape)
-  return _gamma(key, a, shape, dtype)
+  return _gamma(key, a, shape=shape, dtype=dtype)
 
 
 @planned
@@ -252,9 +253,10 @@ def loggamma(key, a, shape=None, dtype=None, *, out_sharding=None):
   dtype = float_dtype(dtype, "gamma")
   if shape is not None:
     shape = canonicalize_shape(shape)
-  return _gamma(key, a, shape, dtype, log_space=True)
+  return _gamma(key, a, shape=shape, dtype=dtype, log_space=True)
 
 
+@jit_when_traced(static_argnames=("shape", "dtype", "log_space"), name="_gamma")
 def _gamma(key, a, shape, dtype, log_space=False):
   if shape is None:
     shape = shape_of(a)
@@ -273,11 +275,18 @@ def beta(key, a, b, shape=None, dtype=None, *, out_sharding=None):
   dtype = float_dtype(dtype, "beta")
   check_all_safe_to_cast("beta", dtype, a, b)
   shape = check_broadcast_shapes("beta", shape, a, b)
-  a = bcast(convert(a, dtype), shape)
-  b = bcast(convert(b, dtype), shape)
+  return _beta(key, a, b, shape, dtype)
+
+
+@jit_when_traced(static_argnums=(3, 4), name="_beta")
+def _beta(key, a, b, shape, dtype):
+  a = convert(a, dtype)
+  b = convert(b, dtype)
   key_a, key_b = split2(key)
-  log_gamma_a = _gamma(key_a, a, shape, dtype, log_space=True)
-  log_gamma_b = _gamma(key_b, b, shape, dtype, log_space=True)
+  a = bcast(a, shape)
+  b = bcast(b, shape)
+  log_gamma_a = _gamma(key_a, a, shape=shape, dtype=dtype, log_space=True)
+  log_gamma_b = _gamma(key_b, b, shape=shape, dtype=dtype, log_space=True)
   log_max = lax.max(log_gamma_a, log_gamma_b)
   ga = lax.exp(lax.sub(log_gamma_a, log_max))
   gb = lax.exp(lax.sub(log_gamma_b, log_max))
@@ -291,6 +300,11 @@ def dirichlet(key, alpha, shape=None, dtype=None, *, out_sharding=None):
   dtype = float_dtype(dtype, "dirichlet")
   if shape is not None:
     shape = canonicalize_shape(shape)
+  return _dirichlet(key, alpha, shape, dtype)
+
+
+@jit_when_traced(static_argnums=(2, 3), name="_dirichlet")
+def _dirichlet(key, alpha, shape, dtype):
   alpha_shape = shape_of(alpha)
   if not len(alpha_shape) >= 1:
     raise ValueError(f"dirichlet requires alpha.ndim >= 1, got alpha.ndim == {len(alpha_shape)}")
@@ -299,19 +313,10 @@ def dirichlet(key, alpha, shape=None, dtype=None, *, out_sharding=None):
   else:
     check_shape("dirichlet", shape, tuple(alpha_shape[:-1]))
   alpha = convert(alpha, dtype)
-  log_gamma_samples = _gamma(key, alpha, shape + tuple(alpha_shape[-1:]), dtype, log_space=True)
-  return _softmax_last(log_gamma_samples)
-
-
-def _softmax_last(x):
-  """softmax over the last axis, as jax.nn.softmax computes it."""
-  from numjax._src.lax import reductions
-  ax = x.ndim - 1
-  m = reductions.reduce_max(x, (ax,))
-  unnormalized = lax.exp(lax.sub(x, lax.broadcast_in_dim(lax.stop_gradient(m), x.shape,
-                                                           tuple(range(ax)))))
-  s = reductions.reduce_sum(unnormalized, (ax,))
-  return lax.div(unnormalized, lax.broadcast_in_dim(s, x.shape, tuple(range(ax))))
+  log_gamma_samples = _gamma(key, alpha, shape=shape + tuple(alpha_shape[-1:]), dtype=dtype,
+                             log_space=True)
+  from numjax._src.nn.functions import softmax
+  return softmax(log_gamma_samples, -1)
 
 
 @planned
@@ -321,11 +326,16 @@ def t(key, df, shape=None, dtype=None, *, out_sharding=None):
   dtype = float_dtype(dtype, "t")
   shape = check_broadcast_shapes("t", shape, df)
   check_all_safe_to_cast("t", dtype, df)
-  df = bcast(convert(df, dtype), shape)
+  return _t(key, df, shape, dtype)
+
+
+@jit_when_traced(static_argnums=(2, 3), name="_t")
+def _t(key, df, shape, dtype):
+  df = convert(df, dtype)
   key_n, key_g = split2(key)
-  n = _normal_real(key_n, shape, dtype)
+  n = _normal(key_n, shape, dtype)
   half_df = lax.div(df, const(n, 2))
-  g = _gamma(key_g, half_df, shape, dtype)
+  g = _gamma(key_g, half_df, shape=shape, dtype=dtype)
   return lax.mul(n, lax.sqrt(lax.div(half_df, g)))
 
 
@@ -339,11 +349,12 @@ def chisquare(key, df, shape=None, dtype=None, *, out_sharding=None):
   return _chisquare(key, df, shape, dtype)
 
 
+@jit_when_traced(static_argnums=(2, 3), name="_chisquare")
 def _chisquare(key, df, shape, dtype):
   df = convert(df, dtype)
   two = const(df, 2)
   half_df = lax.div(df, two)
-  log_g = _gamma(key, half_df, shape, dtype, log_space=True)
+  log_g = _gamma(key, half_df, shape=shape, dtype=dtype, log_space=True)
   return lax.mul(lax.exp(log_g), two)
 
 
@@ -354,8 +365,13 @@ def f(key, dfnum, dfden, shape=None, dtype=None, *, out_sharding=None):
   dtype = float_dtype(dtype, "f")
   shape = check_broadcast_shapes("f", shape, dfnum, dfden)
   check_all_safe_to_cast("f", dtype, dfnum, dfden)
-  dfden = bcast(convert(dfden, dtype), shape)
-  dfnum = bcast(convert(dfnum, dtype), shape)
+  return _f(key, dfnum, dfden, shape, dtype)
+
+
+@jit_when_traced(static_argnums=(3, 4), name="_f")
+def _f(key, dfnum, dfden, shape, dtype):
+  dfden = convert(dfden, dtype)
+  dfnum = convert(dfnum, dtype)
   key_dfd, key_dfn = split2(key)
   chi2_dfn = _chisquare(key_dfn, dfnum, shape, dtype)
   chi2_dfd = _chisquare(key_dfd, dfden, shape, dtype)
@@ -372,11 +388,12 @@ def generalized_normal(key, p, shape=(), dtype=None, *, out_sharding=None):
   return _generalized_normal(key, p, shape, dtype)
 
 
+@jit_when_traced(static_argnums=(2, 3), name="_generalized_normal")
 def _generalized_normal(key, p, shape, dtype):
   import numjax.numpy as jnp
-  k1, k2 = split2(key)
-  g = _gamma(k1, jnp.true_divide(1, p), shape, dtype)
-  r = _rademacher(k2, shape, dtype)
+  keys = split_array(key, 2)  # (indexed as JAX's keys[0], keys[1])
+  g = _gamma(key_at(keys, 0), jnp.true_divide(1, p), shape=shape, dtype=dtype)
+  r = _rademacher(key_at(keys, 1), shape, dtype)
   return jnp.multiply(r, jnp.power(g, jnp.true_divide(1, p)))
 
 
@@ -389,6 +406,11 @@ def ball(key, d, p=2, shape=(), dtype=None, *, out_sharding=None):
   check_shape("ball", shape)
   import operator
   d = core.concrete_or_error(operator.index, d, "The error occurred in jax.random.ball()")
+  return _ball(key, p, d, shape, dtype)
+
+
+@jit_when_traced(static_argnums=(2, 3, 4), name="_ball")
+def _ball(key, p, d, shape, dtype):
   import numjax.numpy as jnp
   k1, k2 = split2(key)
   g = _generalized_normal(k1, p, (*shape, d), dtype)

@@ -162,6 +162,27 @@ def split2(key):
   return split_keys(key, 2)
 
 
+def split_array(key, n):
+  """`split(key, n)` for indexing with `key_at` (JAX's `keys = split(key); keys[i]`):
+  traced, the random_split equation; else the key itself (key_at folds in i)."""
+  data = key._base_array
+  if not isinstance(data, Tracer) or _plans.building():
+    return key
+  return _keys.PRNGKeyArray(key._impl, key._impl.split(data, (n,)))
+
+
+def key_at(keys, i):
+  """keys[i] of `split_array`'s result (a slice with strides=None and a squeeze, as JAX's
+  indexing), or `fold_in(key, i)` -- the same key -- when that returned the key."""
+  if keys.ndim == 0:
+    return _keys.PRNGKeyArray(keys._impl, keys._impl.fold_in(keys._base_array,
+                                                             lax.asarray(np.uint32(i))))
+  from numjax._src.lax import slicing
+  kdims = tuple(keys._impl.key_shape)
+  data = slicing.slice(keys._base_array, (i,) + (0,) * len(kdims), (i + 1,) + kdims)
+  return _keys.PRNGKeyArray(keys._impl, lax.squeeze(data, (0,)))
+
+
 def _promote_inexact(*args):
   from numjax._src.numpy.util import promote_dtypes_inexact
   return promote_dtypes_inexact(*args)
@@ -607,9 +628,11 @@ def rademacher(key, shape=(), dtype=None, *, out_sharding=None):
   return _rademacher(key, shape, dtype)
 
 
+@jit_when_traced(static_argnums=(1, 2), name="_rademacher")
 def _rademacher(key, shape, dtype):
+  from numjax._src.random.discrete import _bernoulli
   half = lax.full((), 0.5, _dtypes.default_float_dtype())
-  b = convert(lax.lt(_uniform(key, 0., 1., shape, half.dtype), half), dtype)
+  b = convert(_bernoulli(key, half, shape), dtype)  # 2 * bernoulli(0.5) - 1
   return lax.sub(lax.mul(const(b, 2), b), const(b, 1))
 
 
