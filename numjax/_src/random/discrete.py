@@ -20,7 +20,7 @@ from numjax._src.random.samplers import (
     _broadcast_to_rank, _gumbel, _uniform, bcast, broadcast_shapes, canonicalize_shape, check_broadcast_shapes, check_shape, const,
     convert, int_dtype, key_arg, random_bits, shape_of, split2)
 from numjax._src.random.plans import planned
-from numjax._src.numpy.util import jit_when_traced
+from numjax._src.random.plans import sampler_jit
 
 
 def _jnp():
@@ -86,7 +86,7 @@ def randint(key, shape, minval, maxval, dtype=None, *, out_sharding=None):
   return convert(_randint(key, minval, maxval, shape, sample_dtype), dtype)
 
 
-@jit_when_traced(static_argnums=(3, 4), name="_randint")
+@sampler_jit(static_argnums=(3, 4), name="_randint")
 def _randint(key, minval, maxval, shape, dtype):
   check_shape("randint", shape, shape_of(minval), shape_of(maxval))
   minval = _asarray(minval)
@@ -154,7 +154,7 @@ def bernoulli(key, p=np.float32(0.5), shape=None, mode="low", *, out_sharding=No
   return _bernoulli(key, p, shape)
 
 
-@jit_when_traced(static_argnums=(2,), name="_bernoulli")
+@sampler_jit(static_argnums=(2,), name="_bernoulli")
 def _bernoulli(key, p, shape):
   u = _uniform(key, 0., 1., shape, p.dtype)
   return lax.lt(u, bcast(p, shape) if p.shape and tuple(p.shape) != shape else p)
@@ -205,7 +205,7 @@ def categorical(key, logits, axis=-1, shape=None, replace=True, mode=None, *,
 # ---------------------------------------------------------------------------------------
 # permutation, choice
 
-@jit_when_traced(static_argnums=(2,), name="_shuffle")
+@sampler_jit(static_argnums=(2,), name="_shuffle")
 def _shuffle(key, x, axis):
   """Sort by random 32-bit keys, repeated often enough that collisions are negligible."""
   from numjax._src.lax import sorting

@@ -24,7 +24,7 @@ from numjax._src.lax import lax
 from numjax._src.random import keys as _keys
 from numjax._src.random import prng
 from numjax._src.random.fma import fma
-from numjax._src.numpy.util import jit_when_traced
+from numjax._src.random.plans import sampler_jit
 from numjax._src.random.samplers import (
     _exponential, _normal, _normal_real, _rademacher, _uniform, bcast, canonicalize_shape,
     broadcast_shapes, check_all_safe_to_cast, check_broadcast_shapes, check_shape, const, convert, float_dtype,
@@ -256,7 +256,7 @@ def loggamma(key, a, shape=None, dtype=None, *, out_sharding=None):
   return _gamma(key, a, shape=shape, dtype=dtype, log_space=True)
 
 
-@jit_when_traced(static_argnames=("shape", "dtype", "log_space"), name="_gamma")
+@sampler_jit(static_argnames=("shape", "dtype", "log_space"), name="_gamma")
 def _gamma(key, a, shape, dtype, log_space=False):
   if shape is None:
     shape = shape_of(a)
@@ -278,7 +278,7 @@ def beta(key, a, b, shape=None, dtype=None, *, out_sharding=None):
   return _beta(key, a, b, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(3, 4), name="_beta")
+@sampler_jit(static_argnums=(3, 4), name="_beta")
 def _beta(key, a, b, shape, dtype):
   a = convert(a, dtype)
   b = convert(b, dtype)
@@ -303,7 +303,7 @@ def dirichlet(key, alpha, shape=None, dtype=None, *, out_sharding=None):
   return _dirichlet(key, alpha, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(2, 3), name="_dirichlet")
+@sampler_jit(static_argnums=(2, 3), name="_dirichlet")
 def _dirichlet(key, alpha, shape, dtype):
   alpha_shape = shape_of(alpha)
   if not len(alpha_shape) >= 1:
@@ -329,7 +329,7 @@ def t(key, df, shape=None, dtype=None, *, out_sharding=None):
   return _t(key, df, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(2, 3), name="_t")
+@sampler_jit(static_argnums=(2, 3), name="_t")
 def _t(key, df, shape, dtype):
   df = convert(df, dtype)
   key_n, key_g = split2(key)
@@ -349,7 +349,7 @@ def chisquare(key, df, shape=None, dtype=None, *, out_sharding=None):
   return _chisquare(key, df, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(2, 3), name="_chisquare")
+@sampler_jit(static_argnums=(2, 3), name="_chisquare")
 def _chisquare(key, df, shape, dtype):
   df = convert(df, dtype)
   two = const(df, 2)
@@ -368,7 +368,7 @@ def f(key, dfnum, dfden, shape=None, dtype=None, *, out_sharding=None):
   return _f(key, dfnum, dfden, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(3, 4), name="_f")
+@sampler_jit(static_argnums=(3, 4), name="_f")
 def _f(key, dfnum, dfden, shape, dtype):
   dfden = convert(dfden, dtype)
   dfnum = convert(dfnum, dtype)
@@ -388,7 +388,7 @@ def generalized_normal(key, p, shape=(), dtype=None, *, out_sharding=None):
   return _generalized_normal(key, p, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(2, 3), name="_generalized_normal")
+@sampler_jit(static_argnums=(2, 3), name="_generalized_normal")
 def _generalized_normal(key, p, shape, dtype):
   import numjax.numpy as jnp
   keys = split_array(key, 2)  # (indexed as JAX's keys[0], keys[1])
@@ -409,7 +409,7 @@ def ball(key, d, p=2, shape=(), dtype=None, *, out_sharding=None):
   return _ball(key, p, d, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(2, 3, 4), name="_ball")
+@sampler_jit(static_argnums=(2, 3, 4), name="_ball")
 def _ball(key, p, d, shape, dtype):
   import numjax.numpy as jnp
   k1, k2 = split2(key)

@@ -75,6 +75,26 @@ def _static_key(v):
   raise _Unplannable
 
 
+def sampler_jit(*, name, static_argnums=None, static_argnames=None):
+  """`util.jit_when_traced` for the samplers' jitted helpers (a `jit[name=...]` equation
+  when traced, as JAX's), except while a plan is traced: then the body runs inline. The
+  plans inline jit equations anyway, and the body they trace may use compact forms
+  (`building()`) that must not land in the jit cache that user traces print from."""
+  def deco(fun):
+    from numjax._src.numpy.util import jit_when_traced
+    jitted = jit_when_traced(fun, static_argnums=static_argnums,
+                             static_argnames=static_argnames, name=name)
+
+    @functools.wraps(fun)
+    def wrapper(*args, **kwargs):
+      if _state["building"]:
+        return fun(*args, **kwargs)
+      return jitted(*args, **kwargs)
+    wrapper._fun = fun
+    return wrapper
+  return deco
+
+
 def planned(fn):
   """Decorator for a public sampler `fn(key, *args, **kwargs)`: eager calls run a cached
   compiled plan of `fn` (see the module docstring)."""

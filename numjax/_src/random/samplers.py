@@ -23,7 +23,7 @@ from numjax._src.random.fma import fma
 from numjax._src.random.plans import planned
 from numjax._src.random import plans as _plans
 from numjax._src.random.prng import UINT_DTYPES
-from numjax._src.numpy.util import jit_when_traced
+from numjax._src.random.plans import sampler_jit
 
 # ---------------------------------------------------------------------------------------
 # Argument handling shared by the samplers
@@ -237,7 +237,7 @@ def _broadcast_to_rank(x, rank):
                               tuple(range(nd, rank)))
 
 
-@jit_when_traced(static_argnames=("shape", "dtype", "fused"), name="_uniform")
+@sampler_jit(static_argnames=("shape", "dtype", "fused"), name="_uniform")
 def _uniform_jit(key, minval, maxval, shape, dtype, fused):
   check_shape("uniform", shape)
   minval = convert(minval, dtype)
@@ -338,7 +338,7 @@ def normal(key, shape=(), dtype=None, *, out_sharding=None):
   return _normal(key, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(1, 2), name="_normal")
+@sampler_jit(static_argnums=(1, 2), name="_normal")
 def _normal(key, shape, dtype):
   if _dtypes.issubdtype(dtype, np.complexfloating):
     key_re, key_im = split2(key)
@@ -350,7 +350,7 @@ def _normal(key, shape, dtype):
   return _normal_real(key, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(1, 2), name="_normal_real")
+@sampler_jit(static_argnums=(1, 2), name="_normal_real")
 def _normal_real(key, shape, dtype):
   check_shape("normal", shape)
   lo = np.nextafter(np.array(-1., dtype), np.array(0., dtype), dtype=dtype)
@@ -368,7 +368,7 @@ def truncated_normal(key, lower, upper, shape=None, dtype=None, *, out_sharding=
   return _truncated_normal(key, lower, upper, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(3, 4), name="_truncated_normal")
+@sampler_jit(static_argnums=(3, 4), name="_truncated_normal")
 def _truncated_normal(key, lower, upper, shape, dtype):
   if shape is None:
     shape = broadcast_shapes(shape_of(lower), shape_of(upper))
@@ -402,7 +402,7 @@ def exponential(key, shape=(), dtype=None, *, out_sharding=None):
   return _exponential(key, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(1, 2), name="_exponential")
+@sampler_jit(static_argnums=(1, 2), name="_exponential")
 def _exponential(key, shape, dtype):
   u = _uniform(key, 0., 1., shape, dtype)
   return lax.neg(lax.log1p(lax.neg(u)))
@@ -417,7 +417,7 @@ def laplace(key, shape=(), dtype=None, *, out_sharding=None):
   return _laplace(key, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(1, 2), name="_laplace")
+@sampler_jit(static_argnums=(1, 2), name="_laplace")
 def _laplace(key, shape, dtype):
   lo = np.array(-1. + float(_dtypes.finfo(dtype).epsneg), dtype)
   u = _uniform(key, lo, 1., shape, dtype)
@@ -433,7 +433,7 @@ def logistic(key, shape=(), dtype=None, *, out_sharding=None):
   return _logistic(key, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(1, 2), name="_logistic")
+@sampler_jit(static_argnums=(1, 2), name="_logistic")
 def _logistic(key, shape, dtype):
   x = _uniform(key, np.array(_dtypes.finfo(dtype).tiny, dtype), 1., shape, dtype)
   return lax.sub(lax.log(x), lax.log1p(lax.neg(x)))
@@ -448,7 +448,7 @@ def cauchy(key, shape=(), dtype=None, *, out_sharding=None):
   return _cauchy(key, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(1, 2), name="_cauchy")
+@sampler_jit(static_argnums=(1, 2), name="_cauchy")
 def _cauchy(key, shape, dtype):
   # [eps, 1) in float32: mul + add round as one fma for all 2**23 draws (checked
   # exhaustively); other dtypes keep the fma
@@ -475,7 +475,7 @@ def _neg_log(x):
   return lax.neg(lax.log(x))
 
 
-@jit_when_traced(static_argnums=(1, 2, 3), name="_gumbel")
+@sampler_jit(static_argnums=(1, 2, 3), name="_gumbel")
 def _gumbel(key, shape, dtype, mode):
   info = _dtypes.finfo(dtype)
   if mode == "highest" and dtype == np.float32:
@@ -628,7 +628,7 @@ def rademacher(key, shape=(), dtype=None, *, out_sharding=None):
   return _rademacher(key, shape, dtype)
 
 
-@jit_when_traced(static_argnums=(1, 2), name="_rademacher")
+@sampler_jit(static_argnums=(1, 2), name="_rademacher")
 def _rademacher(key, shape, dtype):
   from numjax._src.random.discrete import _bernoulli
   half = lax.full((), 0.5, _dtypes.default_float_dtype())
