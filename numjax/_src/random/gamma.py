@@ -28,7 +28,7 @@ from numjax._src.random.plans import sampler_jit
 from numjax._src.random.samplers import (
     _exponential, _normal, _normal_real, _rademacher, _uniform, bcast, canonicalize_shape,
     broadcast_shapes, check_all_safe_to_cast, check_broadcast_shapes, check_shape, const, convert, float_dtype,
-    key_arg, key_at, shape_of, split2, split_array)
+    key_arg, key_at, param_sampler_args, shape_of, split2, split_array)
 from numjax._src.random.plans import planned
 
 _u32 = np.dtype(np.uint32)
@@ -322,10 +322,7 @@ def _dirichlet(key, alpha, shape, dtype):
 @planned
 def t(key, df, shape=None, dtype=None, *, out_sharding=None):
   """Student's t(df) samples: normal * sqrt(df/2 / gamma(df/2))."""
-  key = key_arg("t", key)
-  dtype = float_dtype(dtype, "t")
-  shape = check_broadcast_shapes("t", shape, df)
-  check_all_safe_to_cast("t", dtype, df)
+  key, dtype, shape = param_sampler_args("t", key, shape, dtype, df)
   return _t(key, df, shape, dtype)
 
 
@@ -342,10 +339,7 @@ def _t(key, df, shape, dtype):
 @planned
 def chisquare(key, df, shape=None, dtype=None, *, out_sharding=None):
   """Chi-square(df) samples: 2 * gamma(df/2) (via loggamma)."""
-  key = key_arg("chisquare", key)
-  dtype = float_dtype(dtype, "chisquare")
-  shape = check_broadcast_shapes("chisquare", shape, df)
-  check_all_safe_to_cast("chisquare", dtype, df)
+  key, dtype, shape = param_sampler_args("chisquare", key, shape, dtype, df)
   return _chisquare(key, df, shape, dtype)
 
 
@@ -361,10 +355,7 @@ def _chisquare(key, df, shape, dtype):
 @planned
 def f(key, dfnum, dfden, shape=None, dtype=None, *, out_sharding=None):
   """F(dfnum, dfden) samples: a ratio of scaled chi-squares."""
-  key = key_arg("f", key)
-  dtype = float_dtype(dtype, "f")
-  shape = check_broadcast_shapes("f", shape, dfnum, dfden)
-  check_all_safe_to_cast("f", dtype, dfnum, dfden)
+  key, dtype, shape = param_sampler_args("f", key, shape, dtype, dfnum, dfden)
   return _f(key, dfnum, dfden, shape, dtype)
 
 

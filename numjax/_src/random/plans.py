@@ -15,6 +15,7 @@ op-by-op code.
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 
@@ -122,7 +123,9 @@ def planned(fn):
     sig = [fid, _state["ctx"], kind, buf.shape, buf.dtype]
     dyn = []  # positions (int) / names (str) of Array arguments
     try:
-      for i, a in enumerate(args):
+      items = enumerate(args) if not kwargs else itertools.chain(
+          enumerate(args), ((name, kwargs[name]) for name in sorted(kwargs)))
+      for i, a in items:  # i: a position, or a keyword's name
         if type(a) is Array:
           b = a._buf
           if type(b) is not np.ndarray:
@@ -131,19 +134,7 @@ def planned(fn):
           dyn.append(i)
           sig.append((i, b.shape, b.dtype, a.weak_type))
         else:
-          sig.append(_static_key(a))
-      if kwargs:
-        for name in sorted(kwargs):
-          a = kwargs[name]
-          if type(a) is Array:
-            b = a._buf
-            if type(b) is not np.ndarray:
-              raise _Unplannable
-            bufs.append(b)
-            dyn.append(name)
-            sig.append((name, b.shape, b.dtype, a.weak_type))
-          else:
-            sig.append((name, _static_key(a)))
+          sig.append(_static_key(a) if type(i) is int else (i, _static_key(a)))
       sig = tuple(sig)
       plan = _plans.get(sig)
     except (_Unplannable, TypeError):  # TypeError: an unhashable static value

@@ -70,21 +70,6 @@ def _rounds(ks, x0, x1, tmp):
 _ROUND_PLAN = tuple((r, 32 - r) for g in range(5) for r in _ROTATIONS[g & 1])
 
 
-def _threefry_scalar(k0, k1, x0, x1):
-  """One Threefry-2x32 hash on Python ints (cheaper than ~100 NumPy calls for a few words)."""
-  ks = (k0, k1, k0 ^ k1 ^ _PARITY)
-  x0 = (x0 + k0) & _M32
-  x1 = (x1 + k1) & _M32
-  plan = _ROUND_PLAN
-  for g in range(5):
-    for r, rr in plan[4 * g:4 * g + 4]:
-      x0 = (x0 + x1) & _M32
-      x1 = (((x1 << r) & _M32) | (x1 >> rr)) ^ x0
-    x0 = (x0 + ks[(g + 1) % 3]) & _M32
-    x1 = (x1 + ks[(g + 2) % 3] + g + 1) & _M32
-  return x0, x1
-
-
 _SMALL = 8  # up to this many words, hash them all at once on Python ints (below)
 
 # Small inputs: the n words of an operand are packed into one Python int, word i in bits
@@ -97,7 +82,8 @@ _ONES = [sum(1 << (64 * i) for i in range(n)) for n in range(_SMALL + 1)]
 
 
 def _threefry_lanes_loop(k0, k1, x0, x1, n):
-  """_threefry_scalar on n words at once (all operands packed, see above)."""
+  """One Threefry-2x32 hash per word, on n words at once (all operands packed, see above;
+  the readable form of the generated `_threefry_lanes`)."""
   m, ones = _LANES[n], _ONES[n]
   k2 = k0 ^ k1 ^ (_PARITY * ones)
   ks = (k0, k1, k2)

@@ -109,6 +109,24 @@ def check_all_safe_to_cast(name: str, dtype, *args):
           f"{_dtypes.dtype(arg, canonicalize=True)} to {dtype}")
 
 
+def sampler_args(name, key, shape, dtype):
+  """(key, float dtype, shape) of a sampler with a shape and no parameters."""
+  key = key_arg(name, key)
+  dtype = float_dtype(dtype, name)
+  return key, dtype, canonicalize_shape(shape)
+
+
+def param_sampler_args(name, key, shape, dtype, *params, kinds=np.floating,
+                       what="a float"):
+  """(key, dtype, shape) of a sampler with parameters: JAX's checks, in JAX's order (the
+  shape defaults to the parameters' broadcast shape)."""
+  key = key_arg(name, key)
+  dtype = float_dtype(dtype, name, kinds, what)
+  shape = check_broadcast_shapes(name, shape, *params)
+  check_all_safe_to_cast(name, dtype, *params)
+  return key, dtype, shape
+
+
 def convert(x, dtype):
   return lax.convert_element_type(x, dtype)
 
@@ -245,20 +263,10 @@ def _uniform_jit(key, minval, maxval, shape, dtype, fused):
   check_shape("uniform", shape, tuple(minval.shape), tuple(maxval.shape))
   minval = _broadcast_to_rank(minval, len(shape))
   maxval = _broadcast_to_rank(maxval, len(shape))
-  finfo = _dtypes.finfo(dtype)
-  nbits, nmant = finfo.bits, finfo.nmant
-  if nbits not in (8, 16, 32, 64):
-    raise TypeError(f"uniform only accepts 8-, 16-, 32-, or 64-bit dtypes, got {dtype}.")
-  rng_bits = nbits if nmant >= 8 else 8
-  bits_ = random_bits(key, rng_bits, shape)
-  uint_dtype = UINT_DTYPES[nbits]
-  if rng_bits != nbits:
-    bits_ = convert(bits_, uint_dtype)
+  mant, nmant, uint_dtype = _mantissa_bits(key, shape, dtype)
   # the top `nmant` bits become the mantissa of a float in [1, 2); minus one is exact
   one_bits = int(np.array(1.0, dtype).view(uint_dtype))
-  float_bits = lax.bitwise_or(
-      lax.shift_right_logical(bits_, lax.full((), rng_bits - nmant, uint_dtype)),
-      lax.full((), one_bits, uint_dtype))
+  float_bits = lax.bitwise_or(mant, lax.full((), one_bits, uint_dtype))
   floats = lax.sub(lax.bitcast_convert_type(float_bits, dtype), lax.full((), 1.0, dtype))
   span = lax.sub(maxval, minval)
   if fused:
@@ -269,6 +277,22 @@ def _uniform_jit(key, minval, maxval, shape, dtype, fused):
   else:
     out = lax.add(lax.mul(floats, span), minval)
   return lax.max(minval, out)
+
+
+def _mantissa_bits(key, shape, dtype):
+  """(random mantissa bits in the low `nmant` bits of unsigned ints as wide as `dtype`,
+  nmant, that unsigned dtype): `dtype`-wide random bits (at least 8) shifted right."""
+  finfo = _dtypes.finfo(dtype)
+  nbits, nmant = finfo.bits, finfo.nmant
+  if nbits not in (8, 16, 32, 64):
+    raise TypeError(f"uniform only accepts 8-, 16-, 32-, or 64-bit dtypes, got {dtype}.")
+  rng_bits = nbits if nmant >= 8 else 8
+  bits_ = random_bits(key, rng_bits, shape)
+  uint_dtype = UINT_DTYPES[nbits]
+  if rng_bits != nbits:
+    bits_ = convert(bits_, uint_dtype)
+  mant = lax.shift_right_logical(bits_, lax.full((), rng_bits - nmant, uint_dtype))
+  return mant, nmant, uint_dtype
 
 
 def _exact_unfused(minval, maxval, dtype) -> bool:
@@ -292,16 +316,7 @@ def _uniform_compact(key, minval, maxval, shape, dtype):
   check_shape("uniform", shape)
   minval = bcast(convert(minval, dtype), shape) if shape_of(minval) else convert(minval, dtype)
   maxval = bcast(convert(maxval, dtype), shape) if shape_of(maxval) else convert(maxval, dtype)
-  finfo = _dtypes.finfo(dtype)
-  nbits, nmant = finfo.bits, finfo.nmant
-  if nbits not in (8, 16, 32, 64):
-    raise TypeError(f"uniform only accepts 8-, 16-, 32-, or 64-bit dtypes, got {dtype}.")
-  rng_bits = nbits if nmant >= 8 else 8
-  bits_ = random_bits(key, rng_bits, shape)
-  uint_dtype = UINT_DTYPES[nbits]
-  if rng_bits != nbits:
-    bits_ = convert(bits_, uint_dtype)
-  mant = lax.shift_right_logical(bits_, lax.full((), rng_bits - nmant, uint_dtype))
+  mant, nmant, _ = _mantissa_bits(key, shape, dtype)
   mant = convert(mant, dtype)
   lo, span = _static_bounds(minval, maxval, dtype)
   if span is not None:
@@ -396,9 +411,7 @@ def _truncated_normal(key, lower, upper, shape, dtype):
 @planned
 def exponential(key, shape=(), dtype=None, *, out_sharding=None):
   """Exponential(1) values: -log1p(-u)."""
-  key = key_arg("exponential", key)
-  dtype = float_dtype(dtype, "exponential")
-  shape = canonicalize_shape(shape)
+  key, dtype, shape = sampler_args("exponential", key, shape, dtype)
   return _exponential(key, shape, dtype)
 
 
@@ -411,9 +424,7 @@ def _exponential(key, shape, dtype):
 @planned
 def laplace(key, shape=(), dtype=None, *, out_sharding=None):
   """Laplace(0, 1) values."""
-  key = key_arg("laplace", key)
-  dtype = float_dtype(dtype, "laplace")
-  shape = canonicalize_shape(shape)
+  key, dtype, shape = sampler_args("laplace", key, shape, dtype)
   return _laplace(key, shape, dtype)
 
 
@@ -427,9 +438,7 @@ def _laplace(key, shape, dtype):
 @planned
 def logistic(key, shape=(), dtype=None, *, out_sharding=None):
   """Standard logistic values: log(u) - log1p(-u)."""
-  key = key_arg("logistic", key)
-  dtype = float_dtype(dtype, "logistic")
-  shape = canonicalize_shape(shape)
+  key, dtype, shape = sampler_args("logistic", key, shape, dtype)
   return _logistic(key, shape, dtype)
 
 
@@ -442,9 +451,7 @@ def _logistic(key, shape, dtype):
 @planned
 def cauchy(key, shape=(), dtype=None, *, out_sharding=None):
   """Standard Cauchy values: tan(pi * (u - 1/2))."""
-  key = key_arg("cauchy", key)
-  dtype = float_dtype(dtype, "cauchy")
-  shape = canonicalize_shape(shape)
+  key, dtype, shape = sampler_args("cauchy", key, shape, dtype)
   return _cauchy(key, shape, dtype)
 
 
@@ -460,9 +467,7 @@ def _cauchy(key, shape, dtype):
 @planned
 def gumbel(key, shape=(), dtype=None, mode=None, *, out_sharding=None):
   """Standard Gumbel values (mode 'low', 'high' or 'highest' trades bits for range)."""
-  key = key_arg("gumbel", key)
-  dtype = float_dtype(dtype, "gumbel")
-  shape = canonicalize_shape(shape)
+  key, dtype, shape = sampler_args("gumbel", key, shape, dtype)
   if mode is None:
     from numjax._src.config import config
     mode = "high" if getattr(config, "jax_use_high_dynamic_range_gumbel", False) else "low"
@@ -535,10 +540,8 @@ def _safe_int_to_float(b):
 @planned
 def lognormal(key, sigma=np.float32(1), shape=None, dtype=None, *, out_sharding=None):
   """exp(sigma * N(0, 1))."""
-  key = key_arg("lognormal", key)
-  dtype = float_dtype(dtype, "lognormal", np.inexact, "a float or complex")
-  shape = check_broadcast_shapes("lognormal", shape, sigma)
-  check_all_safe_to_cast("lognormal", dtype, sigma)
+  key, dtype, shape = param_sampler_args("lognormal", key, shape, dtype, sigma,
+                                         kinds=np.inexact, what="a float or complex")
   sigma = bcast(convert(sigma, dtype), shape)
   return lax.exp(lax.mul(_normal(key, shape, dtype), sigma))
 
@@ -546,10 +549,7 @@ def lognormal(key, sigma=np.float32(1), shape=None, dtype=None, *, out_sharding=
 @planned
 def pareto(key, b, shape=None, dtype=None, *, out_sharding=None):
   """Pareto(b) values on [1, inf): exp(E / b)."""
-  key = key_arg("pareto", key)
-  dtype = float_dtype(dtype, "pareto")
-  shape = check_broadcast_shapes("pareto", shape, b)
-  check_all_safe_to_cast("pareto", dtype, b)
+  key, dtype, shape = param_sampler_args("pareto", key, shape, dtype, b)
   b = bcast(convert(b, dtype), shape)
   e = _exponential(key, shape, dtype)
   return lax.exp(lax.div(e, b))
@@ -558,10 +558,7 @@ def pareto(key, b, shape=None, dtype=None, *, out_sharding=None):
 @planned
 def rayleigh(key, scale, shape=None, dtype=None, *, out_sharding=None):
   """Rayleigh(scale) values: scale * sqrt(-2 log u)."""
-  key = key_arg("rayleigh", key)
-  dtype = float_dtype(dtype, "rayleigh")
-  shape = check_broadcast_shapes("rayleigh", shape, scale)
-  check_all_safe_to_cast("rayleigh", dtype, scale)
+  key, dtype, shape = param_sampler_args("rayleigh", key, shape, dtype, scale)
   u = _uniform(key, 0., 1., shape, dtype)
   scale = bcast(convert(scale, dtype), shape)
   r = lax.sqrt(lax.mul(lax.log(u), const(u, -2)))
@@ -571,10 +568,7 @@ def rayleigh(key, scale, shape=None, dtype=None, *, out_sharding=None):
 @planned
 def wald(key, mean, shape=None, dtype=None, *, out_sharding=None):
   """Wald (inverse Gaussian) values with the given mean and unit shape."""
-  key = key_arg("wald", key)
-  dtype = float_dtype(dtype, "wald")
-  shape = check_broadcast_shapes("wald", shape, mean)
-  check_all_safe_to_cast("wald", dtype, mean)
+  key, dtype, shape = param_sampler_args("wald", key, shape, dtype, mean)
   k1, k2 = split2(key)
   mean = bcast(convert(mean, dtype), shape)
   v = _normal(k1, shape, dtype)
@@ -592,10 +586,7 @@ def wald(key, mean, shape=None, dtype=None, *, out_sharding=None):
 @planned
 def triangular(key, left, mode, right, shape=None, dtype=None, *, out_sharding=None):
   """Triangular(left, mode, right) values by inversion."""
-  key = key_arg("triangular", key)
-  dtype = float_dtype(dtype, "triangular")
-  shape = check_broadcast_shapes("triangular", shape, left, mode, right)
-  check_all_safe_to_cast("triangular", dtype, left, mode, right)
+  key, dtype, shape = param_sampler_args("triangular", key, shape, dtype, left, mode, right)
   left = bcast(convert(left, dtype), shape)
   right = bcast(convert(right, dtype), shape)
   mode = bcast(convert(mode, dtype), shape)
@@ -639,9 +630,7 @@ def _rademacher(key, shape, dtype):
 @planned
 def maxwell(key, shape=(), dtype=None, *, out_sharding=None):
   """Maxwell values: the norm of a 3-vector of standard normals."""
-  key = key_arg("maxwell", key)
-  dtype = float_dtype(dtype, "maxwell")
-  shape = canonicalize_shape(shape)
+  key, dtype, shape = sampler_args("maxwell", key, shape, dtype)
   return _maxwell(key, shape, dtype)
 
 
