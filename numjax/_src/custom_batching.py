@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
-
 from numjax._src import core
 from numjax._src import tree_util
-from numjax._src.core import ClosedJaxpr, Primitive
-from numjax._src.custom_derivatives import _Name, _Rule, _fun_name
+from numjax._src.core import ClosedJaxpr
+from numjax._src.custom_derivatives import (_Name, _Rule, _call_primitive, _eval_call,
+                                            _fun_name)
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters import partial_eval as pe
 from numjax._src.interpreters.ad import Zero
@@ -90,24 +89,7 @@ def _flat_rule(user_rule, in_tree, out_tree, axis_size, in_batched_flat, *args_f
   return [_operand(o) for o in out_flat], [bool(b) for b in ob_flat]
 
 
-def _eval_call(call_jaxpr, *args):
-  return core.eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
-
-
-def _impl_np(*np_args, call_jaxpr, **_):
-  from numjax._src.array import _make
-  outs = _eval_call(call_jaxpr, *[_make(a, False) for a in np_args])
-  return [np.asarray(o._value) for o in outs]
-
-
-custom_vmap_call_p = Primitive("custom_vmap_call")
-custom_vmap_call_p.multiple_results = True
-custom_vmap_call_p.hidden_params = frozenset({"num_consts"})
-custom_vmap_call_p.numpy_tier_only = True
-custom_vmap_call_p.call_jaxpr_param = "call_jaxpr"
-custom_vmap_call_p.impl = _impl_np
-custom_vmap_call_p.def_eager(lambda *args, call_jaxpr, **_: _eval_call(call_jaxpr, *args))
-custom_vmap_call_p.abstract_eval = lambda *avals, call_jaxpr, **_: list(call_jaxpr.out_avals)
+custom_vmap_call_p = _call_primitive("custom_vmap_call", {"num_consts"})
 
 
 def _custom_vmap_batch(axis_data, vals, dims, *, call_jaxpr, rule, num_consts, name):

@@ -354,15 +354,22 @@ def _call_impl_np(*np_args, call_jaxpr, **_):
   return [np.asarray(o._value) for o in outs]
 
 
-custom_jvp_call_p = Primitive("custom_jvp_call")
-custom_jvp_call_p.multiple_results = True
-custom_jvp_call_p.hidden_params = frozenset({"num_consts"})
-# A call: executors inline `call_jaxpr` (the compiler compiles the body, not the call).
-custom_jvp_call_p.numpy_tier_only = True
-custom_jvp_call_p.call_jaxpr_param = "call_jaxpr"
-custom_jvp_call_p.impl = _call_impl_np
-custom_jvp_call_p.def_eager(lambda *args, call_jaxpr, **_: _eval_call(call_jaxpr, *args))
-custom_jvp_call_p.abstract_eval = lambda *avals, call_jaxpr, **_: list(call_jaxpr.out_avals)
+def _call_primitive(name, hidden_params):
+  """A primitive calling its `call_jaxpr` param on its operands (eagerly: evaluates the
+  body); custom_jvp_call, custom_vjp_call and custom_vmap_call add their own rules."""
+  p = Primitive(name)
+  p.multiple_results = True
+  p.hidden_params = frozenset(hidden_params)
+  # A call: executors inline `call_jaxpr` (the compiler compiles the body, not the call).
+  p.numpy_tier_only = True
+  p.call_jaxpr_param = "call_jaxpr"
+  p.impl = _call_impl_np
+  p.def_eager(lambda *args, call_jaxpr, **_: _eval_call(call_jaxpr, *args))
+  p.abstract_eval = lambda *avals, call_jaxpr, **_: list(call_jaxpr.out_avals)
+  return p
+
+
+custom_jvp_call_p = _call_primitive("custom_jvp_call", {"num_consts"})
 
 
 def _closure_tangents(call_jaxpr, primals, const_tangents, nargs):
@@ -633,14 +640,7 @@ def _custom_vjp_as_primitive(trace, prim, fun, fwd, bwd, tracers, out_trees,
                    symbolic_zeros=symbolic_zeros, name=_Name(getattr(fun, "__name__", "fun")))
 
 
-custom_vjp_call_p = Primitive("custom_vjp_call")
-custom_vjp_call_p.multiple_results = True
-custom_vjp_call_p.hidden_params = frozenset({"num_consts", "out_trees"})
-custom_vjp_call_p.numpy_tier_only = True
-custom_vjp_call_p.call_jaxpr_param = "call_jaxpr"
-custom_vjp_call_p.impl = _call_impl_np
-custom_vjp_call_p.def_eager(lambda *args, call_jaxpr, **_: _eval_call(call_jaxpr, *args))
-custom_vjp_call_p.abstract_eval = lambda *avals, call_jaxpr, **_: list(call_jaxpr.out_avals)
+custom_vjp_call_p = _call_primitive("custom_vjp_call", {"num_consts", "out_trees"})
 
 
 def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts, out_trees,
