@@ -32,6 +32,15 @@ def _no_complex(name, x):
     raise ValueError(f"{name} does not support complex-valued inputs.")
 
 
+def _promoted(name, *args, real=False):
+  """``args`` promoted to one inexact dtype and broadcast together; with ``real``, complex
+  inputs raise a ValueError."""
+  args = promote_args_inexact(name, *args)
+  if real:
+    _no_complex(name, args[-1])  # (all of one dtype now)
+  return util._broadcast_arrays(*args) if len(args) > 1 else args
+
+
 def _float_only(x, name="x"):
   x = _jnp().asarray(x)
   if x.dtype not in (np.float32, np.float64):
@@ -52,8 +61,7 @@ def gammaln(x):
 def gammasgn(x):
   """Implementation of scipy.special.gammasgn: the sign of Gamma(x) (NaN at the poles)."""
   jnp = _jnp()
-  (x,) = promote_args_inexact("gammasgn", x)
-  _no_complex("gammasgn", x)
+  (x,) = _promoted("gammasgn", x, real=True)
   fl = lax.floor(x)
   neg = x < 0
   nan = (neg & (x == fl)) | jnp.isnan(x)
@@ -98,9 +106,7 @@ def beta(a, b):
 def betainc(a, b, x):
   """Implementation of scipy.special.betainc: the regularised incomplete beta I_x(a, b)
   (differentiable in x only, as JAX)."""
-  a, b, x = promote_args_inexact("betainc", a, b, x)
-  _no_complex("betainc", x)
-  a, b, x = util._broadcast_arrays(a, b, x)
+  a, b, x = _promoted("betainc", a, b, x, real=True)
   return lsp.betainc(a, b, x)
 
 
@@ -115,23 +121,19 @@ def polygamma(n, x):
   if not dtypes.issubdtype(dtypes.dtype(n), np.integer):
     raise ValueError(f"Argument `n` to polygamma must be of integer type. Got dtype "
                      f"{dtypes.dtype(n)}.")
-  n, x = promote_args_inexact("polygamma", n, x)
-  _no_complex("polygamma", x)
-  n, x = util._broadcast_arrays(n, x)
+  n, x = _promoted("polygamma", n, x, real=True)
   return lax.polygamma(n, x)
 
 
 def gammainc(a, x):
   """Implementation of scipy.special.gammainc: the regularised lower incomplete gamma."""
-  a, x = promote_args_inexact("gammainc", a, x)
-  a, x = util._broadcast_arrays(a, x)
+  a, x = _promoted("gammainc", a, x)
   return lsp.igamma(a, x)
 
 
 def gammaincc(a, x):
   """Implementation of scipy.special.gammaincc: the regularised upper incomplete gamma."""
-  a, x = promote_args_inexact("gammaincc", a, x)
-  a, x = util._broadcast_arrays(a, x)
+  a, x = _promoted("gammaincc", a, x)
   return lsp.igammac(a, x)
 
 
@@ -189,18 +191,10 @@ def bernoulli(n):
   n = core.concrete_or_error(operator.index, n, "Argument n of bernoulli")
   if n < 0:
     raise ValueError("n must be a non-negative integer.")
-  # static: B_0..B_n by the Akiyama-Tanigawa recurrence in exact fractions
-  from fractions import Fraction
-  a = [Fraction(0)] * (n + 1)
-  out = []
-  for m in range(n + 1):
-    a[m] = Fraction(1, m + 1)
-    for j in range(m, 0, -1):
-      a[j - 1] = j * (a[j - 1] - a[j])
-    out.append(a[0])
+  out = bernoulli_numbers_static(n)
   if n >= 1:
-    out[1] = Fraction(-1, 2)  # SciPy's convention: B_1 = -1/2
-  return jnp.asarray(np.array([float(f) for f in out]), dtype=dtypes.default_float_dtype())
+    out[1] = -0.5  # SciPy's convention: B_1 = -1/2
+  return jnp.asarray(np.array(out), dtype=dtypes.default_float_dtype())
 
 
 # ---------------------------------------------------------------------------------------
@@ -226,15 +220,13 @@ def erfinv(x):
 
 def erfcx(x):
   """Implementation of scipy.special.erfcx: exp(x^2) erfc(x)."""
-  (x,) = promote_args_inexact("erfcx", x)
-  _no_complex("erfcx", x)
+  (x,) = _promoted("erfcx", x, real=True)
   return lsp.erfcx(x)
 
 
 def dawsn(x):
   """Implementation of scipy.special.dawsn: Dawson's integral."""
-  (x,) = promote_args_inexact("dawsn", x)
-  _no_complex("dawsn", x)
+  (x,) = _promoted("dawsn", x, real=True)
   return lsp.dawsn(x)
 
 
@@ -277,8 +269,7 @@ def log_ndtr(x, series_order=3):
 
 def owens_t(h, a):
   """Implementation of scipy.special.owens_t: Owen's T function."""
-  h, a = promote_args_inexact("owens_t", h, a)
-  h, a = util._broadcast_arrays(h, a)
+  h, a = _promoted("owens_t", h, a)
   return lsp.owens_t(h, a)
 
 
@@ -324,8 +315,7 @@ _xlogy.defjvp(_xlogy_jvp)
 
 def xlogy(x, y):
   """Implementation of scipy.special.xlogy: x * log(y), 0 where x == 0."""
-  x, y = promote_args_inexact("xlogy", x, y)
-  x, y = util._broadcast_arrays(x, y)
+  x, y = _promoted("xlogy", x, y)
   return _xlogy(x, y)
 
 
@@ -348,8 +338,7 @@ _xlog1py.defjvp(_xlog1py_jvp)
 
 def xlog1py(x, y):
   """Implementation of scipy.special.xlog1py: x * log1p(y), 0 where x == 0."""
-  x, y = promote_args_inexact("xlog1py", x, y)
-  x, y = util._broadcast_arrays(x, y)
+  x, y = _promoted("xlog1py", x, y)
   return _xlog1py(x, y)
 
 
@@ -364,17 +353,14 @@ _xlogx.defjvp(lambda primals, tangents: (_xlogx(primals[0]),
 
 def entr(x):
   """Implementation of scipy.special.entr: -x log x (0 at 0, -inf for x < 0)."""
-  (x,) = promote_args_inexact("entr", x)
-  _no_complex("entr", x)
+  (x,) = _promoted("entr", x, real=True)
   return lax.select(lax.lt(x, _c(x, 0)), lax.full_like(x, -np.inf), lax.neg(_xlogx(x)))
 
 
 def rel_entr(p, q):
   """Implementation of scipy.special.rel_entr: p log(p / q) with SciPy's conventions."""
   jnp = _jnp()
-  p, q = promote_args_inexact("rel_entr", p, q)
-  _no_complex("rel_entr", p)
-  p, q = util._broadcast_arrays(p, q)
+  p, q = _promoted("rel_entr", p, q, real=True)
   zero = _c(p, 0.0)
   both = lax.bitwise_and(lax.gt(p, zero), lax.gt(q, zero))
   one_zero = lax.bitwise_and(lax.eq(p, zero), lax.ge(q, zero))
@@ -393,21 +379,21 @@ def kl_div(p, q):
 
 def boxcox(x, lmbda):
   """Implementation of scipy.special.boxcox."""
-  jnp = _jnp()
-  x, lmbda = promote_args_inexact("boxcox", x, lmbda)
-  zero = lmbda == 0
-  safe = jnp.where(zero, jnp.ones_like(lmbda), lmbda)
-  lx = jnp.log(x)
-  return jnp.where(zero, lx, jnp.expm1(safe * lx) / safe)
+  return _boxcox("boxcox", _jnp().log, x, lmbda)
 
 
 def boxcox1p(x, lmbda):
   """Implementation of scipy.special.boxcox1p."""
+  return _boxcox("boxcox1p", _jnp().log1p, x, lmbda)
+
+
+def _boxcox(name, log, x, lmbda):
+  """(exp(lmbda * log(x)) - 1) / lmbda, log(x) where lmbda == 0."""
   jnp = _jnp()
-  x, lmbda = promote_args_inexact("boxcox1p", x, lmbda)
+  x, lmbda = promote_args_inexact(name, x, lmbda)
   zero = lmbda == 0
   safe = jnp.where(zero, jnp.ones_like(lmbda), lmbda)
-  lx = jnp.log1p(x)
+  lx = log(x)
   return jnp.where(zero, lx, jnp.expm1(safe * lx) / safe)
 
 
@@ -491,6 +477,8 @@ def _zeta_series(s, q):
 
 
 def bernoulli_numbers_static(n):
+  """B_0..B_n (B_1 = +1/2) as floats, by the Akiyama-Tanigawa recurrence in exact
+  fractions."""
   from fractions import Fraction
   a = [Fraction(0)] * (n + 1)
   out = []
@@ -525,8 +513,7 @@ def zeta(x, q=None):
   if q is None:
     raise NotImplementedError("Riemann zeta function not implemented; pass q != None to "
                               "compute the Hurwitz Zeta function.")
-  x, q = promote_args_inexact("zeta", x, q)
-  x, q = util._broadcast_arrays(x, q)
+  x, q = _promoted("zeta", x, q)
   return _zeta(x, q)
 
 
@@ -576,23 +563,19 @@ def bessel_jn(z, *, v, n_iter=50):
 
 def expi(x):
   """Implementation of scipy.special.expi: the exponential integral Ei(x)."""
-  (x,) = promote_args_inexact("expi", x)
-  _no_complex("expi", x)
+  (x,) = _promoted("expi", x, real=True)
   return lsp.expi(x)
 
 
 def exp1(x):
   """Implementation of scipy.special.exp1: E_1(x)."""
-  (x,) = promote_args_inexact("exp1", x)
-  _no_complex("exp1", x)
+  (x,) = _promoted("exp1", x, real=True)
   return lsp.exp1(x)
 
 
 def expn(n, x):
   """Implementation of scipy.special.expn: the generalised exponential integral E_n(x)."""
-  n, x = promote_args_inexact("expn", n, x)
-  _no_complex("expn", x)
-  n, x = util._broadcast_arrays(n, x)
+  n, x = _promoted("expn", n, x, real=True)
   return lsp.expn(n, x)
 
 
@@ -612,8 +595,7 @@ def sici(x):
 
 def fresnel(x):
   """Implementation of scipy.special.fresnel: (S(x), C(x))."""
-  (x,) = promote_args_inexact("fresnel", x)
-  _no_complex("fresnel", x)
+  (x,) = _promoted("fresnel", x, real=True)
   return tuple(lsp.fresnel(x))
 
 
@@ -622,17 +604,13 @@ def fresnel(x):
 
 def hyp1f1(a, b, x):
   """Implementation of scipy.special.hyp1f1 (differentiable in x)."""
-  a, b, x = promote_args_inexact("hyp1f1", a, b, x)
-  _no_complex("hyp1f1", x)
-  a, b, x = util._broadcast_arrays(a, b, x)
+  a, b, x = _promoted("hyp1f1", a, b, x, real=True)
   return lsp.hyp1f1(a, b, x)
 
 
 def hyp2f1(a, b, c, x):
   """Implementation of scipy.special.hyp2f1 (differentiable in x)."""
-  a, b, c, x = promote_args_inexact("hyp2f1", a, b, c, x)
-  _no_complex("hyp2f1", x)
-  a, b, c, x = util._broadcast_arrays(a, b, c, x)
+  a, b, c, x = _promoted("hyp2f1", a, b, c, x, real=True)
   return lsp.hyp2f1(a, b, c, x)
 
 
