@@ -782,6 +782,30 @@ def _computation_jaxpr(computation, init_avals, init_tree):
   return res
 
 
+def _concrete_scalar(init):
+  """An init value as a rank-0 NumPy array, or None when it is traced or not a scalar."""
+  if isinstance(init, core.Tracer):
+    init = init.to_concrete_value()
+    if init is None:
+      return None
+  val = np.asarray(init._value if hasattr(init, "_value") else init)
+  return val if val.shape == () else None
+
+
+def _flatten_operands_inits(operands, init_values):
+  """(flat operands, their tree, flat init values, their tree), checking they match."""
+  from numjax._src import tree_util
+  flat_ops, op_tree = tree_util.tree_flatten(operands)
+  flat_inits, init_tree = tree_util.tree_flatten(init_values)
+  if op_tree != init_tree:
+    raise ValueError("Operands must have the same tree structure as init_values: "
+                     f"{op_tree} vs. {init_tree}")
+  if len(flat_ops) != len(flat_inits):
+    raise ValueError("Must have same total number of operands as init_values: "
+                     f" {len(flat_ops)} vs. {len(flat_inits)}")
+  return flat_ops, op_tree, flat_inits, init_tree
+
+
 def _monoid_reducer(closed, inits):
   """The monoid primitive's wrapper when `closed` is one of add/mul/max/min/and/or/xor of
   its two inputs and the (concrete, scalar) init value is that monoid's identity."""
@@ -795,13 +819,8 @@ def _monoid_reducer(closed, inits):
     return None
   if {id(v) for v in eqn.invars} != {id(v) for v in jaxpr.invars} or len(eqn.invars) != 2:
     return None
-  init = inits[0]
-  if isinstance(init, core.Tracer):
-    init = init.to_concrete_value()
-    if init is None:
-      return None
-  val = np.asarray(init._value if hasattr(init, "_value") else init)
-  if val.shape != ():
+  val = _concrete_scalar(inits[0])
+  if val is None:
     return None
   fn, name = _MONOIDS[eqn.primitive.name]
   dt = jaxpr.invars[0].aval.dtype
@@ -819,14 +838,7 @@ def reduce(operands, init_values, computation, dimensions, out_sharding=None):
   `computation`, starting from the scalar `init_values` (same tree structure). Monoids
   (add/mul/max/min/and/or/xor with their identity) become reduce_sum & co."""
   from numjax._src import tree_util
-  flat_ops, op_tree = tree_util.tree_flatten(operands)
-  flat_inits, init_tree = tree_util.tree_flatten(init_values)
-  if op_tree != init_tree:
-    raise ValueError("Operands must have the same tree structure as init_values: "
-                     f"{op_tree} vs. {init_tree}")
-  if len(flat_ops) != len(flat_inits):
-    raise ValueError("Must have same total number of operands as init_values: "
-                     f" {len(flat_ops)} vs. {len(flat_inits)}")
+  flat_ops, _, flat_inits, init_tree = _flatten_operands_inits(operands, init_values)
   dimensions = _normalize_axes(dimensions)
   flat_ops = [asarray(o) for o in flat_ops]
   flat_inits = [asarray(i) for i in flat_inits]

@@ -642,13 +642,8 @@ def _monoid_window_reducer(computation, inits):
   kind = {_lax.add: "sum", _lax.max: "max", _lax.min: "min"}.get(computation)
   if kind is None:
     return None
-  init = inits[0]
-  if isinstance(init, core.Tracer):
-    init = init.to_concrete_value()
-    if init is None:
-      return None
-  val = np.asarray(init._value if hasattr(init, "_value") else init)
-  if val.shape != ():
+  val = _red._concrete_scalar(inits[0])
+  if val is None:
     return None
   dt = _dtypes.canonicalize_dtype(val.dtype)
   if kind == "sum" and not _dtypes.issubdtype(dt, np.number):
@@ -669,14 +664,8 @@ def reduce_window(operand, init_value, computation, window_dimensions, window_st
   of arrays) with `computation` from `init_value` (scalars, same tree). lax.add/max/min with
   their identity become reduce_window_sum/max/min."""
   from numjax._src import tree_util
-  flat_ops, op_tree = tree_util.tree_flatten(operand)
-  flat_inits, init_tree = tree_util.tree_flatten(init_value)
-  if op_tree != init_tree:
-    raise ValueError("Operands must have the same tree structure as init_values: "
-                     f"{op_tree} vs. {init_tree}")
-  if len(flat_ops) != len(flat_inits):
-    raise ValueError("Must have same total number of operands as init_values: "
-                     f" {len(flat_ops)} vs. {len(flat_inits)}")
+  flat_ops, op_tree, flat_inits, init_tree = _red._flatten_operands_inits(operand,
+                                                                          init_value)
   if not flat_ops:
     raise ValueError("reduce_window must have at least one operand.")
   flat_ops = [_lax.asarray(o) for o in flat_ops]
