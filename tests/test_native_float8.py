@@ -230,3 +230,78 @@ def test_float8_elementwise_matches_numpy_tier(programs, name):
         _same(a, r)
       except AssertionError as e:
         raise AssertionError(f"output {k} of {name}: {e}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# complex cummax/cummin (not float8, but the same kind of check): lexicographic order, real
+# part then imaginary (as JAX), NaN and ties as the NumPy tier (np.maximum/np.minimum)
+
+def _complex_cases():
+  rng = np.random.default_rng(5)
+  # small integer parts: many equal real parts, so the imaginary part decides often
+  z = (rng.integers(-3, 4, (6, 40, 5)) + 1j * rng.integers(-3, 4, (6, 40, 5))).astype(
+      np.complex64)
+  zeros = [complex(0.0, -0.0), complex(-0.0, 0.0), complex(-0.0, -0.0), complex(0.0, 0.0)]
+  special = np.array(zeros + [1 + 2j, 1 + 1j, 3 - 1j, complex(np.nan, 0), 0 + 5j, 3 + 4j,
+                      complex(2, np.nan), 3 + 4j, complex(0.0, -0.0), complex(-0.0, 0.0),
+                      -1 - 1j, complex(np.inf, 1), complex(np.inf, -np.inf), 7 + 0j] + zeros,
+                     np.complex64)
+  big = (rng.standard_normal((300, 400)) + 1j * rng.integers(-2, 3, (300, 400))).astype(
+      np.complex64)
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    with native.deferred():
+      progs = {
+          "axes": (lambda z: tuple(f(z, a, reverse=r) for f in (lax.cummax, lax.cummin)
+                                   for a in (0, 1, 2) for r in (False, True)), z),
+          "views": (lambda z: (lax.cummax(z[:, ::-1, 1:4], 1), lax.cummin(
+              jnp.transpose(z, (2, 0, 1))[::2], 2, reverse=True)), z),
+          "nan_ties_zeros": (lambda s: (lax.cummax(s, 0), lax.cummin(s, 0),
+                                        lax.cummax(s, 0, reverse=True),
+                                        lax.cummin(s, 0, reverse=True)), special),
+          "parallel_rows": (lambda b: (lax.cummax(b, 1), lax.cummin(b, 0, reverse=True)),
+                            big),
+      }
+      out = {}
+      for name, (fn, x) in progs.items():
+        xs = jnp.asarray(x)
+        out[name] = (_native_and_numpy(fn, xs), xs)
+      with enable_x64():
+        z128 = jnp.asarray(z.astype(np.complex128))
+        out["complex128"] = (_native_and_numpy(
+            lambda z: (lax.cummax(z, 1), lax.cummin(z, 2, reverse=True)), z128), z128)
+  return out
+
+
+@pytest.fixture(scope="module")
+def complex_cum():
+  return _complex_cases()
+
+
+@pytest.mark.parametrize("name", ["axes", "views", "nan_ties_zeros", "parallel_rows",
+                                  "complex128"])
+def test_complex_cummax_cummin_match_numpy_tier(complex_cum, name):
+  (cn, cp), x = complex_cum[name]
+  _all_native(cn)
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    got, ref = cn(x), cp(x)
+  for a, r in zip(got, ref):
+    a, r = np.ascontiguousarray(a).ravel(), np.ascontiguousarray(r).ravel()
+    assert a.dtype == r.dtype and a.dtype.kind == "c"
+    # bit for bit: the same element is chosen (signed zeros included)
+    _same(a.view(f"f{a.dtype.itemsize // 2}"), r.view(f"f{r.dtype.itemsize // 2}"))
+
+
+def test_complex_cummax_is_lexicographic():
+  # independent of both tiers: a Python loop over the lexicographic order
+  z = np.array([1 + 2j, 1 + 1j, 3 - 1j, 3 + 0j, 0 + 5j, 3 + 4j, 3 + 3j, 2 + 9j, 1 + 1j],
+               np.complex64)
+  with numjax.config._override("numjax_tier", "native"):
+    f = numjax.jit(lambda z: (lax.cummax(z, 0), lax.cummin(z, 0, reverse=True)))
+    mx, mn = (np.asarray(o) for o in f(jnp.asarray(z)))
+  key = lambda c: (c.real, c.imag)
+  want_mx = [max(z[:i + 1], key=key) for i in range(len(z))]
+  want_mn = [min(z[i:], key=key) for i in range(len(z))]
+  np.testing.assert_array_equal(mx, want_mx)
+  np.testing.assert_array_equal(mn, want_mn)

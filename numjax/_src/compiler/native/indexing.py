@@ -127,7 +127,7 @@ def supported(eqn) -> bool:
       if name == "cumlogsumexp":
         return k in "hf"
       if name in ("cummax", "cummin"):
-        return k in "hfiu"
+        return k in "hfiuc"
       return k in "hfiuc"
   except (ops.Unsupported, fu.Unsupported, TypeError, ValueError, KeyError):
     return False
@@ -423,6 +423,16 @@ def _cum_update(b: cg.Code, name, k, at, acc, v):
     b(f"{acc} = ({at})({acc} + {v});")
   elif name == "cumprod":
     b(f"{acc} = ({at})({acc} * {v});")
+  elif name in ("cummax", "cummin") and k == "c":
+    # lexicographic (real part, then imaginary) as np.maximum/np.minimum on complex: acc
+    # stays if it has a NaN or is >= (<=) y, where a NaN imaginary part makes the real
+    # comparison fail; else y (so a NaN propagates, the earlier one first)
+    op = ">" if name == "cummax" else "<"
+    rt = "float" if at == "float _Complex" else "double"
+    b(f"{{ {at} y_ = {v}; {rt} ar_ = creal({acc}), ai_ = cimag({acc}), yr_ = creal(y_), "
+      f"yi_ = cimag(y_); "
+      f"if (!(ar_ != ar_ || ai_ != ai_ || (ar_ {op} yr_ && yi_ == yi_) || "
+      f"(ar_ == yr_ && ai_ {op}= yi_))) {acc} = y_; }}")
   elif name in ("cummax", "cummin"):
     f = ops._maxe if name == "cummax" else ops._mine
     b(f"{{ {at} y_ = {v}; {acc} = {f(acc, 'y_', 'f' if k == 'h' else k)}; }}")
@@ -463,12 +473,17 @@ def emit_cumulative(mod, code, eqn, env):
   ld = X.load     # float16/bfloat16 load as float: the accumulator type
   st = lambda e: ops.store(dt, f"(({ops.comp(dt)})({e}))" if k == "h" else e)
   b = cg.Code(1)
+
+  def bases(row):
+    """xb, ob: the first input and output element of row number `row`'s sequence."""
+    _decompose(b, row, rsizes, "q")
+    xb, ob = (_sum([str(z0)] + [f"q{i} * {A.strides[d]}" for i, d in enumerate(rows)
+                                if A.strides[d]]) for A, z0 in ((X, x0), (O, o0)))
+    b(f"int64_t xb = {xb}, ob = {ob};")
+
   b.open("for (int64_t u = lo; u < hi; u++)")
   if lane is None:
-    _decompose(b, "u", rsizes, "q")
-    xb = _sum([str(x0)] + [f"q{i} * {X.strides[d]}" for i, d in enumerate(rows) if X.strides[d]])
-    ob = _sum([str(o0)] + [f"q{i} * {O.strides[d]}" for i, d in enumerate(rows) if O.strides[d]])
-    b(f"int64_t xb = {xb}, ob = {ob};")
+    bases("u")
     b(f"{at} acc = {ld('xb')};")
     b(f"{O.ref('ob')} = {st('acc')};")
     b.open(f"for (int64_t j = 1; j < {n}; j++)")
@@ -481,10 +496,7 @@ def emit_cumulative(mod, code, eqn, env):
     nblk = -(-isz // LANE_BLOCK)
     blk = min(isz, LANE_BLOCK)
     b(f"int64_t blk = u % {nblk}, o = u / {nblk};")
-    _decompose(b, "o", rsizes, "q")
-    xb = _sum([str(x0)] + [f"q{i} * {X.strides[d]}" for i, d in enumerate(rows) if X.strides[d]])
-    ob = _sum([str(o0)] + [f"q{i} * {O.strides[d]}" for i, d in enumerate(rows) if O.strides[d]])
-    b(f"int64_t xb = {xb}, ob = {ob};")
+    bases("o")
     b(f"int64_t c0 = blk * {blk}, c1 = c0 + {blk} < {isz} ? c0 + {blk} : {isz};")
     b(f"{at} acc[{blk}];")
     xl = lambda row: _sum(["xb", row, f"c * {xi}" if xi else "0"])
