@@ -323,13 +323,19 @@ def geometric(key, p, shape=None, dtype=None, *, out_sharding=None):
   key = key_arg("geometric", key)
   dtype = int_dtype(dtype, "geometric")
   shape = check_broadcast_shapes("geometric", shape, p)
+  return _geometric(key, p, shape, dtype)
+
+
+@sampler_jit(static_argnums=(2, 3), name="_geometric")
+def _geometric(key, p, shape, dtype):
   from numjax._src.numpy.util import promote_dtypes_inexact
+  jnp = _jnp()
   p, = promote_dtypes_inexact(p)
   u = _uniform(key, 0., 1., shape, p.dtype)
-  u = lax.select(lax.eq(u, const(u, 0)), lax.full_like(u, 1), u)
+  u = jnp.where(jnp.equal(u, 0), 1, u)  # u = 0 would give log(0)
   log_u = lax.log(u)
   log_one_minus_p = bcast(lax.log1p(lax.neg(p)), shape)
-  g = lax.add(lax.floor(lax.div(log_u, log_one_minus_p)), const(u, 1))
+  g = jnp.add(lax.floor(lax.div(log_u, log_one_minus_p)), 1)
   return convert(g, dtype)
 
 

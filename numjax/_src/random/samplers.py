@@ -542,7 +542,8 @@ def lognormal(key, sigma=np.float32(1), shape=None, dtype=None, *, out_sharding=
   """exp(sigma * N(0, 1))."""
   key, dtype, shape = param_sampler_args("lognormal", key, shape, dtype, sigma,
                                          kinds=np.inexact, what="a float or complex")
-  sigma = bcast(convert(sigma, dtype), shape)
+  # (JAX's _lognormal is an inline jit: no equation of its own)
+  sigma = convert(sigma, dtype)
   return lax.exp(lax.mul(_normal(key, shape, dtype), sigma))
 
 
@@ -550,7 +551,12 @@ def lognormal(key, sigma=np.float32(1), shape=None, dtype=None, *, out_sharding=
 def pareto(key, b, shape=None, dtype=None, *, out_sharding=None):
   """Pareto(b) values on [1, inf): exp(E / b)."""
   key, dtype, shape = param_sampler_args("pareto", key, shape, dtype, b)
-  b = bcast(convert(b, dtype), shape)
+  return _pareto(key, b, shape, dtype)
+
+
+@sampler_jit(static_argnums=(2, 3), name="_pareto")
+def _pareto(key, b, shape, dtype):
+  b = convert(b, dtype)
   e = _exponential(key, shape, dtype)
   return lax.exp(lax.div(e, b))
 
@@ -559,6 +565,11 @@ def pareto(key, b, shape=None, dtype=None, *, out_sharding=None):
 def rayleigh(key, scale, shape=None, dtype=None, *, out_sharding=None):
   """Rayleigh(scale) values: scale * sqrt(-2 log u)."""
   key, dtype, shape = param_sampler_args("rayleigh", key, shape, dtype, scale)
+  return _rayleigh(key, scale, shape, dtype)
+
+
+@sampler_jit(static_argnums=(2, 3), name="_rayleigh")
+def _rayleigh(key, scale, shape, dtype):
   u = _uniform(key, 0., 1., shape, dtype)
   scale = bcast(convert(scale, dtype), shape)
   r = lax.sqrt(lax.mul(lax.log(u), const(u, -2)))
@@ -569,6 +580,11 @@ def rayleigh(key, scale, shape=None, dtype=None, *, out_sharding=None):
 def wald(key, mean, shape=None, dtype=None, *, out_sharding=None):
   """Wald (inverse Gaussian) values with the given mean and unit shape."""
   key, dtype, shape = param_sampler_args("wald", key, shape, dtype, mean)
+  return _wald(key, mean, shape, dtype)
+
+
+@sampler_jit(static_argnums=(2, 3), name="_wald")
+def _wald(key, mean, shape, dtype):
   k1, k2 = split2(key)
   mean = bcast(convert(mean, dtype), shape)
   v = _normal(k1, shape, dtype)
@@ -634,18 +650,21 @@ def maxwell(key, shape=(), dtype=None, *, out_sharding=None):
   return _maxwell(key, shape, dtype)
 
 
+@sampler_jit(static_argnums=(1, 2), name="_maxwell")
 def _maxwell(key, shape, dtype):
-  from numjax._src.lax import reductions
-  x = _normal(key, shape + (3,), dtype)
-  return lax.sqrt(reductions.reduce_sum(lax.mul(x, x), (len(shape),)))
+  import numjax.numpy as jnp
+  return jnp.linalg.norm(_normal(key, shape + (3,), dtype), axis=-1)
 
 
 @planned
 def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
   """Double-sided Maxwell values: a random sign times a Maxwell, scaled and shifted."""
-  key = key_arg("double_sided_maxwell", key)
-  dtype = float_dtype(dtype, "double_sided_maxwell")
-  shape = canonicalize_shape(shape)
+  key, dtype, shape = sampler_args("double_sided_maxwell", key, shape, dtype)
+  return _double_sided_maxwell(key, loc, scale, shape, dtype)
+
+
+@sampler_jit(static_argnums=(3, 4), name="_double_sided_maxwell")
+def _double_sided_maxwell(key, loc, scale, shape, dtype):
   params_shapes = broadcast_shapes(shape_of(loc), shape_of(scale))
   if not shape:
     shape = params_shapes
