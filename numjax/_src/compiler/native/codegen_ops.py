@@ -650,6 +650,44 @@ def convert(a, src, dst) -> str:
   return rnd(dst, f"(({t})({a}))")
 
 
+# The operations whose C depends only on the operands' kind: name -> rows (kinds, template
+# in the args {0}, {1}, ... and {t} compute type, {ct} storage type, {ut} unsigned type of
+# the output, {cf} 'f' for complex64; rounded: the result goes through the output's cast
+# and rounding). A kind no row lists raises Unsupported.
+_NUM = "hfciu"
+_BY_KIND = {
+    "neg": [(_NUM, "-{0}", True)],
+    "sign": [("hf", "({0} > 0 ? 1 : ({0} < 0 ? -1 : {0}))", True),
+             ("i", "({0} > 0) - ({0} < 0)", True), ("u", "({0} > 0)", True),
+             ("c", "nj_csign{cf}({0})", False)],
+    "is_finite": [("hf", "((_Bool)isfinite({0}))", False)],
+    "logistic": [("c", "0.5 * (tanh(0.5 * {0}) + 1)", True),
+                 ("hf", "({t})0.5 * (tanh(({t})0.5 * {0}) + ({t})1)", True)],
+    "rsqrt": [("hfc", "({t})1 / sqrt({0})", True)],
+    "abs": [("hf", "fabs({0})", True), ("i", "({0} < 0 ? -{0} : {0})", True),
+            ("u", "{0}", False), ("c", "(({t})cabs({0}))", False)],
+    "not": [("b", "(!{0})", False), ("iu", "~{0}", True)],
+    "population_count": [("iu", "__builtin_popcountll((uint64_t)({ut})({0}))", True)],
+    "square": [(_NUM, "{0} * {0}", True)],
+    "add": [(_NUM, "{0} + {1}", True)],
+    "sub": [(_NUM, "{0} - {1}", True)],
+    "mul": [(_NUM, "{0} * {1}", True)],
+    "div": [("hfc", "{0} / {1}", True), ("iu", "nj_div_{ct}({0}, {1})", False)],
+    "rem": [("hf", "fmod({0}, {1})", True), ("iu", "nj_rem_{ct}({0}, {1})", False)],
+    "pow": [("hfc", "pow({0}, ({t})({1}))", True)],
+    "atan2": [("hf", "atan2({0}, {1})", True)],
+    "nextafter": [("f", "nextafter({0}, {1})", False)],
+    "and": [("iub", "{0} & {1}", True)],
+    "or": [("iub", "{0} | {1}", True)],
+    "xor": [("iub", "{0} ^ {1}", True)],
+    "fma": [("hf", "fma({0}, {1}, {2})", True)],
+}
+for _name, _op in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"),
+                   ("ge", ">=")):
+  _BY_KIND[_name] = [("hfiub" + ("c" if _name in ("eq", "ne") else ""),
+                      f"((_Bool)({{0}} {_op} {{1}}))", False)]
+
+
 def expr(name, prim, params, ins, outs, a, shapes=None):
   """C expression(s) (compute type of outs) for one operation on compute-type args `a`.
   Returns a string, or a list of strings for multiple results."""
@@ -665,67 +703,29 @@ def expr(name, prim, params, ins, outs, a, shapes=None):
     return convert(a[0], ins[0], out)
   if name in ("copy", "alias", "stop_gradient", "name", "optimization_barrier_1"):
     return a[0]
-  if name == "neg":
-    if k == "b":
-      raise Unsupported
-    return fin(f"-{a[0]}")
-  if name == "sign":
-    if k in "hf":
-      return fin(f"({a[0]} > 0 ? 1 : ({a[0]} < 0 ? -1 : {a[0]}))")
-    if k == "i":
-      return fin(f"({a[0]} > 0) - ({a[0]} < 0)")
-    if k == "u":
-      return fin(f"({a[0]} > 0)")
-    if k == "c":
-      return f"nj_csign{'f' if ins[0] == np.complex64 else ''}({a[0]})"
-    raise Unsupported
+  rows = _BY_KIND.get(name)
+  if rows is not None:
+    for kinds, tmpl, rounded in rows:
+      if k in kinds:
+        e = tmpl.format(*a, t=t, ct=CTYPE.get(np.dtype(out), ""),
+                        ut=utype(out) if "{ut}" in tmpl else "",
+                        cf="f" if ins[0] == np.complex64 else "")
+        return fin(e) if rounded else e
+    raise Unsupported(name)
   if name == "round":
     if k not in "hf":
       raise Unsupported
     m = params.get("rounding_method", 0)
     fn = "rint" if int(m) == 1 else "round"
     return fin(f"{fn}({a[0]})")
-  if name == "is_finite":
-    if k not in "hf":
-      raise Unsupported
-    return f"((_Bool)isfinite({a[0]}))"
   if name in _REAL_MATH and (k in "hf" or (k == "c" and name in _COMPLEX_MATH)):
     return fin(f"{name}({a[0]})")
-  if name == "logistic":
-    if k not in "hfc":
-      raise Unsupported
-    return fin(f"0.5 * (tanh(0.5 * {a[0]}) + 1)" if k == "c" else
-               f"({t})0.5 * (tanh(({t})0.5 * {a[0]}) + ({t})1)")
-  if name == "rsqrt":
-    if k not in "hfc":
-      raise Unsupported
-    return fin(f"({t})1 / sqrt({a[0]})")
-  if name == "abs":
-    if k in "hf":
-      return fin(f"fabs({a[0]})")
-    if k == "i":
-      return fin(f"({a[0]} < 0 ? -{a[0]} : {a[0]})")
-    if k == "u":
-      return a[0]
-    if k == "c":
-      return f"(({t})cabs({a[0]}))"
-    raise Unsupported
   if name in ("real", "imag", "conj"):
     if k == "c":
       return f"(({t}){'creal' if name == 'real' else 'cimag' if name == 'imag' else 'conj'}({a[0]}))"
     if k in "hf":
       return a[0] if name != "imag" else f"(({t})0)"
     raise Unsupported
-  if name == "not":
-    if k == "b":
-      return f"(!{a[0]})"
-    if k in "iu":
-      return fin(f"~{a[0]}")
-    raise Unsupported
-  if name == "population_count":
-    if k not in "iu":
-      raise Unsupported
-    return fin(f"__builtin_popcountll((uint64_t)({utype(out)})({a[0]}))")
   if name == "clz":
     if k not in "iu":
       raise Unsupported
@@ -735,48 +735,10 @@ def expr(name, prim, params, ins, outs, a, shapes=None):
     if k == "h" or out == np.float32:
       return fin(f"nj_xla_erfinvf((float)({a[0]}))")
     raise Unsupported
-  if name == "square":
-    if k == "b":
-      raise Unsupported
-    return fin(f"{a[0]} * {a[0]}")
-  if name in ("add", "sub", "mul"):
-    if k == "b":
-      raise Unsupported
-    op = {"add": "+", "sub": "-", "mul": "*"}[name]
-    return fin(f"{a[0]} {op} {a[1]}")
-  if name == "div":
-    if k in "hfc":
-      return fin(f"{a[0]} / {a[1]}")
-    if k in "iu":
-      return f"nj_div_{ctype(out)}({a[0]}, {a[1]})"
-    raise Unsupported
-  if name == "rem":
-    if k in "hf":
-      return fin(f"fmod({a[0]}, {a[1]})")
-    if k in "iu":
-      return f"nj_rem_{ctype(out)}({a[0]}, {a[1]})"
-    raise Unsupported
-  if name == "pow":
-    if k not in "hfc":
-      raise Unsupported
-    return fin(f"pow({a[0]}, ({t})({a[1]}))")
   if name in ("max", "min"):
     if k == "c":
       raise Unsupported
     return (_maxe if name == "max" else _mine)(a[0], a[1], k)
-  if name == "atan2":
-    if k not in "hf":
-      raise Unsupported
-    return fin(f"atan2({a[0]}, {a[1]})")
-  if name == "nextafter":
-    if k != "f":
-      raise Unsupported
-    return f"nextafter({a[0]}, {a[1]})"
-  if name in ("and", "or", "xor"):
-    if k not in "iub":
-      raise Unsupported
-    op = {"and": "&", "or": "|", "xor": "^"}[name]
-    return fin(f"{a[0]} {op} {a[1]}")
   if name in ("shift_left", "shift_right_logical", "shift_right_arithmetic"):
     if k not in "iu":
       raise Unsupported
@@ -787,11 +749,6 @@ def expr(name, prim, params, ins, outs, a, shapes=None):
     if name == "shift_right_logical":
       return f"({sh} >= {b} ? ({t})0 : ({t})(({u}){a[0]} >> {sh}))"
     return f"({sh} >= {b} ? ({t})({a[0]} >> {b - 1}) : ({t})({a[0]} >> {sh}))"
-  if name in ("eq", "ne", "lt", "le", "gt", "ge"):
-    if k == "c" and name not in ("eq", "ne"):
-      raise Unsupported
-    op = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[name]
-    return f"((_Bool)({a[0]} {op} {a[1]}))"
   if name == "complex":
     if k != "f":
       raise Unsupported
@@ -831,10 +788,6 @@ def expr(name, prim, params, ins, outs, a, shapes=None):
         base = f"({base} * {base})"
     e = f"(({t})1 / {acc})" if y < 0 else acc
     return fin(e)
-  if name == "fma":
-    if k not in "hf":
-      raise Unsupported
-    return fin(f"fma({a[0]}, {a[1]}, {a[2]})")
   if name == "threefry2x32":
     if not all(np.dtype(d) == np.uint32 for d in ins):
       raise Unsupported
