@@ -236,14 +236,7 @@ class custom_jvp:
     flat, in_tree = tree_util.tree_flatten(tuple(diff))
     flat = [_as_operand(x) for x in flat]
     out_tree_box = []
-
-    def flat_fun(*xs):
-      dargs = tree_util.tree_unflatten(in_tree, xs)
-      out = self.fun(*_merge_nondiff(nondiff, list(dargs), nondiff_argnums))
-      out_flat, out_tree = tree_util.tree_flatten(out)
-      _store(out_tree_box, out_tree)
-      return [_as_operand(o) for o in out_flat]
-    flat_fun.__name__ = name
+    flat_fun = _flat_fun(self.fun, nondiff, nondiff_argnums, in_tree, out_tree_box, name)
 
     jvp_name = _fun_name(self.jvp)
     rule, sz = self.jvp, self.symbolic_zeros
@@ -281,6 +274,19 @@ class custom_jvp:
 
     outs = _bind_custom_jvp(flat_fun, _Rule(flat_jvp, jvp_name), flat, sz)
     return tree_util.tree_unflatten(out_tree_box[0], outs)
+
+
+def _flat_fun(fun, nondiff, nondiff_argnums, in_tree, out_tree_box, name):
+  """`fun` of flat differentiable operands (the nondiff arguments merged back in), returning
+  flat operands; the output's tree goes into `out_tree_box`."""
+  def flat_fun(*xs):
+    dargs = tree_util.tree_unflatten(in_tree, xs)
+    out = fun(*_merge_nondiff(nondiff, list(dargs), nondiff_argnums))
+    out_flat, out_tree = tree_util.tree_flatten(out)
+    _store(out_tree_box, out_tree)
+    return [_as_operand(o) for o in out_flat]
+  flat_fun.__name__ = name
+  return flat_fun
 
 
 def _store(box, tree):
@@ -372,13 +378,17 @@ def _call_primitive(name, hidden_params):
 custom_jvp_call_p = _call_primitive("custom_jvp_call", {"num_consts"})
 
 
-def _closure_tangents(call_jaxpr, primals, const_tangents, nargs):
-  """Tangent contribution of closed-over (now explicit) operands: the ordinary jvp of the
-  body with respect to them (the custom rule covers the explicit arguments)."""
+def _add_closure_tangents(call_jaxpr, primals, tangents, num_consts, to):
+  """The custom rule's output tangents `to` plus the contribution of the closed-over (now
+  explicit) operands: the ordinary jvp of the body with respect to them (the custom rule
+  covers the explicit arguments)."""
+  const_tangents = tangents[:num_consts]
+  if all(type(t) is Zero for t in const_tangents):
+    return to
   tangents = list(const_tangents) + [Zero(ad.tangent_aval(core.get_aval(p)))
-                                     for p in primals[len(const_tangents):]]
-  _, to = ad.jvp_flat(lambda *xs: _eval_call(call_jaxpr, *xs), primals, tangents)
-  return to
+                                     for p in primals[num_consts:]]
+  _, extra = ad.jvp_flat(lambda *xs: _eval_call(call_jaxpr, *xs), primals, tangents)
+  return [ad.add_tangents(a, b) for a, b in zip(to, extra)]
 
 
 def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts, symbolic_zeros,
@@ -395,10 +405,7 @@ def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts, symb
     to = [Zero.from_primal_value(p) for p in po]
   else:
     po, to = jvp(list(args_p), ts)
-  if any(type(t) is not Zero for t in tangents[:num_consts]):
-    extra = _closure_tangents(call_jaxpr, primals, tangents[:num_consts], len(args_p))
-    to = [ad.add_tangents(a, b) for a, b in zip(to, extra)]
-  return list(po), list(to)
+  return list(po), list(_add_closure_tangents(call_jaxpr, primals, tangents, num_consts, to))
 
 
 ad.primitive_jvps[custom_jvp_call_p] = _custom_jvp_call_jvp
@@ -501,14 +508,7 @@ class custom_vjp:
     out_tree_box, res_tree_box = [], []
     fwd_name, bwd_name = _fun_name(self.fwd), _fun_name(self.bwd)
     fwd_rule, bwd_rule, sz = self.fwd, self.bwd, self.symbolic_zeros
-
-    def flat_fun(*xs):
-      dargs = tree_util.tree_unflatten(in_tree, xs)
-      out = self.fun(*_merge_nondiff(nondiff, list(dargs), nondiff_argnums))
-      out_flat, out_tree = tree_util.tree_flatten(out)
-      _store(out_tree_box, out_tree)
-      return [_as_operand(o) for o in out_flat]
-    flat_fun.__name__ = name
+    flat_fun = _flat_fun(self.fun, nondiff, nondiff_argnums, in_tree, out_tree_box, name)
 
     def flat_fwd(primals, perturbed):
       if sz:
@@ -545,8 +545,10 @@ class custom_vjp:
 
 
 def _check_bwd_output(out, in_tree, in_avals, bwd_name, name):
-  if not isinstance(out, (tuple, list)):
-    out_tree = tree_util.tree_structure(out, is_leaf=_is_zero_leaf)
+  arg_trees = tree_util.treedef_children(in_tree)
+  is_seq = isinstance(out, (tuple, list))
+  if not is_seq or len(out) != len(arg_trees):
+    out_tree = tree_util.tree_structure(tuple(out) if is_seq else out, is_leaf=_is_zero_leaf)
     raise TypeError(
         "Custom VJP bwd rule must produce an output with the same container (pytree) "
         "structure as the args tuple of the primal function, and in particular must "
@@ -555,15 +557,6 @@ def _check_bwd_output(out, in_tree, in_avals, bwd_name, name):
         f"{in_tree}.")
   # None stands for a zero cotangent of a whole (possibly nested) argument.
   expanded = []
-  arg_trees = tree_util.treedef_children(in_tree)
-  if len(out) != len(arg_trees):
-    out_tree = tree_util.tree_structure(tuple(out), is_leaf=_is_zero_leaf)
-    raise TypeError(
-        "Custom VJP bwd rule must produce an output with the same container (pytree) "
-        "structure as the args tuple of the primal function, and in particular must "
-        "produce a tuple of length equal to the number of arguments to the primal "
-        f"function, but got bwd output structure {out_tree} for primal input structure "
-        f"{in_tree}.")
   for ct, at in zip(out, arg_trees):
     if ct is None:
       expanded.extend([None] * at.num_leaves)
@@ -653,10 +646,7 @@ def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, num_consts,
     to = [Zero.from_primal_value(p) for p in po]
   else:
     po, _, to = _custom_lin_outputs(fwd, bwd, list(args_p), list(args_t), symbolic_zeros)
-  if any(type(t) is not Zero for t in tangents[:num_consts]):
-    extra = _closure_tangents(call_jaxpr, primals, tangents[:num_consts], len(args_p))
-    to = [ad.add_tangents(a, b) for a, b in zip(to, extra)]
-  return list(po), list(to)
+  return list(po), list(_add_closure_tangents(call_jaxpr, primals, tangents, num_consts, to))
 
 
 ad.primitive_jvps[custom_vjp_call_p] = _custom_vjp_call_jvp
