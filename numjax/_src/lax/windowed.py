@@ -50,6 +50,22 @@ def _check_shapelike(name, what, xs, non_zero=False):
                       f"{'strictly positive' if non_zero else 'nonnegative'}, got {tuple(xs)}.")
 
 
+def _check_window_strides(name, window_dimensions, window_strides):
+  """select_and_scatter(_add)'s checks of its window dimensions and strides."""
+  _check_shapelike(name, "window_dimensions", window_dimensions)
+  _check_shapelike(name, "window_strides", window_strides)
+  if len(window_dimensions) != len(window_strides):
+    raise TypeError(f"{name} got inconsistent window_strides and "
+                    f"window_dimensions: got window_strides {window_strides} and "
+                    f"window_dimensions {window_dimensions}.")
+
+
+def _two_at_front(vals, dims):
+  """The first two operands with their batch dims at the front (broadcast if unbatched)."""
+  size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+  return [batching.bdim_at_front(v, d, size) for v, d in zip(vals[:2], dims[:2])]
+
+
 def _window_shape_rule(aval, window_dimensions, window_strides, padding, base_dilation,
                        window_dilation, name="reduce_window"):
   _check_shapelike(name, "window_dimensions", window_dimensions, True)
@@ -303,10 +319,7 @@ def _select_and_gather_add_transpose(ct, t, x, *, select_prim, window_dimensions
 
 def _sga_batch(vals, dims, *, select_prim, window_dimensions, window_strides, padding,
                base_dilation, window_dilation):
-  t, x = vals
-  size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
-  t = batching.bdim_at_front(t, dims[0], size)
-  x = batching.bdim_at_front(x, dims[1], size)
+  t, x = _two_at_front(vals, dims)
   out = select_and_gather_add_p.bind(
       t, x, select_prim=select_prim, window_dimensions=(1,) + window_dimensions,
       window_strides=(1,) + window_strides, padding=((0, 0),) + padding,
@@ -362,12 +375,7 @@ builtins_max, builtins_min = max, min
 
 def _select_and_scatter_add_abstract(s, x, *, select_prim, window_dimensions, window_strides,
                                      padding):
-  _check_shapelike("select_and_scatter_add", "window_dimensions", window_dimensions)
-  _check_shapelike("select_and_scatter_add", "window_strides", window_strides)
-  if len(window_dimensions) != len(window_strides):
-    raise TypeError(f"select_and_scatter_add got inconsistent window_strides and "
-                    f"window_dimensions: got window_strides {window_strides} and "
-                    f"window_dimensions {window_dimensions}.")
+  _check_window_strides("select_and_scatter_add", window_dimensions, window_strides)
   expected = reduce_window_shape_tuple(x.shape, window_dimensions, window_strides, padding)
   if s.shape != expected:
     raise TypeError(f"select_and_scatter_add source shape {s.shape} does not match the "
@@ -395,10 +403,7 @@ def _select_and_scatter_add_transpose(ct, s, x, *, select_prim, window_dimension
 
 
 def _ssa_batch(vals, dims, *, select_prim, window_dimensions, window_strides, padding):
-  s, x = vals
-  size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
-  s = batching.bdim_at_front(s, dims[0], size)
-  x = batching.bdim_at_front(x, dims[1], size)
+  s, x = _two_at_front(vals, dims)
   out = select_and_scatter_add_p.bind(
       s, x, select_prim=select_prim, window_dimensions=(1,) + window_dimensions,
       window_strides=(1,) + window_strides, padding=((0, 0),) + padding)
@@ -475,12 +480,7 @@ def _select_and_scatter_impl(operand, source, init, *, select_jaxpr, select_cons
 def _select_and_scatter_abstract(operand, source, init, *, select_jaxpr, select_consts,
                                  scatter_jaxpr, scatter_consts, window_dimensions,
                                  window_strides, padding):
-  _check_shapelike("select_and_scatter", "window_dimensions", window_dimensions)
-  _check_shapelike("select_and_scatter", "window_strides", window_strides)
-  if len(window_dimensions) != len(window_strides):
-    raise TypeError(f"select_and_scatter got inconsistent window_strides and "
-                    f"window_dimensions: got window_strides {window_strides} and "
-                    f"window_dimensions {window_dimensions}.")
+  _check_window_strides("select_and_scatter", window_dimensions, window_strides)
   if operand.dtype != source.dtype or operand.dtype != init.dtype:
     raise TypeError(f"select_and_scatter requires operand, source and init_value of one "
                     f"dtype, got {operand.dtype}, {source.dtype}, {init.dtype}.")
@@ -495,12 +495,10 @@ def _select_and_scatter_jvp(primals, tangents, **params):
 
 def _select_and_scatter_batch(vals, dims, *, window_dimensions, window_strides, padding,
                               **params):
-  operand, source, init = vals
+  init = vals[2]
   if dims[2] is not None:
     raise NotImplementedError("vmap of select_and_scatter over init_value is not supported")
-  size = next(core.get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
-  operand = batching.bdim_at_front(operand, dims[0], size)
-  source = batching.bdim_at_front(source, dims[1], size)
+  operand, source = _two_at_front(vals, dims)
   out = select_and_scatter_p.bind(
       operand, source, init, window_dimensions=(1,) + tuple(window_dimensions),
       window_strides=(1,) + tuple(window_strides), padding=((0, 0),) + tuple(padding),
