@@ -232,6 +232,73 @@ def test_float8_elementwise_matches_numpy_tier(programs, name):
         raise AssertionError(f"output {k} of {name}: {e}") from None
 
 
+def _structured(x, i):
+  return (jnp.sum(x, 1), jnp.sum(x), jnp.mean(x, 0), jnp.max(x, 0), jnp.min(x, 1),
+          jnp.argmax(x, 1), jnp.argmin(x, 0), jnp.cumsum(x, 1), lax.cummax(x, 0),
+          lax.cummin(x, 1, reverse=True), jnp.cumprod(x[:, :4], 1), x[i], x[:, i],
+          x.T[::2] * 2, x.at[i].add(x[0]), x.at[i].max(x[1]), x.at[:, i].set(x[:, 0:1]),
+          jnp.concatenate([x, x[::-1]], 0).reshape(-1) + 1)
+
+
+@pytest.fixture(scope="module")
+def structured():
+  rng = np.random.default_rng(2)
+  out = {}
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    with native.deferred():
+      for name in F8:
+        v = rng.standard_normal((16, 24)) * 3
+        if name == "float8_e8m0fnu":
+          v = np.abs(v) + 0.01     # unsigned: negatives are NaN
+        x = jnp.asarray(v.astype(np.float32)).astype(_dt(name))
+        i = jnp.asarray(rng.integers(0, 16, 10).astype(np.int32))
+        out[name] = (_native_and_numpy(_structured, x, i), (x, i))
+  return out
+
+
+@pytest.mark.parametrize("name", F8)
+def test_float8_reductions_cumulative_gather_scatter_match_numpy_tier(structured, name):
+  (cn, cp), args = structured[name]
+  _all_native(cn)
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    got, ref = cn(*args), cp(*args)
+  for k, (a, r) in enumerate(zip(got, ref)):
+    try:
+      _same(a, r)
+    except AssertionError as e:
+      raise AssertionError(f"output {k} of {name}: {e}") from None
+
+
+@pytest.mark.parametrize("name", F8)
+def test_float8_empty_max_min_are_jax_identities(name):
+  # JAX: +-inf in the dtype, or +-finfo.max for the formats without inf (not NaN);
+  # float8_e8m0fnu stores inf as NaN
+  dt = _dt(name)
+  fi = ml_dtypes.finfo(dt)
+  has_inf = name not in ("float8_e4m3fn", "float8_e4m3fnuz", "float8_e4m3b11fnuz",
+                         "float8_e5m2fnuz")
+  big = np.inf if has_inf else float(fi.max)
+  with np.errstate(all="ignore"):
+    want_max = np.full(3, -big, np.float32).astype(dt)
+    want_min = np.full(3, big, np.float32).astype(dt)
+  z = jnp.zeros((0, 3), dt)
+  for tier in ("native", "numpy"):
+    with numjax.config._override("numjax_tier", tier):
+      mx, mn = numjax.jit(lambda z: (lax.reduce_max(z, (0,)), lax.reduce_min(z, (0,))))(z)
+    _same(mx, want_max)
+    _same(mn, want_min)
+  _same(lax.reduce_max(z, (0,)), want_max)
+  x = jnp.asarray(np.array([[0.5, -3.0], [2.0, 0.25]], np.float32)).astype(dt)
+  if name == "float8_e8m0fnu":
+    return                        # the NaN identity makes every max/min NaN, as in JAX
+  with numjax.config._override("numjax_tier", "native"):
+    got = numjax.jit(lambda x: jnp.max(x, 0))(x)
+  _same(got, np.asarray(x).astype(np.float32).max(0).astype(dt))
+  _same(jnp.max(x, 0), np.asarray(x).astype(np.float32).max(0).astype(dt))
+
+
 # ---------------------------------------------------------------------------------------
 # complex cummax/cummin (not float8, but the same kind of check): lexicographic order, real
 # part then imaginary (as JAX), NaN and ties as the NumPy tier (np.maximum/np.minimum)

@@ -140,6 +140,9 @@ def _identity(name, dt):
   if _dtypes.issubdtype(dt, np.integer):
     info = np.iinfo(dt)
     return np.array(info.max if big else info.min, dt)
+  if not _dtypes.supports_inf(dt):   # float8s without inf: +-max (as JAX), not NaN
+    m = _dtypes.finfo(dt).max
+    return np.array(m if big else -m, dt)
   return np.array(np.inf if big else -np.inf, dt)
 
 

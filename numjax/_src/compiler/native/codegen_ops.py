@@ -815,7 +815,13 @@ def reduction(name, dt):
     return t, f"(({t})1)", lambda acc, x: f"{acc} * {x}"
   if name in ("reduce_max", "reduce_min"):
     big = name == "reduce_min"
-    if k in "hf":
+    if k == "h":
+      # JAX's identity: +-inf in dt, or +-max for the float8s without inf (float8_e8m0fnu
+      # stores inf as NaN, so its max/min are NaN, as in JAX)
+      m = np.inf if _dtypes.supports_inf(dt) else float(_dtypes.finfo(dt).max)
+      with np.errstate(all="ignore"):
+        init = literal(np.array(m if big else -m, np.float32).astype(dt), dt)
+    elif k == "f":
       init = f"(({t})INFINITY)" if big else f"(-({t})INFINITY)"
     elif k == "b":
       init = "((_Bool)1)" if big else "((_Bool)0)"
