@@ -158,7 +158,7 @@ def linearize(fun, *primals, has_aux=False):
   in_avals = [core.get_aval(p) for p in p_flat]
   out_avals = [ad.tangent_aval(core.get_aval(o)) for o in po[:n]]
 
-  def f_jvp(*tangents):
+  def f_jvp(consts, *tangents):
     t_flat, t_tree = tree_util.tree_flatten(tangents)
     if t_tree != in_tree:
       raise ValueError(f"linearized function called on tangent values inconsistent with the "
@@ -175,11 +175,12 @@ def linearize(fun, *primals, has_aux=False):
                          f"the original primal values: got tangent {core.get_aval(t)} for "
                          f"primal {p_aval}.")
       ts.append(t)
-    outs = core.eval_jaxpr(lin.jaxpr, lin.consts, *ts)
+    outs = core.eval_jaxpr(lin.jaxpr, consts, *ts)
     outs = [_float0_zeros(a.shape) if a.dtype == _float0 else o
             for o, a in zip(outs[:n], out_avals)]
     return tree_util.tree_unflatten(out_tree, outs)
   primals_out = tree_util.tree_unflatten(out_tree, po[:n])
+  f_jvp = _ResidualFun(f_jvp, list(lin.consts), None)
   if has_aux:
     return primals_out, f_jvp, _aux_out(store, po[n:])
   return primals_out, f_jvp
@@ -188,17 +189,26 @@ def linearize(fun, *primals, has_aux=False):
 # ---------------------------------------------------------------------------------------
 # vjp
 
-class _VJPFun:
-  """The pullback returned by vjp: cotangents of the outputs -> cotangents of the inputs."""
+class _ResidualFun:
+  """The function returned by vjp (`name` set: the pullback) or linearize (the linear map).
+  A pytree whose leaves are the residuals it closes over, as JAX's `Partial`: returned from
+  a traced function (make_jaxpr, jit) they are its outputs."""
+  __slots__ = ("_fn", "_consts", "_name")
 
-  def __init__(self, fn, fun_name):
-    self._fn, self._name = fn, fun_name
+  def __init__(self, fn, consts, fun_name):
+    self._fn, self._consts, self._name = fn, consts, fun_name
 
   def __call__(self, *args):
-    return self._fn(*args)
+    return self._fn(self._consts, *args)
 
   def __repr__(self):
-    return f"<vjp of {self._name}>"
+    return f"<vjp of {self._name}>" if self._name is not None else "<linearized function>"
+
+
+_VJPFun = _ResidualFun
+tree_util.register_pytree_node(
+    _ResidualFun, lambda f: (f._consts, (f._fn, f._name)),
+    lambda aux, consts: _ResidualFun(aux[0], list(consts), aux[1]))
 
 
 def _vjp(fun, primals, has_aux, name):
@@ -212,14 +222,14 @@ def _vjp(fun, primals, has_aux, name):
   out_avals = [core.get_aval(o) for o in po[:n]]
   n_aux = len(po) - n
 
-  def pullback_flat(cts_flat):
+  def pullback_flat(cts_flat, consts=lin.consts):
     """Flat cotangents (or Zero) -> flat input cotangents (Zero where unused)."""
     cts = list(cts_flat) + [Zero(ad.tangent_aval(core.get_aval(a))) for a in po[n:]]
     args = [ad.UndefinedPrimal(a) for a in in_avals]
-    res = ad.backward_pass(lin.jaxpr, lin.consts, args, cts)
+    res = ad.backward_pass(lin.jaxpr, consts, args, cts)
     return [Zero(a) if c is None else c for c, a in zip(res, in_avals)]
 
-  def pullback(*ct):
+  def pullback(consts, *ct):
     if len(ct) != 1:
       raise TypeError(f"The function returned by `jax.vjp` applied to {name} takes exactly "
                       f"one argument (the cotangent of the output), got {len(ct)}.")
@@ -248,13 +258,14 @@ def _vjp(fun, primals, has_aux, name):
             "corresponding output of the differentiated function had JAX type "
             f"{a.str_short(False)}")
       cts.append(c)
-    res = pullback_flat(cts)
+    res = pullback_flat(cts, consts)
     return tree_util.tree_unflatten(in_tree, [_instantiate(c) for c in res])
 
   primals_out = tree_util.tree_unflatten(out_tree, po[:n])
   aux = _aux_out(store, po[n:]) if has_aux else None
   del n_aux
-  return primals_out, _VJPFun(pullback, name), pullback_flat, aux, (in_tree, out_tree,
+  return primals_out, _ResidualFun(pullback, list(lin.consts), name), pullback_flat, aux, (
+      in_tree, out_tree,
                                                                    out_avals, in_avals,
                                                                    p_flat)
 

@@ -206,11 +206,14 @@ def _split_jvp(jvp_closed: ClosedJaxpr, n_primals: int, n_tangents: int, n_out: 
     return hit
   unknowns = [False] * n_primals + [True] * n_tangents
   inst = [False] * n_out + [True] * n_tan_out
-  known, unknown, out_unk, num_res = pe.partial_eval_jaxpr(jvp_closed.jaxpr, unknowns, inst)
-  if any(out_unk[:n_out]):  # a primal output depends on a tangent: cannot split
+  # (known inputs needed by the linear part are forwarded to it, not returned as
+  # residuals: JAX's known jit returns only what it computes)
+  sp = pe.partial_eval_jaxpr_fwd(jvp_closed.jaxpr, unknowns, inst)
+  if any(sp.out_unknowns[:n_out]):  # a primal output depends on a tangent: cannot split
     res = None
   else:
-    res = (ClosedJaxpr(known, jvp_closed.consts), ClosedJaxpr(unknown, []), num_res)
+    res = (ClosedJaxpr(sp.known, jvp_closed.consts), ClosedJaxpr(sp.unknown, []), sp.out_fwd,
+           sp.res_fwd)
   _split_cache[jvp_closed] = res
   return res
 
@@ -234,10 +237,10 @@ def _jit_jvp(primals, tangents, *, jaxpr, name, **params):
       return ad.jvp_flat(lambda *xs: core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *xs),
                          list(primals), list(tangents))
   if split is not None:
-    known, linear, num_res = split
+    known, linear, out_fwd, res_fwd = split
     kouts = jit_p.bind(*primals, jaxpr=known, **_derived_params(params | {"name": name},
                                                                   len(primals)))
-    primals_out, res = kouts[:n_out], kouts[n_out:]
+    primals_out, res = pe.merge_forwarded(kouts, primals, out_fwd, res_fwd)
     touts = jit_p.bind(*res, *tan_in, jaxpr=linear,
                        **_derived_params(params | {"name": name}, len(res) + len(tan_in)))
   else:
@@ -257,13 +260,27 @@ def _jit_partial_eval_rule(eqn, unk_in):
   """Split a jit equation with some known operands into a known jit (known operands ->
   known results + residuals) and an unknown one (residuals + unknown operands -> the rest)."""
   closed = eqn.params["jaxpr"]
-  known, unknown, out_unk, num_res = pe.partial_eval_jaxpr(closed.jaxpr, unk_in)
-  res_vars = [core.Var(v.aval) for v in known.outvars[len(known.outvars) - num_res:]]
-  known_outs = [v for v, u in zip(eqn.outvars, out_unk) if not u]
-  p = eqn.params
+  sp = pe.partial_eval_jaxpr_fwd(closed.jaxpr, unk_in)
+  known, unknown, out_unk = sp.known, sp.unknown, sp.out_unknowns
+  # Residuals that are known operands (or known results) of the equation are read from
+  # there, as JAX forwards them; known results that are operands stay results (they are
+  # the equation's outvars), the others become fresh residual variables.
   kin = [v for v, u in zip(eqn.invars, unk_in) if not u]
+  known_outs = [v for v, u in zip(eqn.outvars, out_unk) if not u]
+  n_known_out = len(known_outs)
+  known_jaxpr_outs = list(known.outvars)
+  if any(f is not None for f in sp.out_fwd):  # (a jaxpr equation keeps all its results)
+    it = iter(known_jaxpr_outs)
+    outs = [next(it) if f is None else known.invars[f] for f in sp.out_fwd]
+    known_jaxpr_outs = outs + list(it)
+    known = core.Jaxpr(known.constvars, known.invars, known_jaxpr_outs, known.eqns)
+  res_new = [core.Var(v.aval) for v in known_jaxpr_outs[n_known_out:]]
+  it = iter(res_new)
+  res_vars = [next(it) if f is None else (kin[f[1]] if f[0] == "in" else known_outs[f[1]])
+              for f in sp.res_fwd]
+  p = eqn.params
   uin = res_vars + [v for v, u in zip(eqn.invars, unk_in) if u]
-  known_e = eqn._replace(invars=kin, outvars=known_outs + res_vars,
+  known_e = eqn._replace(invars=kin, outvars=known_outs + res_new,
                          params=dict(p, jaxpr=ClosedJaxpr(known, closed.consts),
                                      donated_invars=(False,) * len(kin)))
   unk_e = eqn._replace(invars=uin, outvars=[v for v, u in zip(eqn.outvars, out_unk) if u],

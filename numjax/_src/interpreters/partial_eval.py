@@ -443,3 +443,61 @@ def partial_eval_jaxpr(jaxpr: Jaxpr, unknowns: Sequence[bool], instantiate=False
                   [r(v) for v, u in zip(jaxpr.outvars, out_unknowns) if u], unk_eqns)
   known, _ = dce_jaxpr(known, [True] * len(known.outvars), instantiate=True)
   return known, unknown, out_unknowns, len(res)
+
+
+class PartialEvalFwd(NamedTuple):
+  """`partial_eval_jaxpr` with JAX's forwarding: a residual that is a known input (or a
+  known output) is not also an output of the known jaxpr; a known output that is just a
+  known input is not computed either. The caller takes those from its own operands."""
+  known: Jaxpr          # known inputs -> kept known outputs + kept residuals
+  unknown: Jaxpr        # residuals + unknown inputs -> unknown outputs
+  out_unknowns: list
+  num_res: int          # all residuals (the unknown jaxpr's leading inputs)
+  out_fwd: list         # per known output: index of the known input it is, or None
+  res_fwd: list         # per residual: ("in", i) known input i, ("out", j) known output j,
+                        # or None (an output of the known jaxpr)
+
+
+def partial_eval_jaxpr_fwd(jaxpr: Jaxpr, unknowns: Sequence[bool], instantiate=False):
+  """Split `jaxpr` as `partial_eval_jaxpr`, forwarding known inputs instead of returning
+  them (see PartialEvalFwd)."""
+  known, unknown, out_unk, num_res = partial_eval_jaxpr(jaxpr, unknowns, instantiate)
+  n_known_out = len(known.outvars) - num_res
+  kin = {v: i for i, v in enumerate(known.invars)}
+  outs, res = known.outvars[:n_known_out], known.outvars[n_known_out:]
+  out_fwd = [kin.get(v) if type(v) is Var else None for v in outs]
+  out_pos = {}
+  for j, v in enumerate(outs):
+    if type(v) is Var and out_fwd[j] is None:
+      out_pos.setdefault(v, j)
+  res_fwd = []
+  for v in res:
+    if v in kin:
+      res_fwd.append(("in", kin[v]))
+    elif v in out_pos:
+      res_fwd.append(("out", out_pos[v]))
+    else:
+      res_fwd.append(None)
+  kept = ([v for v, f in zip(outs, out_fwd) if f is None]
+          + [v for v, f in zip(res, res_fwd) if f is None])
+  if len(kept) != len(known.outvars):
+    known = Jaxpr(known.constvars, known.invars, kept, known.eqns,
+                  debug_info=getattr(known, "debug_info", None))
+    known, _ = dce_jaxpr(known, [True] * len(kept), instantiate=True)
+  return PartialEvalFwd(known, unknown, out_unk, num_res, out_fwd, res_fwd)
+
+
+def merge_forwarded(known_outs, known_operands, out_fwd, res_fwd):
+  """(known outputs, residuals) in full from a forwarding known jaxpr's results
+  `known_outs` and the operands it was applied to."""
+  it = iter(known_outs)
+  outs = [next(it) if f is None else known_operands[f] for f in out_fwd]
+  res = []
+  for f in res_fwd:
+    if f is None:
+      res.append(next(it))
+    elif f[0] == "in":
+      res.append(known_operands[f[1]])
+    else:
+      res.append(outs[f[1]])
+  return outs, res
