@@ -111,8 +111,10 @@ RECORDS = [
     # splitting
     Rec("split", lambda x: jnp.split(x, 3, axis=1), _np(lambda x: np.split(x, 3, axis=1)),
         [(2, 6), (0, 3)], dtypes=SOME, grad=1),
-    Rec("split[indices]", lambda x: jnp.split(x, [1, 4, 3, 9, -1]),
-        _np(lambda x: np.split(x, [1, 4, 3, 9, -1])), [(6,), (6, 2)]),
+    # (JAX 0.10.2 rejects decreasing or out-of-range points, which NumPy accepts: the
+    # error is tested in test_jit_fidelity_extra.py)
+    Rec("split[indices]", lambda x: jnp.split(x, [1, 4, 4, 6]),
+        _np(lambda x: np.split(x, [1, 4, 4, 6])), [(6,), (6, 2)]),
     Rec("array_split", lambda x: jnp.array_split(x, 4), _np(lambda x: np.array_split(x, 4)),
         [(7,), (10, 2)]),
     Rec("hsplit", lambda x: jnp.hsplit(x, 2), _np(lambda x: np.hsplit(x, 2)), [(4,), (2, 4)]),

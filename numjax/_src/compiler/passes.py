@@ -493,6 +493,13 @@ def explicit_broadcasts(jaxpr: Jaxpr, consts) -> tuple[Jaxpr, list]:
       if eqns is None:
         eqns = list(jaxpr.eqns[:i])
       eqn = _as_add_or_reshape(eqn)
+    elif name in _AS_VIEWS:
+      # split / unstack / tile as the slices, reshapes and broadcasts they are (views the
+      # native tier fuses, as before jnp staged them as one primitive)
+      if eqns is None:
+        eqns = list(jaxpr.eqns[:i])
+      eqns.extend(_AS_VIEWS[name](eqn))
+      continue
     if (len(eqn.invars) < 2 or len(eqn.outvars) != 1
         or not getattr(eqn.primitive, "elementwise", False)):
       if eqns is not None:
@@ -527,6 +534,63 @@ def _as_add_or_reshape(eqn):
     return eqn._replace(primitive=_lax.add_p)
   return eqn._replace(primitive=_lax.reshape_p, params=dict(
       new_sizes=eqn.outvars[0].aval.shape, dimensions=None, sharding=None))
+
+
+def _slice_eqns(eqn, axis, bounds, squeeze):
+  """One slice (and, with `squeeze`, a reshape dropping `axis`) per output of eqn."""
+  from numjax._src.lax import lax as _lax
+  from numjax._src.lax.slicing import slice_p
+  x = eqn.invars[0]
+  shape = x.aval.shape
+  out = []
+  for (lo, hi), o in zip(bounds, eqn.outvars):
+    if isinstance(o, DropVar):
+      continue
+    start = tuple(lo if d == axis else 0 for d in range(len(shape)))
+    limit = tuple(hi if d == axis else n for d, n in enumerate(shape))
+    piece = shape[:axis] + (hi - lo,) + shape[axis + 1:]
+    v = Var(o.aval.update(shape=piece)) if squeeze else o
+    out.append(core.JaxprEqn(slice_p, [x], dict(start_indices=start, limit_indices=limit,
+                                                strides=None), [v], eqn.source_info))
+    if squeeze:
+      out.append(core.JaxprEqn(_lax.reshape_p, [v], dict(
+          new_sizes=o.aval.shape, dimensions=None, sharding=None), [o], eqn.source_info))
+  return out
+
+
+def _split_as_slices(eqn):
+  sizes, axis = eqn.params["sizes"], eqn.params["axis"]
+  starts = np.cumsum((0,) + tuple(int(k) for k in sizes)).tolist()
+  return _slice_eqns(eqn, axis, list(zip(starts[:-1], starts[1:])), False)
+
+
+def _unstack_as_slices(eqn):
+  axis = eqn.params["axis"]
+  return _slice_eqns(eqn, axis, [(i, i + 1) for i in range(len(eqn.outvars))], True)
+
+
+def _tile_as_broadcast(eqn):
+  """tile(x, reps): reshape to (1, d0, 1, d1, ...), broadcast to (r0, d0, r1, d1, ...),
+  reshape to (r0 * d0, ...)."""
+  from numjax._src.lax import lax as _lax
+  x, = eqn.invars
+  o, = eqn.outvars
+  shape, reps = x.aval.shape, tuple(int(r) for r in eqn.params["reps"])
+  v1 = Var(x.aval.update(shape=tuple(d for n in shape for d in (1, n))))
+  v2 = Var(x.aval.update(shape=tuple(d for r, n in zip(reps, shape) for d in (r, n))))
+  si = eqn.source_info
+  return [
+      core.JaxprEqn(_lax.reshape_p, [x], dict(new_sizes=v1.aval.shape, dimensions=None,
+                                              sharding=None), [v1], si),
+      core.JaxprEqn(_broadcast_in_dim_p(), [v1], dict(
+          shape=v2.aval.shape, broadcast_dimensions=tuple(range(2 * len(shape))),
+          sharding=None), [v2], si),
+      core.JaxprEqn(_lax.reshape_p, [v2], dict(new_sizes=o.aval.shape, dimensions=None,
+                                               sharding=None), [o], si)]
+
+
+_AS_VIEWS = {"split": _split_as_slices, "unstack": _unstack_as_slices,
+             "tile": _tile_as_broadcast}
 
 
 def _broadcast_in_dim_p():

@@ -287,9 +287,11 @@ split_p.numpy_tier_only = True
 def _split_abstract(x, *, sizes, axis):
   if not 0 <= axis < x.ndim:
     raise ValueError(f"axis {axis} is out of bounds for array of dimension {x.ndim}")
-  if sum(sizes) != x.shape[axis] or any(s < 0 for s in sizes):
+  if any(s < 0 for s in sizes):
+    raise ValueError(f"Sizes passed to split must be nonnegative, got {list(sizes)}")
+  if sum(sizes) != x.shape[axis]:
     raise ValueError(f"Sum of sizes {sum(sizes)} must be equal to dimension {axis} of the "
-                     f"operand shape {x.shape}")
+                     f"operand shape {list(x.shape)}")
   return [x.update(shape=x.shape[:axis] + (s,) + x.shape[axis + 1:]) for s in sizes]
 
 
@@ -323,7 +325,9 @@ def split(operand, sizes, axis=0):
   """lax.split: pieces of the given sizes along `axis` (sizes sum to that dimension)."""
   x = asarray(operand)
   axis = _sorting._canonical_dim(axis, x.ndim)
-  sizes = tuple(core.concrete_dim_or_error(s, "split sizes") for s in sizes)
+  # (NumPy integers stay as given, as JAX keeps them: jnp.split's params print np.int64(2))
+  sizes = tuple(s if isinstance(s, np.integer) else core.concrete_dim_or_error(s, "split sizes")
+                for s in sizes)
   return split_p.bind(x, sizes=sizes, axis=axis)
 
 

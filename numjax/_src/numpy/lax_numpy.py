@@ -403,14 +403,17 @@ def column_stack(tup):
 
 
 def unstack(x, /, *, axis=0):
-  """Implementation of numpy.unstack: the slices along `axis`, as a tuple."""
+  """Implementation of numpy.unstack: the slices along `axis`, as a tuple (lax.unstack)."""
+  from numjax._src.lax.misc import unstack as lax_unstack
   x = util.ensure_arraylike("unstack", x)
-  axis = util.canonicalize_axis(axis, x.ndim)
-  return tuple(lax.squeeze(_slice_axis(x, i, i + 1, axis), (axis,))
-               for i in range(x.shape[axis]))
+  return lax_unstack(x, axis=util.canonicalize_axis(axis, x.ndim))
 
 
 def _split(name, ary, indices_or_sections, axis):
+  """The jnp split family as one `split` primitive, as JAX stages it: piece sizes are the
+  differences of [0, *points, size] (so, unlike NumPy, decreasing or out-of-range points
+  are an error) or equal sections, as NumPy int64s (JAX's params print `np.int64(2)`)."""
+  from numjax._src.lax.misc import split as lax_split
   ary = util.ensure_arraylike(name, ary)
   axis = util.canonicalize_axis(
       core.concrete_or_error(operator.index, axis, f"in jax.numpy.{name} argument `axis`"),
@@ -421,23 +424,20 @@ def _split(name, ary, indices_or_sections, axis):
     idx = [core.concrete_dim_or_error(i, f"in jax.numpy.{name} argument 1")
            for i in (indices_or_sections if isinstance(indices_or_sections, (tuple, list))
                      else np.asarray(indices_or_sections))]
-    # Python slice semantics for each piece, as NumPy (negative and too-large points).
-    bounds = [0] + idx + [size]
-    pieces = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-      start, stop, _ = slice(lo, hi).indices(size)
-      pieces.append((start, _max(start, stop)))
+    sizes = np.diff(np.asarray([0] + idx + [size])).tolist()
   else:
     n = core.concrete_or_error(int, indices_or_sections, f"in jax.numpy.{name} argument 1")
-    if n <= 0:
-      raise ValueError("number sections must be larger than 0.")
+    if n == 0:
+      raise ZeroDivisionError(f"jax.numpy.{name}: the number of sections must be positive, "
+                              "got 0.")
+    if n < 0:
+      raise ValueError(f"jax.numpy.{name}: the number of sections must be positive, got "
+                       f"{n}.")
     part, r = divmod(size, n)
     if r and name != "array_split":
       raise ValueError(f"array split does not result in an equal division: rest is {r}")
     sizes = [part + 1] * r + [part] * (n - r)
-    starts = np.cumsum([0] + sizes[:-1]).tolist()
-    pieces = [(s, s + k) for s, k in zip(starts, sizes)]
-  return [_slice_axis(ary, s, e, axis) for s, e in pieces]
+  return list(lax_split(ary, [np.int64(k) for k in sizes], axis=axis))
 
 
 def split(ary, indices_or_sections, axis=0):
@@ -473,17 +473,17 @@ def dsplit(ary, indices_or_sections):
 
 
 def tile(A, reps):
-  """Implementation of numpy.tile (a broadcast and a reshape)."""
+  """Implementation of numpy.tile (lax.tile)."""
   A = util.ensure_arraylike("tile", A)
   reps = _index_tuple(reps, "reps argument of jnp.tile")
   if _any(r < 0 for r in reps):
     raise ValueError(f"jnp.tile: reps must be non-negative, got {reps}")
-  a_shape = (1,) * (len(reps) - A.ndim) + A.shape
-  reps = (1,) * (len(a_shape) - len(reps)) + reps
-  x = lax.reshape(A, tuple(d for s in a_shape for d in (1, s)))
-  x = lax.broadcast_in_dim(x, tuple(d for pair in zip(reps, a_shape) for d in pair),
-                           tuple(range(2 * len(a_shape))))
-  return lax.reshape(x, tuple(r * s for r, s in zip(reps, a_shape)))
+  # one `tile` primitive, as JAX stages it (A gets leading unit axes when reps is longer)
+  from numjax._src.lax.misc import tile as lax_tile
+  reps = (1,) * (A.ndim - len(reps)) + reps
+  if len(reps) > A.ndim:
+    A = lax.expand_dims(A, tuple(range(len(reps) - A.ndim)))
+  return lax_tile(A, reps)
 
 
 def repeat(a, repeats, axis=None, *, total_repeat_length=None, out_sharding=None):
