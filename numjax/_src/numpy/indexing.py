@@ -872,6 +872,15 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices=False,
   if out is not None:
     raise NotImplementedError("The 'out' argument to jnp.take is not supported.")
   util.check_arraylike("take", a, indices)
+  return _take(a, indices, None if axis is None else operator.index(axis), mode=mode,
+               unique_indices=unique_indices, indices_are_sorted=indices_are_sorted,
+               fill_value=fill_value)
+
+
+@util.jit_when_traced(static_argnames=("axis", "mode", "unique_indices", "indices_are_sorted",
+                                       "fill_value"), name="_take")
+def _take(a, indices, axis=None, mode=None, unique_indices=False, indices_are_sorted=False,
+          fill_value=None):  # (a jit[name=_take] equation when traced, as JAX's)
   a, indices = lax.asarray(a), lax.asarray(indices)
   if axis is None:
     a = lax.reshape(a, (a.size,))
@@ -883,7 +892,7 @@ def take(a, indices, axis=None, out=None, mode=None, unique_indices=False,
   n = a.shape[axis]
   if mode is None or mode == "fill":
     gmode = slicing.GatherScatterMode.FILL_OR_DROP
-    indices = _normalized(_Entry(_ARRAY, indices, (axis,)), a.shape).value
+    indices = util._where(lax.lt(indices, 0), lax.add(indices, n), indices)  # as JAX's _take
   elif mode == "raise":
     raise NotImplementedError("The 'raise' mode to jnp.take is not supported.")
   elif mode == "wrap":
