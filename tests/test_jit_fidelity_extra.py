@@ -142,6 +142,29 @@ def test_literal_value_is_the_rounded_one():
   assert np.asarray(lit.val) == np.float32(1 / 3)
 
 
+# convert_element_type of a scalar literal is folded at staging time, as JAX folds it
+FOLDS = {
+    "vjp_python_scalar": lambda x: jax.vjp(lambda x, y: x * y, x, 2.0)[0],
+    "grad_python_scalar_arg": lambda x: jax.grad(lambda x, y: (x * y).sum())(x, 2.0),
+    "jvp_python_scalars": lambda x: jax.jvp(lambda x, y: x * y, (x, 2.0), (x, 1.0)),
+    "astype_literal": lambda x: x + jnp.asarray(2.0).astype(jnp.float32),
+}
+FOLD_TEXTS = {
+    'vjp_python_scalar': '{ lambda ; a:f32[3]. let b:f32[3] = mul a 2.0:f32[] in (b,) }',
+    'grad_python_scalar_arg': '{ lambda ; a:f32[3]. let\n    b:f32[3] = mul a 2.0:f32[]\n    _:f32[] = reduce_sum[axes=(0,) out_sharding=None] b\n    c:f32[3] = broadcast_in_dim 1.0:f32[]\n    d:f32[3] = mul c 2.0:f32[]\n  in (d,) }',
+    'jvp_python_scalars': '{ lambda ; a:f32[3]. let\n    b:f32[3] = mul a 2.0:f32[]\n    c:f32[3] = mul a 2.0:f32[]\n    d:f32[3] = mul a 1.0:f32[]\n    e:f32[3] = add_any c d\n  in (b, e) }',
+    'astype_literal': '{ lambda ; a:f32[3]. let b:f32[3] = add a 2.0:f32[] in (b,) }',
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOLDS))
+def test_literal_convert_folded(name):
+  x = np.arange(3, dtype=np.float32)
+  assert str(jax.make_jaxpr(FOLDS[name])(x)) == FOLD_TEXTS[name]
+  np.testing.assert_allclose(np.asarray(jax.tree_util.tree_leaves(jax.jit(FOLDS[name])(x))[0]),
+                             np.asarray(jax.tree_util.tree_leaves(FOLDS[name](x))[0]))
+
+
 # ---------------------------------------------------------------------------------------
 # 2. Partial evaluation forwards known inputs: a known jit returns only what it computes
 #    (residuals that are its operands or its results are read from those), and the

@@ -279,6 +279,10 @@ class StagingTrace(core.Trace):
     # (the operands were raised to this trace: all StagingTracers, read `_aval` directly)
     b = self.main.global_data
     t2v = b.tracer_to_var
+    if primitive.name in const_fold_rules:
+      folded = _try_fold(self, b, primitive, tracers, params)
+      if folded is not None:
+        return folded
     avals_in, invars, key = [], [], [primitive]
     for t in tracers:  # (one loop, not three list comprehensions: one frame each in 3.11)
       a = t._aval
@@ -314,6 +318,34 @@ class StagingTrace(core.Trace):
     b.eqns.append(_new_eqn(JaxprEqn, (primitive, invars, params, outvars,
                                       source_info() if b.record_source else None)))
     return outs
+
+
+# primitive name -> rule(const values, **params) -> value or None: JAX's constant folding at
+# staging time. convert_element_type of a scalar literal becomes a literal of the new type
+# (`mul a 2.0:f32[]`, not a convert of `2.0`), as JAX folds it.
+const_fold_rules: dict = {}
+
+
+def _fold_convert(x, *, new_dtype, weak_type, sharding=None):
+  if type(x) is not Array or x.shape:
+    return None
+  from numjax._src.lax.convert import convert_element_type_p
+  return convert_element_type_p.eager(x, new_dtype=new_dtype, weak_type=weak_type,
+                                      sharding=sharding)
+
+
+const_fold_rules["convert_element_type"] = _fold_convert
+
+
+def _try_fold(trace, b, primitive, tracers, params):
+  vals = []
+  for t in tracers:
+    v = b.tracer_to_var.get(id(t))
+    if v is None or v not in b.constvar_to_val:
+      return None
+    vals.append(b.constvar_to_val[v])
+  out = const_fold_rules[primitive.name](*vals, **params)
+  return None if out is None else trace.pure(out)
 
 
 _new_eqn = tuple.__new__  # JaxprEqn without NamedTuple.__new__'s Python-level frame
