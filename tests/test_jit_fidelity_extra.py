@@ -446,3 +446,11 @@ def test_tile_grad_vs_finite_differences():
   with jax.enable_x64(True):
     np.testing.assert_allclose(np.asarray(jax.grad(f)(x)), _fd_grad(f, x), rtol=1e-6,
                                atol=1e-8)
+
+
+def test_squeeze_numpy_int_axes_become_python_ints():
+  # JAX 0.10.2: make_jaxpr(lambda x: lax.squeeze(x, (np.int64(0),)))(ones((1, 3)))
+  want = "{ lambda ; a:f32[1,3]. let b:f32[3] = squeeze[dimensions=(0,)] a in (b,) }"
+  jaxpr = jax.make_jaxpr(lambda x: lax.squeeze(x, (np.int64(0),)))(jnp.ones((1, 3)))
+  assert str(jaxpr) == want
+  assert type(jaxpr.eqns[0].params["dimensions"][0]) is int

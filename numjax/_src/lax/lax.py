@@ -1365,7 +1365,8 @@ def squeeze(array, dimensions):
   for d in dimensions:
     if not -nd <= d < nd:
       raise ValueError(f"axis {d} is out of bounds for array of dimension {nd}")
-  dims = tuple(sorted(d % nd if nd else d for d in dimensions))
+  # Python ints in the params, as JAX (np.int64 axes print as np.int64(0) otherwise)
+  dims = tuple(sorted(operator.index(d) % nd if nd else operator.index(d) for d in dimensions))
   for d in dims:
     if array.shape[d] != 1:
       raise ValueError(f"cannot select an axis to squeeze out which has size not equal to "
