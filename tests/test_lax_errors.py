@@ -308,3 +308,45 @@ def test_invalid_calls_raise_every_time():
       lax.sin(i32(3))
     with pytest.raises(TypeError):
       lax.broadcast_in_dim(f32(3), (4, 5), (1,))
+
+
+# lax binary ops with a Python scalar of a higher kind than the array (or an int outside
+# its range): JAX types the scalar int32/float32/complex64 and raises; messages recorded
+# from JAX 0.10.2 (e.g. lax.mul(jnp.arange(3), 0.7)).
+_TIP = "(Tip: jnp.{} is a similar function that does automatic type promotion on inputs)."
+_SCALAR_MISMATCH = [
+    ("mul", "int32", 0.7, "lax.mul requires arguments to have the same dtypes, got int32, float32. "
+     + _TIP.format("multiply")),
+    ("mul", "uint8", -1, "lax.mul requires arguments to have the same dtypes, got uint8, int32. "
+     + _TIP.format("multiply")),
+    ("mul", "int8", 300, "lax.mul requires arguments to have the same dtypes, got int8, int32. "
+     + _TIP.format("multiply")),
+    ("mul", "int32", 1 + 2j, "lax.mul requires arguments to have the same dtypes, got int32, "
+     "complex64. " + _TIP.format("multiply")),
+    ("mul", "float32", 1j, "lax.mul requires arguments to have the same dtypes, got float32, "
+     "complex64. " + _TIP.format("multiply")),
+    ("sub", "int32", 0.5, "lax.sub requires arguments to have the same dtypes, got int32, float32. "
+     + _TIP.format("subtract")),
+]
+
+
+@pytest.mark.parametrize("name,dt,scalar,msg", _SCALAR_MISMATCH)
+def test_python_scalar_of_another_kind_is_a_dtype_error(name, dt, scalar, msg):
+  from numjax import lax
+  x = jnp.arange(3).astype(dt)
+  with pytest.raises(TypeError) as e:
+    getattr(lax, name)(x, scalar)
+  assert str(e.value) == msg
+  with pytest.raises(TypeError):
+    numjax.jit(lambda v: getattr(lax, name)(v, scalar))(x)
+
+
+@pytest.mark.parametrize("dt,scalar", [("float32", 2.5), ("int8", 2), ("uint8", 100),
+                                       ("complex64", 2.0), ("bfloat16", 2.0)])
+def test_python_scalar_of_the_same_kind_takes_the_array_dtype(dt, scalar):
+  from numjax import lax
+  x = jnp.arange(3).astype(dt)
+  y = lax.mul(x, scalar)
+  assert y.dtype == x.dtype
+  np.testing.assert_allclose(np.asarray(y).astype(np.complex128),
+                             np.asarray(x).astype(np.complex128) * scalar, rtol=1e-2)

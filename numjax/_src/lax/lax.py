@@ -21,6 +21,7 @@ from numjax._src import dtypes as _dtypes
 from numjax._src.array import Array, _make
 from numjax._src.array import _narrow as _array_narrow  # 64->32-bit map while x64 is off
 from numjax._src.core import Primitive, ShapedArray, Tracer
+from numjax._src.lax.scalar_args import _JNP_NAMES, _scalar_kind_check
 from numjax._src.interpreters import ad, batching
 from numjax._src.interpreters.ad import Zero
 
@@ -97,13 +98,6 @@ def _check_same_dtypes(name, args):
                     "type promotion on inputs).")
 
 
-# lax name -> its promoting jnp counterpart (for the tip in dtype errors)
-_JNP_NAMES = {"sub": "subtract", "mul": "multiply", "div": "divide", "rem": "remainder",
-              "max": "maximum", "min": "minimum", "atan2": "arctan2", "and": "bitwise_and",
-              "or": "bitwise_or", "xor": "bitwise_xor", "shift_left": "left_shift",
-              "shift_right_arithmetic": "right_shift", "shift_right_logical": "right_shift",
-              "eq": "equal", "ne": "not_equal", "lt": "less", "le": "less_equal",
-              "gt": "greater", "ge": "greater_equal", "pow": "power"}
 
 
 # `np.errstate(all="ignore")` costs more than a small ufunc call; NumPy 2 keeps the error
@@ -628,6 +622,7 @@ def _binop(p):
   def f(x, y):
     if not (isinstance(x, _arrays) and isinstance(y, _arrays)):
       _not_a_sequence(name, (x, y))
+      _scalar_kind_check(name, (x, y))
       x, y = _promote_lax_args((x, y))
     if x.dtype != y.dtype:
       _check_same_dtypes(name, (x, y))
