@@ -416,25 +416,9 @@ static inline void nj_vexpf(float *p, int64_t n) {
     memcpy(p + i, t, (size_t)(n - i) * 4);
   }
 }
-/* nj_vexpf, and the row added into 32 lane sums as a lane loop would: element i of each
-   full step of 32 into acc[i % 32], the rest into acc[0] in order (softmax's sum) */
-static inline void nj_vexpf_acc(float *p, int64_t n, float *acc) {
-  nj_v16sf s0, s1;
-  memcpy(&s0, acc, 64); memcpy(&s1, acc + 16, 64);
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    nj_v16sf x0, x1;
-    memcpy(&x0, p + i, 64); memcpy(&x1, p + i + 16, 64);
-    x0 = nj_exp16(x0); x1 = nj_exp16(x1);
-    memcpy(p + i, &x0, 64); memcpy(p + i + 16, &x1, 64);
-    s0 = s0 + x0; s1 = s1 + x1;
-  }
-  memcpy(acc, &s0, 64); memcpy(acc + 16, &s1, 64);
-  nj_vexpf(p + i, n - i);
-  for (; i < n; i++) acc[0] = acc[0] + p[i];
-}
-/* exp(x - m) of a row x into d (and added into 32 lanes, as nj_vexpf_acc); le0 as in
-   nj_exp16_ (the same values either way) */
+/* exp(x - m) of a row x into d, added into 32 lane sums as a lane loop would (element i of
+   each full step of 32 into acc[i % 32], the rest into acc[0] in order: softmax's sum);
+   le0 as in nj_exp16_ (the same values either way) */
 static inline __attribute__((always_inline)) void nj_vexpf_sub_acc(float *d, const float *x,
                                                                    float m, int64_t n,
                                                                    float *acc, int le0) {
@@ -512,13 +496,9 @@ static inline void nj_vexpf_sub_acc(float *d, const float *x, float m, int64_t n
   for (; i + 32 <= n; i += 32) for (int l = 0; l < 32; l++) acc[l] = acc[l] + d[i + l];
   for (; i < n; i++) acc[0] = acc[0] + d[i];
 }
-static inline void nj_vexpf_acc(float *p, int64_t n, float *acc) {
-  nj_vexpf(p, n);
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) for (int l = 0; l < 32; l++) acc[l] = acc[l] + p[i + l];
-  for (; i < n; i++) acc[0] = acc[0] + p[i];
-}
 #endif
+/* the row exponentiated in place and added into 32 lanes (x - 0 is x: the same values) */
+static inline void nj_vexpf_acc(float *p, int64_t n, float *acc) { nj_vexpf_sub_acc(p, p, 0.0f, n, acc, 0); }
 """
 
 

@@ -615,10 +615,12 @@ class KernelGen:
     lanes = 1
     if not vec and rd and reds:
       lanes = 16 if any(np.dtype(self.red_dtype(op)).itemsize >= 8 for op in reds) else 32
+    # a sweep that is one float32 row reduction may be done by a vector helper (row_helper)
+    single = (len(rd) == 1 and lanes == 32 and not stores and len(reds) == 1 and
+              np.dtype(self.red_dtype(reds[0])) == np.float32)
     # softmax's sum of its exp: nj_vexpf_acc adds the row into the 32 lanes as it goes
-    fused = (len(rd) == 1 and lanes == 32 and not stores and len(reds) == 1 and
-             reds[0].name == "reduce_sum" and self.resolve(reds[0].invars[0]) in pre and
-             np.dtype(self.red_dtype(reds[0])) == np.float32)
+    fused = (single and reds[0].name == "reduce_sum" and
+             self.resolve(reds[0].invars[0]) in pre)
     # accumulators
     accs = {}
     decl = pipe["state"] if pipe else code
@@ -639,21 +641,8 @@ class KernelGen:
     for v in pre:
       acc = accs[reds[0]] if fused and self.resolve(reds[0].invars[0]) is v else None
       self.emit_row_exp(code, v, pipe, acc)
-    if (not fused and len(rd) == 1 and lanes == 32 and not stores and len(reds) == 1 and
-        reds[0].name == "reduce_sum" and np.dtype(self.red_dtype(reds[0])) == np.float32 and
-        (pipe or dims[rd[0]][0] <= SCRATCH_MAX)):
-      # log_softmax's sum(exp(x - m)): the exp goes through a buffer (a chunk, or the row),
-      # summed as it is made (the libmvec calls inside the lane loop were ~2x slower)
-      v = self.resolve(reds[0].invars[0])
-      if type(v) is Var and v in self.is_member and self.row_exp(v) and v not in self.scratch:
-        buf = self.mod.fresh("sc")
-        code(f"float {buf}[{PIPE_CHUNK if pipe else dims[rd[0]][0]}] __attribute__((aligned(64)));")
-        self.scratch[v] = buf
-        fused = self.emit_row_exp_sub(code, v, pipe, accs[reds[0]], dst=buf)
-        del self.scratch[v]
-        self.pre_scratch.discard(v)
-    if not fused and len(rd) == 1 and lanes == 32 and not stores and len(reds) == 1:
-      fused = self.emit_row_minmax(code, reds[0], accs[reds[0]], pipe)
+    if single and not fused:
+      fused = self.row_helper(code, reds[0], accs[reds[0]], pipe)
     if fused:
       reds_done, reds = reds, []
     # loops over reduced dims (all but the innermost one for row kernels); outer values
@@ -793,6 +782,25 @@ class KernelGen:
     else:
       code(f"{fn}({sc}, {math.prod(self.dims[j][0] for j in rd)}{extra});")
     self.pre_scratch.add(v)
+
+  def row_helper(self, code, op, acc, pipe):
+    """Emit a sweep that is the one float32 reduction `op` over a row as a vector-helper
+    call, if one fits; False otherwise (the lane loop is emitted).
+    - log_softmax's sum(exp(x - m)): the exp goes through a buffer (a chunk, or the row),
+      summed as it is made (the libmvec calls inside the lane loop were ~2x slower);
+    - a max/min of a row read from memory: nj_vmaxf_acc / nj_vminf_acc."""
+    n = self.dims[self.rdims[0]][0]
+    v = self.resolve(op.invars[0])
+    if (op.name == "reduce_sum" and (pipe or n <= SCRATCH_MAX) and type(v) is Var and
+        v in self.is_member and self.row_exp(v) and v not in self.scratch):
+      buf = self.mod.fresh("sc")
+      code(f"float {buf}[{PIPE_CHUNK if pipe else n}] __attribute__((aligned(64)));")
+      self.scratch[v] = buf
+      done = self.emit_row_exp_sub(code, v, pipe, acc, dst=buf)
+      del self.scratch[v]
+      self.pre_scratch.discard(v)
+      return done
+    return self.emit_row_minmax(code, op, acc, pipe)
 
   def emit_row_minmax(self, code, op, acc, pipe):
     """A float32 row max/min of a row read contiguously from memory (softmax's first
